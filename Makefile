@@ -1,0 +1,83 @@
+# The single front door. Every target sets up the environments it needs on first use.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+TOOLS := .venv-tools
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+TOOLS_STAMP := $(TOOLS)/.installed
+CHECKOV_VERSION := 3.3.30
+
+UC ?= retail-catalog
+PYTEST_ARGS ?=
+PYTEST_WORKERS ?= 2
+
+TEMPLATES = $(shell $(PY) -m scripts.catalog templates)
+
+.PHONY: help setup lock lint format typecheck pytest test bench package deploy delete demo invoke replay-dlq clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --upgrade pip==25.3
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	touch $@
+
+$(TOOLS_STAMP):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check checkov==$(CHECKOV_VERSION)
+	touch $@
+
+setup: $(STAMP) $(TOOLS_STAMP) ## Create .venv (project) and .venv-tools (checkov) and install pinned dependencies
+
+lock: $(STAMP) ## Re-pin the transitive dependency set into requirements.lock
+	$(VENV)/bin/pip freeze --exclude-editable --disable-pip-version-check | sort > requirements.lock
+
+lint: setup ## ruff, cfn-lint with the serverless rules, and checkov on every template
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	@if [ -n "$(TEMPLATES)" ]; then \
+	  echo "cfn-lint: $(TEMPLATES)"; \
+	  $(VENV)/bin/cfn-lint --append-rules cfn_lint_serverless.rules -- $(TEMPLATES) && \
+	  $(TOOLS)/bin/checkov --quiet --compact --framework cloudformation $(addprefix -f ,$(TEMPLATES)); \
+	else echo "no templates yet"; fi
+
+format: setup ## Apply ruff's fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+typecheck: setup ## mypy, strict on shared/ and scripts/
+	$(VENV)/bin/mypy
+
+pytest: setup ## Run the test suite only
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+test: lint typecheck pytest ## Lint, type-check, then run every test
+
+bench: setup ## Run the benchmarks and print measured ratios
+	$(PY) -m scripts.bench
+
+package: setup ## Build deterministic function zips and a packaged template (UC=<name>|all)
+	@echo "make package is not built yet"; exit 1
+
+deploy: setup ## Deploy UC=<name> [STACK=…] [REGION=…] [PARAMS="K=V …"]
+	@echo "make deploy is not built yet"; exit 1
+
+delete: setup ## Delete the stack of UC=<name> and empty its own buckets
+	@echo "make delete is not built yet"; exit 1
+
+demo: setup ## Run UC=<name> end to end on the embedded local cloud
+	@echo "make demo is not built yet"; exit 1
+
+invoke: setup ## Run one function on the embedded cloud: UC=… FN=… EVENT=path
+	@echo "make invoke is not built yet"; exit 1
+
+replay-dlq: setup ## Re-put dead-lettered stream records of UC=<name>
+	@echo "make replay-dlq is not built yet"; exit 1
+
+clean: ## Remove build output and caches (keeps the environments)
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,139 @@
+"""The catalog of use cases: the one place the tooling looks up ``UC=<name>``.
+
+A use case is found by its name, its number (``UC11``), or its folder, wherever the folder lives.
+The shared stacks in ``shared/cfn`` are listed too, so they deploy and lint like any use case.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class UnknownUseCaseError(LookupError):
+    """No use case or shared stack has that name."""
+
+
+@dataclass(frozen=True)
+class UseCase:
+    """One deployable unit: a use case, or a shared stack when ``number`` is 0."""
+
+    number: int
+    name: str
+    industry: str
+    folder: str
+    summary: str
+
+    @property
+    def code(self) -> str:
+        return f"UC{self.number}" if self.number else "shared"
+
+    @property
+    def path(self) -> Path:
+        return ROOT / self.folder
+
+    @property
+    def template(self) -> Path:
+        return self.path / "template.yaml" if self.number else self.path
+
+    @property
+    def functions_dir(self) -> Path:
+        return self.path / "functions"
+
+    @property
+    def exists(self) -> bool:
+        return self.template.is_file()
+
+
+USE_CASES: tuple[UseCase, ...] = (
+    UseCase(1, "legal-compliance", "Legal", "use-cases/legal-compliance",
+            "Audit file-server permissions and retention against policy."),
+    UseCase(2, "financial-idp", "Financial services", "use-cases/financial-idp",
+            "Intelligent document processing for invoices and statements."),
+    UseCase(3, "manufacturing-analytics", "Manufacturing", "use-cases/manufacturing-analytics",
+            "Sensor logs and inspection images into quality analytics."),
+    UseCase(4, "media-vfx", "Media and entertainment", "use-cases/media-vfx",
+            "Render-farm output checks and asset metadata."),
+    UseCase(5, "healthcare-dicom", "Healthcare", "use-cases/healthcare-dicom",
+            "DICOM metadata extraction and de-identification checks."),
+    UseCase(6, "semiconductor-eda", "Semiconductor", "use-cases/semiconductor-eda",
+            "EDA design-file validation and run summaries."),
+    UseCase(7, "genomics-pipeline", "Life sciences", "use-cases/genomics-pipeline",
+            "FASTQ/BAM/VCF quality control and indexing."),
+    UseCase(8, "energy-seismic", "Energy", "use-cases/energy-seismic",
+            "SEG-Y survey metadata and well-log checks."),
+    UseCase(9, "autonomous-driving", "Automotive", "autonomous-driving",
+            "Video and LiDAR QC, point-cloud segmentation through SageMaker Batch Transform."),
+    UseCase(10, "construction-bim", "Construction", "use-cases/construction-bim",
+            "BIM model (IFC) metadata and drawing OCR."),
+    UseCase(11, "retail-catalog", "Retail", "retail-catalog",
+            "Product-image tagging, catalog metadata and quality checks, streaming or polling."),
+    UseCase(12, "logistics-ocr", "Logistics", "use-cases/logistics-ocr",
+            "Shipping documents and labels into structured records."),
+    UseCase(13, "education-research", "Education and research", "use-cases/education-research",
+            "Research papers and datasets into a searchable index."),
+    UseCase(14, "insurance-claims", "Insurance", "use-cases/insurance-claims",
+            "Claim photos and documents into an assessed claim file."),
+)  # fmt: skip
+
+SHARED_STACKS: tuple[UseCase, ...] = (
+    UseCase(0, "observability-dashboard", "All", "shared/cfn/observability-dashboard.yaml",
+            "One CloudWatch dashboard across the chosen use cases."),
+    UseCase(0, "alert-automation", "All", "shared/cfn/alert-automation.yaml",
+            "Encrypted alert topic, subscriptions, cross-use-case and composite alarms."),
+)  # fmt: skip
+
+ALL: tuple[UseCase, ...] = USE_CASES + SHARED_STACKS
+
+
+def names() -> list[str]:
+    return [uc.name for uc in ALL]
+
+
+def find(name: str) -> UseCase:
+    """Look up a use case or shared stack by name, ``UC<n>``, or folder."""
+    wanted = name.strip().strip("/").lower()
+    for uc in ALL:
+        if wanted in {uc.name, uc.folder.lower(), uc.code.lower()}:
+            return uc
+    raise UnknownUseCaseError(f"unknown use case {name!r}; choose one of: {', '.join(names())}")
+
+
+def templates() -> list[Path]:
+    """Every template that exists today, use cases first."""
+    return [uc.template for uc in ALL if uc.exists]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("templates", help="print the path of every template that exists")
+    sub.add_parser("list", help="print the catalog as a table")
+    show = sub.add_parser("path", help="print the folder of one use case")
+    show.add_argument("name")
+    args = parser.parse_args(argv)
+    if args.command == "templates":
+        for path in templates():
+            print(path.relative_to(ROOT))
+    elif args.command == "list":
+        for uc in ALL:
+            state = "ready" if uc.exists else "planned"
+            print(f"{uc.code:<6} {uc.name:<26} {uc.industry:<24} {uc.folder:<45} {state}")
+    else:
+        try:
+            print(find(args.name).folder)
+        except UnknownUseCaseError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

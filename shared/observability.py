@@ -1,0 +1,373 @@
+"""Tracing and metrics for every function: X-Ray subsegments and CloudWatch Embedded Metric Format.
+
+Tracing sits behind a small :class:`Tracer` seam. aws-xray-sdk reaches end of support in February
+2027, so only :class:`XRayTracer` knows about it; an OpenTelemetry tracer can replace it without
+touching handlers. When the SDK is absent or ``ENABLE_XRAY`` is false, every subsegment is a no-op.
+
+Metrics are written as EMF JSON lines on stdout; CloudWatch Logs turns them into metrics with no
+PutMetricData call. :class:`EmfMetrics` refuses documents that CloudWatch would drop or truncate.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import functools
+import json
+import logging
+import math
+import os
+import re
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Protocol, TypeVar
+
+from shared.errors import MetricsError
+
+logger = logging.getLogger(__name__)
+
+NAMESPACE = "FSxN-S3AP-Patterns"
+DIMENSION_NAMES = ("UseCase", "FunctionName", "Environment")
+
+MAX_METRICS_PER_EVENT = 100
+MAX_VALUES_PER_METRIC = 100
+MAX_DIMENSIONS = 30
+MAX_EVENT_BYTES = 256 * 1024
+
+UNITS = frozenset(
+    {
+        "Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes",
+        "Terabytes", "Bits", "Kilobits", "Megabits", "Gigabits", "Terabits", "Percent", "Count",
+        "Bytes/Second", "Kilobytes/Second", "Megabytes/Second", "Gigabytes/Second", "Terabytes/Second",
+        "Bits/Second", "Kilobits/Second", "Megabits/Second", "Gigabits/Second", "Terabits/Second",
+        "Count/Second", "None",
+    }
+)  # fmt: skip
+
+# The metrics trace_lambda_handler emits on every invocation, with their units. The dashboard and
+# alarm templates are checked against this table.
+HANDLER_METRICS: Mapping[str, str] = {
+    "FilesProcessed": "Count",
+    "BytesProcessed": "Bytes",
+    "ProcessingErrors": "Count",
+    "ProcessingDuration": "Milliseconds",
+    "ColdStart": "Count",
+}
+
+_NAME = re.compile(r"^[A-Za-z0-9._/#:\- ]{1,255}$")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _xray_enabled() -> bool:
+    return os.environ.get("ENABLE_XRAY", "true").strip().lower() not in {"false", "0", "no", "off"}
+
+
+# -- tracing ---------------------------------------------------------------------------------------
+
+
+class Span(Protocol):
+    def put_annotation(self, key: str, value: Any) -> None: ...
+    def put_metadata(self, key: str, value: Any, namespace: str = "default") -> None: ...
+
+
+class Tracer(Protocol):
+    def subsegment(self, name: str) -> contextlib.AbstractContextManager[Span]: ...
+
+
+class _NoopSpan:
+    def put_annotation(self, key: str, value: Any) -> None:
+        return None
+
+    def put_metadata(self, key: str, value: Any, namespace: str = "default") -> None:
+        return None
+
+
+class NoopTracer:
+    """Records nothing; used when tracing is off or the SDK is not installed."""
+
+    @contextlib.contextmanager
+    def subsegment(self, name: str) -> Iterator[Span]:
+        yield _NoopSpan()
+
+
+class XRayTracer:
+    """Records subsegments through aws-xray-sdk's global recorder."""
+
+    def __init__(self, recorder: Any) -> None:
+        self.recorder = recorder
+
+    @contextlib.contextmanager
+    def subsegment(self, name: str) -> Iterator[Span]:
+        with self.recorder.in_subsegment(name) as span:
+            yield span if span is not None else _NoopSpan()
+
+
+_tracer: Tracer | None = None
+
+
+def get_tracer() -> Tracer:
+    """The process tracer, chosen once: X-Ray when enabled and importable, else a no-op."""
+    global _tracer
+    if _tracer is None:
+        _tracer = _choose_tracer()
+    return _tracer
+
+
+def _choose_tracer() -> Tracer:
+    if not _xray_enabled():
+        return NoopTracer()
+    try:
+        from aws_xray_sdk.core import patch, xray_recorder
+    except ImportError:
+        logger.info("aws-xray-sdk is not installed; subsegments are not recorded")
+        return NoopTracer()
+    # In Lambda the runtime opens the facade segment. Elsewhere (tests, the local cloud) there is
+    # none, and a missing segment must not turn into an error or a log line per AWS call.
+    in_lambda = bool(os.environ.get("LAMBDA_TASK_ROOT"))
+    xray_recorder.configure(context_missing="LOG_ERROR" if in_lambda else "IGNORE_ERROR")
+    patch(["botocore"])
+    return XRayTracer(xray_recorder)
+
+
+def set_tracer(tracer: Tracer | None) -> None:
+    """Replace the process tracer (``None`` chooses again on next use)."""
+    global _tracer
+    _tracer = tracer
+
+
+_ANNOTATION_KEY = re.compile(r"^[A-Za-z0-9_]{1,500}$")
+
+
+class xray_subsegment(contextlib.ContextDecorator):  # noqa: N801 - reads as a function at call sites
+    """Record a named subsegment with annotations (indexed) and metadata (not indexed).
+
+    Works as ``with xray_subsegment("list", {"prefix": p}):`` and as ``@xray_subsegment("list")``.
+    Annotation keys that X-Ray would reject are renamed to safe ones rather than dropped.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        annotations: Mapping[str, str | int | float | bool] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.name = name[:200]
+        self.annotations = dict(annotations or {})
+        self.metadata = dict(metadata or {})
+        self._stack: list[contextlib.ExitStack] = []
+
+    def __enter__(self) -> Span:
+        stack = contextlib.ExitStack()
+        span = stack.enter_context(get_tracer().subsegment(self.name))
+        for key, value in self.annotations.items():
+            safe_key = key if _ANNOTATION_KEY.match(key) else re.sub(r"[^A-Za-z0-9_]", "_", key)[:500]
+            span.put_annotation(safe_key, value)
+        for key, value in self.metadata.items():
+            span.put_metadata(key, value)
+        self._stack.append(stack)
+        return span
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._stack.pop().__exit__(exc_type, exc, tb)
+
+
+# -- metrics ---------------------------------------------------------------------------------------
+
+
+def _check_name(kind: str, name: str) -> None:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise MetricsError(
+            f"invalid {kind} {name!r}: 1-255 characters of letters, digits and . _ / # : - space"
+        )
+
+
+def validate_namespace(namespace: str) -> str:
+    _check_name("namespace", namespace)
+    if namespace.startswith("AWS/"):
+        raise MetricsError(f"namespace {namespace!r} is reserved for AWS services")
+    return namespace
+
+
+def validate_dimensions(dimensions: Mapping[str, str], required: tuple[str, ...] = DIMENSION_NAMES) -> None:
+    if len(dimensions) > MAX_DIMENSIONS:
+        raise MetricsError(f"at most {MAX_DIMENSIONS} dimensions per metric, got {len(dimensions)}")
+    missing = [name for name in required if name not in dimensions]
+    if missing:
+        raise MetricsError(f"missing dimension(s) {missing}; every metric carries {list(required)}")
+    for name, value in dimensions.items():
+        _check_name("dimension name", name)
+        if not isinstance(value, str) or not value or len(value) > 1024:
+            raise MetricsError(f"dimension {name} needs a 1-1024 character string value, got {value!r}")
+
+
+class EmfMetrics:
+    """A buffer of metrics that serializes to valid EMF documents.
+
+    One document holds at most 100 metrics of at most 100 values each; adding beyond either limit
+    flushes the buffer first. A document that would exceed 256 KB is split in two.
+    """
+
+    def __init__(
+        self,
+        dimensions: Mapping[str, str],
+        *,
+        namespace: str = NAMESPACE,
+        sink: Callable[[str], None] | None = None,
+        required_dimensions: tuple[str, ...] = DIMENSION_NAMES,
+    ) -> None:
+        self.namespace = validate_namespace(namespace)
+        validate_dimensions(dimensions, required_dimensions)
+        self.dimensions = dict(dimensions)
+        self.sink = sink or _stdout_sink
+        self._values: dict[str, list[float]] = {}
+        self._units: dict[str, str] = {}
+
+    def put_metric(self, name: str, value: float, unit: str = "Count") -> None:
+        _check_name("metric name", name)
+        if name in self.dimensions:
+            raise MetricsError(f"metric {name!r} clashes with a dimension of the same name")
+        if unit not in UNITS:
+            raise MetricsError(f"unit {unit!r} is not a CloudWatch unit")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise MetricsError(f"metric {name} needs a finite number, got {value!r}")
+        known_unit = self._units.get(name)
+        if known_unit is not None and known_unit != unit:
+            raise MetricsError(f"metric {name} was put with unit {known_unit}, not {unit}")
+        is_new = name not in self._values
+        if (is_new and len(self._values) >= MAX_METRICS_PER_EVENT) or (
+            not is_new and len(self._values[name]) >= MAX_VALUES_PER_METRIC
+        ):
+            self.flush()
+        self._values.setdefault(name, []).append(float(value))
+        self._units[name] = unit
+
+    def documents(self, timestamp_ms: int | None = None) -> list[dict[str, Any]]:
+        """The buffered metrics as EMF documents, without clearing the buffer."""
+        if not self._values:
+            return []
+        stamp = int(time.time() * 1000) if timestamp_ms is None else timestamp_ms
+        return self._split(sorted(self._values), stamp)
+
+    def _split(self, names: list[str], stamp: int) -> list[dict[str, Any]]:
+        document = self._document(names, stamp)
+        if len(json.dumps(document, separators=(",", ":"))) <= MAX_EVENT_BYTES or len(names) == 1:
+            return [document]
+        half = len(names) // 2
+        return self._split(names[:half], stamp) + self._split(names[half:], stamp)
+
+    def _document(self, names: list[str], stamp: int) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "_aws": {
+                "Timestamp": stamp,
+                "CloudWatchMetrics": [
+                    {
+                        "Namespace": self.namespace,
+                        "Dimensions": [list(self.dimensions)],
+                        "Metrics": [{"Name": n, "Unit": self._units[n]} for n in names],
+                    }
+                ],
+            },
+            **self.dimensions,
+        }
+        for name in names:
+            values = self._values[name]
+            body[name] = values[0] if len(values) == 1 else values
+        return body
+
+    def flush(self) -> list[dict[str, Any]]:
+        """Write every buffered document to the sink and clear the buffer."""
+        docs = self.documents()
+        for doc in docs:
+            self.sink(json.dumps(doc, separators=(",", ":")))
+        self._values.clear()
+        self._units.clear()
+        return docs
+
+
+def _stdout_sink(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+# -- the handler wrapper ---------------------------------------------------------------------------
+
+
+@dataclass
+class InvocationStats:
+    """What a handler reports about one invocation; emitted as metrics when it returns."""
+
+    files: int = 0
+    bytes: int = 0
+    errors: int = 0
+
+    def processed(self, files: int = 1, bytes_: int = 0) -> None:
+        self.files += files
+        self.bytes += bytes_
+
+    def failed(self, count: int = 1) -> None:
+        """Count handled per-item failures (they still show in ProcessingErrors)."""
+        self.errors += count
+
+
+_current: contextvars.ContextVar[InvocationStats | None] = contextvars.ContextVar("invocation", default=None)
+_cold_start = True
+
+
+def stats() -> InvocationStats:
+    """The current invocation's stats; outside a traced handler, a throwaway object."""
+    current = _current.get()
+    return current if current is not None else InvocationStats()
+
+
+def handler_dimensions(function_name: str | None = None) -> dict[str, str]:
+    """The dimension set every function emits, from its environment."""
+    return {
+        "UseCase": os.environ.get("USE_CASE", "unknown"),
+        "FunctionName": function_name or os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "local"),
+        "Environment": os.environ.get("ENVIRONMENT", "prod"),
+    }
+
+
+def trace_lambda_handler(handler: F) -> F:
+    """Wrap a Lambda handler: a subsegment, the standard metrics, and failures that still raise.
+
+    The handler reports work through :func:`stats`. On an exception the wrapper records
+    ProcessingErrors and re-raises, so Lambda, Step Functions and the alarms see the failure.
+    """
+
+    @functools.wraps(handler)
+    def wrapper(event: Any, context: Any) -> Any:
+        global _cold_start
+        invocation = InvocationStats()
+        token = _current.set(invocation)
+        started = time.perf_counter()
+        cold, _cold_start = _cold_start, False
+        metrics = EmfMetrics(handler_dimensions())
+        try:
+            with xray_subsegment(
+                handler.__name__, {"use_case": metrics.dimensions["UseCase"], "cold_start": cold}
+            ):
+                return handler(event, context)
+        except BaseException:
+            invocation.errors += 1
+            logger.exception("handler %s failed", metrics.dimensions["FunctionName"])
+            raise
+        finally:
+            _current.reset(token)
+            metrics.put_metric("ProcessingDuration", (time.perf_counter() - started) * 1000, "Milliseconds")
+            metrics.put_metric("FilesProcessed", invocation.files, "Count")
+            metrics.put_metric("BytesProcessed", invocation.bytes, "Bytes")
+            metrics.put_metric("ProcessingErrors", invocation.errors, "Count")
+            metrics.put_metric("ColdStart", 1 if cold else 0, "Count")
+            metrics.flush()
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,1 @@
+"""Test suite; it mirrors the source tree."""
