@@ -62,19 +62,19 @@ bench: setup ## Run the benchmarks and print measured ratios
 	$(PY) -m scripts.bench
 
 package: setup ## Build deterministic function zips and a packaged template (UC=<name>|all)
-	@echo "make package is not built yet"; exit 1
+	$(PY) -m scripts.deploy package $(UC)
 
 deploy: setup ## Deploy UC=<name> [STACK=…] [REGION=…] [PARAMS="K=V …"]
-	@echo "make deploy is not built yet"; exit 1
+	$(PY) -m scripts.deploy deploy $(UC) $(if $(STACK),--stack $(STACK)) $(if $(REGION),--region $(REGION)) --params '$(subst ','"'"',$(PARAMS))'
 
 delete: setup ## Delete the stack of UC=<name> and empty its own buckets
-	@echo "make delete is not built yet"; exit 1
+	$(PY) -m scripts.deploy delete $(UC) $(if $(STACK),--stack $(STACK)) $(if $(REGION),--region $(REGION))
 
 demo: setup ## Run UC=<name> end to end on the embedded local cloud
-	@echo "make demo is not built yet"; exit 1
+	$(PY) -m scripts.localcloud demo $(UC) --files $(if $(FILES),$(FILES),50)
 
 invoke: setup ## Run one function on the embedded cloud: UC=… FN=… EVENT=path
-	@echo "make invoke is not built yet"; exit 1
+	$(PY) -m scripts.localcloud invoke $(UC) $(FN) $(if $(EVENT),--event $(EVENT),)
 
 replay-dlq: setup ## Re-put dead-lettered stream records of UC=<name>
 	@echo "make replay-dlq is not built yet"; exit 1

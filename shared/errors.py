@@ -54,6 +54,10 @@ class StorageError(PatternError):
     """An S3 access point call failed for a reason other than access or absence."""
 
 
+class ObjectTooLargeError(StorageError):
+    """The object is larger than the caller is willing to read into memory."""
+
+
 class MetricsError(PatternError, ValueError):
     """An EMF document would break a CloudWatch limit or rule."""
 

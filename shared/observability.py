@@ -21,7 +21,7 @@ import re
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
@@ -308,6 +308,7 @@ class InvocationStats:
     files: int = 0
     bytes: int = 0
     errors: int = 0
+    custom: dict[str, tuple[float, str]] = field(default_factory=dict)
 
     def processed(self, files: int = 1, bytes_: int = 0) -> None:
         self.files += files
@@ -316,6 +317,22 @@ class InvocationStats:
     def failed(self, count: int = 1) -> None:
         """Count handled per-item failures (they still show in ProcessingErrors)."""
         self.errors += count
+
+    def put_metric(self, name: str, value: float, unit: str = "Count") -> None:
+        """Add to a function-specific metric, emitted with the standard dimensions on return.
+
+        Use a literal name: the metrics registry reads these calls from the source so that the
+        dashboard and alarms can be checked against them. Repeated calls add up.
+        """
+        if name in HANDLER_METRICS:
+            raise MetricsError(f"{name} is a standard handler metric; use processed()/failed()")
+        _check_name("metric name", name)
+        if unit not in UNITS:
+            raise MetricsError(f"unit {unit!r} is not a CloudWatch unit")
+        previous, known_unit = self.custom.get(name, (0.0, unit))
+        if known_unit != unit:
+            raise MetricsError(f"metric {name} was put with unit {known_unit}, not {unit}")
+        self.custom[name] = (previous + float(value), unit)
 
 
 _current: contextvars.ContextVar[InvocationStats | None] = contextvars.ContextVar("invocation", default=None)
@@ -368,6 +385,8 @@ def trace_lambda_handler(handler: F) -> F:
             metrics.put_metric("BytesProcessed", invocation.bytes, "Bytes")
             metrics.put_metric("ProcessingErrors", invocation.errors, "Count")
             metrics.put_metric("ColdStart", 1 if cold else 0, "Count")
+            for name, (value, unit) in sorted(invocation.custom.items()):
+                metrics.put_metric(name, value, unit)
             metrics.flush()
 
     return wrapper  # type: ignore[return-value]

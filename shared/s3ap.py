@@ -22,6 +22,7 @@ from shared.errors import (
     InvalidKeyError,
     InvalidTargetError,
     ObjectNotFoundError,
+    ObjectTooLargeError,
     StorageError,
 )
 
@@ -212,13 +213,26 @@ class S3AccessPoint:
             last_modified=response["LastModified"],
         )
 
-    def get_bytes(self, key: str, *, if_match: str | None = None) -> bytes:
-        """The whole object. ``if_match`` pins the read to the version that was listed."""
+    def get_bytes(self, key: str, *, if_match: str | None = None, max_bytes: int | None = None) -> bytes:
+        """The whole object. ``if_match`` pins the read to the version that was listed.
+
+        ``max_bytes`` refuses an object larger than that (checked from ContentLength before the
+        body is read), so one oversized file cannot exhaust a function's memory.
+        """
         validate_key(key)
         extra = {"IfMatch": if_match} if if_match else {}
         response = self._call(
             "GetObject", key, lambda: self.client.get_object(Bucket=self.target, Key=key, **extra)
         )
+        length = int(response.get("ContentLength", 0))
+        if max_bytes is not None and length > max_bytes:
+            response["Body"].close()
+            raise ObjectTooLargeError(
+                f"{key!r} is {length} bytes, more than the {max_bytes} this reader accepts",
+                key=key,
+                size=length,
+                limit=max_bytes,
+            )
         body: bytes = response["Body"].read()
         return body
 

@@ -1,0 +1,261 @@
+"""Segmentation invoke: the ``.waitForTaskToken`` task that starts a Batch Transform job (or its mock).
+
+Both modes stage every point cloud that passed QC as transform input (KITTI float32 rows,
+``application/x-kitti-bin``) under ``runs/<run-id>/segmentation/input/`` in the output bucket,
+and write a job manifest next to it.
+
+* Real mode: the task token goes into the DynamoDB token store under a short correlation id, and
+  ``CreateTransformJob`` runs with that id as its ``CorrelationId`` tag (never the token: a tag
+  value holds 256 characters). The execution then waits for the callback function.
+* Mock mode: no SageMaker job. This function runs the reference segmentation on each staged input,
+  writes the outputs where the job would (``<input>.out`` under ``.../output/``), verifies them
+  exactly as the callback does, and calls ``SendTaskSuccess`` itself.
+
+Nothing to segment (zero clouds, or none passed QC) is a SKIPPED success. Any error is reported at
+once with ``SendTaskFailure`` and its reason, so the execution takes its Catch path instead of
+waiting out ``TimeoutSeconds``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from shared import config
+from shared.config import CommonConfig, env
+from shared.errors import SKIPPED, ObjectNotFoundError, PatternError, StorageError, failed_result
+from shared.observability import stats, trace_lambda_handler, xray_subsegment
+from shared.pointcloud import (
+    INPUT_CONTENT_TYPE,
+    LABELS_CONTENT_TYPE,
+    PASSED,
+    PointCloudError,
+    detect_format,
+    encode_transform_input,
+    read,
+    reference_model,
+)
+from shared.s3ap import S3AccessPoint
+from shared.tasktokens import CORRELATION_TAG, TaskTokenStore, job_name_for
+from shared.transformjob import (
+    JobManifest,
+    RunLayout,
+    StagedItem,
+    get_json,
+    record_failure,
+    run_id_for,
+    s3_uri,
+    settle_outputs,
+)
+
+logger = logging.getLogger(__name__)
+
+MOCK = "mock"
+SAGEMAKER = "sagemaker"
+MAX_PAYLOAD_MB = 100  # Batch Transform's per-request ceiling; one cloud is one request
+MAX_CAUSE = 32_768
+MAX_ERROR = 256
+
+
+class SegmentationError(PatternError):
+    """The segmentation step cannot go on; reported to Step Functions with SendTaskFailure."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class InvokeConfig(CommonConfig):
+    access_point: str = env("ACCESS_POINT")
+    output_bucket: str = env("OUTPUT_BUCKET")
+    mock_mode: bool = env("MOCK_MODE", True)
+    token_table: str = env("TOKEN_TABLE", "")
+    model_name: str = env("MODEL_NAME", "")
+    job_name_prefix: str = env("JOB_NAME_PREFIX", "uc9seg")
+    instance_type: str = env("TRANSFORM_INSTANCE_TYPE", "ml.m5.xlarge")
+    instance_count: int = env("TRANSFORM_INSTANCE_COUNT", 1)
+    invocation_timeout_seconds: int = env("INVOCATION_TIMEOUT_SECONDS", 600)
+    callback_timeout_seconds: int = env("CALLBACK_TIMEOUT_SECONDS", 86_400)
+    max_pointcloud_mib: int = env("MAX_POINTCLOUD_MIB", 512)
+
+
+def stage(
+    source: S3AccessPoint, output: S3AccessPoint, layout: RunLayout, passed: list[dict[str, Any]]
+) -> tuple[list[StagedItem], list[dict[str, Any]]]:
+    """Write each passed cloud as transform input; a cloud that cannot be staged is a FAILED item."""
+    staged: list[StagedItem] = []
+    failures: list[dict[str, Any]] = []
+    for index, item in enumerate(passed):
+        key = item["key"]
+        try:
+            cloud = read(source.get_bytes(key, if_match=item.get("etag") or None), detect_format(key))
+        except (ObjectNotFoundError, PointCloudError) as error:
+            failures.append(failed_result(f"could not be staged: {error.reason}", source_key=key))
+            continue
+        except StorageError as error:
+            if error.details.get("code") != "PreconditionFailed":
+                raise
+            failures.append(
+                failed_result("the file changed after QC; it is segmented next run", source_key=key)
+            )
+            continue
+        body = encode_transform_input(cloud)
+        if len(body) > MAX_PAYLOAD_MB * 1024 * 1024:
+            reason = f"{cloud.count} points make a {len(body)}-byte request, above {MAX_PAYLOAD_MB} MB"
+            failures.append(failed_result(reason, source_key=key))
+            continue
+        input_key, output_key = layout.input_key(index), layout.output_key(index)
+        output.put(input_key, body, content_type=INPUT_CONTENT_TYPE)
+        staged.append(StagedItem(index, key, input_key, output_key, cloud.count))
+        stats().processed(files=1, bytes_=len(body))
+    return staged, failures
+
+
+def run_mock(output: S3AccessPoint, manifest: JobManifest) -> None:
+    """What the transform container would do, in process: the reference model on every input."""
+    for item in manifest.items:
+        with xray_subsegment("reference_model", {"points": item.point_count}):
+            labels = reference_model(output.get_bytes(item.input_key), INPUT_CONTENT_TYPE)
+        output.put(item.output_key, labels, content_type=LABELS_CONTENT_TYPE)
+
+
+def start_job(
+    cfg: InvokeConfig,
+    sagemaker: Any,
+    store: TaskTokenStore,
+    token: str,
+    execution_id: str,
+    layout: RunLayout,
+) -> dict[str, Any]:
+    """Store the token, then create the transform job tagged with the correlation id."""
+    if not cfg.model_name:
+        raise SegmentationError("MODEL_NAME is empty: real mode needs the stack's SageMaker model")
+    job_name = job_name_for(cfg.job_name_prefix, execution_id, token)
+    correlation_id = store.put(
+        token,
+        job_name,
+        context={"manifest_key": layout.job_manifest, "bucket": cfg.output_bucket, "run_id": layout.run_id},
+    )
+    try:
+        with xray_subsegment("create_transform_job", {"job_name": job_name}):
+            sagemaker.create_transform_job(
+                TransformJobName=job_name,
+                ModelName=cfg.model_name,
+                BatchStrategy="SingleRecord",
+                MaxPayloadInMB=MAX_PAYLOAD_MB,
+                ModelClientConfig={
+                    "InvocationsTimeoutInSeconds": cfg.invocation_timeout_seconds,
+                    "InvocationsMaxRetries": 1,
+                },
+                TransformInput={
+                    "DataSource": {
+                        "S3DataSource": {
+                            "S3DataType": "S3Prefix",
+                            "S3Uri": s3_uri(cfg.output_bucket, layout.segmentation_input_prefix),
+                        }
+                    },
+                    "ContentType": INPUT_CONTENT_TYPE,
+                    "SplitType": "None",
+                },
+                TransformOutput={
+                    "S3OutputPath": s3_uri(cfg.output_bucket, layout.segmentation_output_prefix),
+                    "Accept": LABELS_CONTENT_TYPE,
+                    "AssembleWith": "None",
+                },
+                TransformResources={"InstanceType": cfg.instance_type, "InstanceCount": cfg.instance_count},
+                Tags=[
+                    {"Key": CORRELATION_TAG, "Value": correlation_id},
+                    {"Key": "RunId", "Value": layout.run_id},
+                ],
+            )
+    except ClientError as error:
+        reason = f"CreateTransformJob {job_name} failed: {error}"
+        store.fail(correlation_id, reason)
+        raise SegmentationError(reason, job_name=job_name) from error
+    logger.info("started transform job %s (correlation id %s)", job_name, correlation_id)
+    return {"status": "SUBMITTED", "mode": SAGEMAKER, "job_name": job_name, "correlation_id": correlation_id}
+
+
+def segment(event: dict[str, Any], cfg: InvokeConfig, clients: dict[str, Any]) -> dict[str, Any]:
+    """Stage, then run the mock or start the job. Returns what this invocation did."""
+    sfn = clients["stepfunctions"]
+    token = event["task_token"]
+    execution = event["execution"]
+    layout = RunLayout(run_id_for(execution["name"]))
+    mode = MOCK if cfg.mock_mode else SAGEMAKER
+    source = S3AccessPoint(cfg.access_point)
+    output = S3AccessPoint(cfg.output_bucket)
+    qc_items = get_json(output, event["qc"]["results_key"])["items"]
+    passed = [item for item in qc_items if item.get("status") == PASSED]
+    if not passed:
+        result = {
+            "status": SKIPPED,
+            "mode": mode,
+            "reason": "no point cloud passed QC" if qc_items else "no point cloud was discovered",
+            "count": 0,
+            "items": [],
+        }
+        sfn.send_task_success(taskToken=token, output=json.dumps(result))
+        return result
+    staged, failures = stage(source, output, layout, passed)
+    if not staged:
+        raise SegmentationError(
+            f"none of {len(passed)} passed clouds could be staged; first: {failures[0]['reason']}"
+        )
+    manifest = JobManifest(
+        layout.run_id, cfg.output_bucket, INPUT_CONTENT_TYPE, tuple(staged), tuple(failures)
+    )
+    output.put(layout.job_manifest, manifest.to_json(), content_type="application/json")
+    if mode == SAGEMAKER:
+        store = TaskTokenStore(
+            cfg.token_table, client=clients["dynamodb"], ttl_seconds=cfg.callback_timeout_seconds
+        )
+        return start_job(cfg, clients["sagemaker"], store, token, execution["id"], layout)
+    run_mock(output, manifest)
+    payload, reason = settle_outputs(output, manifest, mode=MOCK)
+    if reason is not None:
+        raise SegmentationError(reason)
+    sfn.send_task_success(taskToken=token, output=json.dumps(payload))
+    return payload
+
+
+def report_failure(
+    sfn: Any, token: str, error: BaseException, output: S3AccessPoint | None = None, run_id: str = ""
+) -> dict[str, Any]:
+    """SendTaskFailure with the error's type and reason, so the execution's Catch runs now.
+
+    The reason is also written as the run's segmentation result when possible, because the Catch
+    output is only promised to carry the error name.
+    """
+    reason = error.reason if isinstance(error, PatternError) else f"{type(error).__name__}: {error}"
+    name = f"Segmentation.{type(error).__name__}"[:MAX_ERROR]
+    if output is not None and run_id:
+        try:
+            record_failure(output, run_id, reason, mode="unknown")
+        except PatternError as write_error:
+            logger.warning("could not record the segmentation failure in S3: %s", write_error.reason)
+    sfn.send_task_failure(taskToken=token, error=name, cause=reason[:MAX_CAUSE])
+    stats().failed()
+    return failed_result(reason, error=name)
+
+
+@trace_lambda_handler
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    import boto3
+
+    cfg = config.load(InvokeConfig)
+    token = event["task_token"]
+    clients = {
+        "stepfunctions": boto3.client("stepfunctions"),
+        "sagemaker": boto3.client("sagemaker"),
+        "dynamodb": boto3.client("dynamodb"),
+    }
+    try:
+        return segment(event, cfg, clients)
+    except Exception as error:
+        logger.exception("segmentation failed; reporting SendTaskFailure")
+        run_id = run_id_for(event["execution"]["name"]) if "execution" in event else ""
+        return report_failure(
+            clients["stepfunctions"], token, error, S3AccessPoint(cfg.output_bucket), run_id
+        )

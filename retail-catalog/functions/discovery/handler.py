@@ -1,0 +1,62 @@
+"""Discovery: list the access point, write the run manifest, return pointers (never the file list).
+
+Two actions, both owned here because this function owns the manifest format:
+
+* ``discover`` (default): the first state of the polling run;
+* ``load_chunk``: the first state of each Distributed Map child, which turns one chunk descriptor
+  into the (small) list of files that the child then tags, describes and checks.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from shared import config
+from shared.observability import stats, trace_lambda_handler
+from shared.retail.contract import DISCOVERY, LOAD_CHUNK
+from shared.retail.discovery import Chunk, PendingFilter, StateIndex, discover, load_chunk, new_run_id
+from shared.retail.settings import DiscoveryConfig
+from shared.s3ap import ObjectInfo, S3AccessPoint
+
+logger = logging.getLogger(__name__)
+
+
+def state_filter(table: str) -> PendingFilter | None:
+    """With streaming on, skip versions the stream already completed (see shared.state)."""
+    if not table:
+        return None
+    from shared.changes import Fingerprint
+    from shared.state import StateStore
+
+    store = StateStore(table)
+
+    def completed_keys(batch: Sequence[ObjectInfo]) -> set[str]:
+        return set(store.completed_keys([(obj.key, Fingerprint.of(obj)) for obj in batch]))
+
+    return StateIndex(completed_keys)
+
+
+@trace_lambda_handler
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    cfg = config.load(DiscoveryConfig)
+    output = S3AccessPoint(cfg.output_bucket)
+    if event.get("action") == "load_chunk":
+        LOAD_CHUNK.check_input(event)
+        files = load_chunk(output, Chunk.from_dict(event["chunk"]))
+        return {"run_id": event["run_id"], "files": files}
+    if "run_id" not in event or not event["run_id"]:
+        event = {**event, "run_id": new_run_id()}
+    DISCOVERY.check_input(event)
+    result = discover(
+        S3AccessPoint(cfg.access_point, output.client),
+        output,
+        run_id=str(event["run_id"]),
+        prefix=str(event.get("prefix", cfg.source_prefix)),
+        suffixes=cfg.suffixes,
+        chunk_size=cfg.chunk_size,
+        state_filter=state_filter(cfg.state_table),
+    )
+    stats().processed(result.listed)
+    return result.to_dict()

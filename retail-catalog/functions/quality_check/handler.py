@@ -1,0 +1,77 @@
+"""Quality check state: Pillow header and integrity checks, then the result document.
+
+This is the last state per file, so it also writes the result (success or the reason for a
+failure) under the key derived from the full source key and the ETag; that document is what the
+next discovery run treats as "done".
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from shared import config
+from shared.errors import FAILED, SUCCEEDED
+from shared.observability import stats, trace_lambda_handler
+from shared.retail import (
+    ImageRejectedError,
+    check_quality,
+    output_key,
+    read_image,
+    result_document,
+    write_result,
+)
+from shared.retail.contract import QUALITY_CHECK
+from shared.retail.settings import QualityConfig
+from shared.s3ap import S3AccessPoint
+
+logger = logging.getLogger(__name__)
+
+
+@trace_lambda_handler
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    cfg = config.load(QualityConfig)
+    QUALITY_CHECK.check_input(event)
+    source = S3AccessPoint(cfg.access_point)
+    output = S3AccessPoint(cfg.output_bucket, source.client)
+    key, etag = str(event["key"]), str(event["etag"])
+    out_key = output_key(key, etag)
+    common = {"key": key, "etag": etag, "out_key": out_key, "source": source.target}
+    summary = {"key": key, "etag": etag, "run_id": event["run_id"]}
+    reason = str(event.get("reason", "")) if event["status"] != SUCCEEDED else ""
+    quality = None
+    if not reason:
+        try:
+            data = read_image(source, key, etag)
+            quality = check_quality(data, cfg.rules())
+        except ImageRejectedError as error:
+            reason = error.reason
+    if reason:
+        write_result(
+            output, result_document(status=FAILED, reason=reason, tagging=event.get("tagging"), **common)
+        )
+        stats().failed()
+        return {
+            "key": key,
+            "etag": etag,
+            "run_id": event["run_id"],
+            "status": FAILED,
+            "output_key": out_key,
+            "reason": reason,
+        }
+    assert quality is not None
+    document = result_document(
+        status=SUCCEEDED,
+        tagging=event.get("tagging"),
+        metadata=event.get("metadata"),
+        quality=quality.to_dict(),
+        **common,
+    )
+    write_result(output, document)
+    stats().processed(1, quality.size_bytes)
+    return {
+        **summary,
+        "status": SUCCEEDED,
+        "output_key": out_key,
+        "quality_passed": quality.passed,
+    }

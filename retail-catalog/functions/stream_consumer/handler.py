@@ -1,0 +1,77 @@
+"""Stream consumer: process change events from Kinesis with per-shard fail-fast and a dead-letter table.
+
+Invoked by a Kinesis event source mapping with ``ReportBatchItemFailures``. Returns
+``{"batchItemFailures": [...]}``: per shard, the first record that failed and every later one.
+
+A file is processed by calling the retail domain code (tag, then metadata, then quality) in this
+process rather than by invoking the polling path's Lambdas. That gives one retry boundary (the
+record), no double billing of a waiting caller plus its callees, and one place where idempotency
+is anchored: the fingerprint-conditioned claim in the state table. See ``retail-catalog/STREAMING.md``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from shared import config
+from shared.changes import ChangeEvent
+from shared.config import env
+from shared.observability import trace_lambda_handler
+from shared.retail import process_image
+from shared.s3ap import S3AccessPoint
+from shared.state import DeadLetterStore, StateStore
+from shared.stream_consumer import Consumer
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class ConsumerConfig:
+    """The consumer's environment (names fixed by the template)."""
+
+    access_point: str = env("ACCESS_POINT")
+    state_table: str = env("STATE_TABLE")
+    dlq_table: str = env("DLQ_TABLE")
+    output_bucket: str = env("OUTPUT_BUCKET")
+    bedrock_model_id: str = env("BEDROCK_MODEL_ID")
+    confidence_threshold: float = env("CONFIDENCE_THRESHOLD", 80.0)
+    claim_timeout_seconds: float = env("CLAIM_TIMEOUT_SECONDS", 900.0)
+    dlq_ttl_days: float = env("DLQ_TTL_DAYS", 14.0)
+
+
+def build_consumer(cfg: ConsumerConfig) -> Consumer:
+    """Wire the consumer to DynamoDB and the retail domain code."""
+    import boto3
+
+    dynamodb = boto3.client("dynamodb")
+    source = S3AccessPoint(cfg.access_point)
+
+    def process(event: ChangeEvent) -> Mapping[str, Any]:
+        return process_image(
+            source,
+            event.key,
+            event.fingerprint.etag,
+            output_bucket=cfg.output_bucket,
+            model_id=cfg.bedrock_model_id,
+            confidence_threshold=cfg.confidence_threshold,
+        )
+
+    return Consumer(
+        state=StateStore(cfg.state_table, dynamodb),
+        dead_letters=DeadLetterStore(cfg.dlq_table, dynamodb, ttl_days=cfg.dlq_ttl_days),
+        process=process,
+        claim_timeout_seconds=cfg.claim_timeout_seconds,
+    )
+
+
+@trace_lambda_handler
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    records = event.get("Records") if isinstance(event, dict) else None
+    if not isinstance(records, list):
+        raise ValueError("expected a Kinesis event with a 'Records' list")
+    report = build_consumer(config.load(ConsumerConfig)).consume(records)
+    logger.info("consumed %d record(s): %s; %d to retry", len(records), report.outcomes, len(report.failures))
+    return report.response()

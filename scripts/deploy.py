@@ -1,0 +1,785 @@
+"""Deploy and delete a use case's stack with boto3: ``python -m scripts.deploy deploy|delete|package UC``.
+
+Deploy packages the use case, makes sure the artifact bucket exists (encrypted, private, TLS only),
+uploads only the artifacts S3 does not have yet, then goes through a change set so the user sees what
+will change before it changes, and streams the stack events while CloudFormation works. An unchanged
+redeploy uploads nothing, creates no change set, and says "no changes".
+
+boto3 rather than the AWS CLI, so the same code runs against AWS, against a moto server
+(``AWS_ENDPOINT_URL``) and inside the embedded local cloud, and so progress can be shown.
+
+moto 5.2.5 differs from AWS in three ways this module handles:
+
+* a stack made or changed by a change set reports no Outputs (its output map is only rebuilt by
+  ``UpdateStack``); when the template declares unconditional outputs and none come back, the outputs
+  are re-read through an ``UpdateStack`` of the same template and values, a no-op for the resources;
+* a resource that fails to create makes ``ExecuteChangeSet`` itself fail (the stack stays in
+  REVIEW_IN_PROGRESS) instead of producing ``CREATE_FAILED`` events and a rollback; the error of the
+  call is reported as the failure;
+* it writes no per-resource events, only the stack's own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import hashlib
+import json
+import logging
+import os
+import re
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
+from botocore.parsers import ResponseParserError
+
+from scripts import catalog, deploy_params, packaging
+from scripts.catalog import UseCase
+from scripts.packaging import PackagedUseCase, PackagingError
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "fsxn-s3ap"
+STACK_PREFIX = "fsxn"
+# CloudFormation takes at most 51,200 bytes inline; larger templates go through S3.
+MAX_TEMPLATE_BODY = 51_200
+POLL_SECONDS = 3.0
+TIMEOUT_SECONDS = 3600.0
+
+_SUCCESS = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"}
+_BUSY_SUFFIX = "_IN_PROGRESS"
+_NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
+_NAMED_IAM = {
+    "AWS::IAM::Role": "RoleName",
+    "AWS::IAM::User": "UserName",
+    "AWS::IAM::Group": "GroupName",
+    "AWS::IAM::ManagedPolicy": "ManagedPolicyName",
+    "AWS::IAM::InstanceProfile": "InstanceProfileName",
+}
+_RETAINED = {"Retain", "RetainExceptOnCreate"}
+
+Out = Callable[[str], None]
+
+
+class DeployError(Exception):
+    """A deploy or delete that cannot go on; the message is one line that says what to do."""
+
+
+@dataclass
+class DeployResult:
+    """What a deploy did."""
+
+    stack_name: str
+    status: str
+    uploaded: int
+    changed: bool
+    outputs: dict[str, str] = field(default_factory=dict)
+    stack_id: str = ""
+    artifact_bucket: str = ""
+
+
+@dataclass
+class DeleteResult:
+    """What a delete removed."""
+
+    stack_name: str
+    status: str
+    resources: dict[str, int] = field(default_factory=dict)  # resource type -> count
+    emptied: dict[str, int] = field(default_factory=dict)  # bucket -> object versions removed
+    kept: list[str] = field(default_factory=list)  # retained buckets, left as they were
+
+
+# --------------------------------------------------------------------------------------------------
+# Session, clients, names
+
+
+@dataclass
+class _Aws:
+    session: boto3.Session
+    region: str
+    account: str
+    partition: str
+    endpoint_url: str | None
+
+    @property
+    def local(self) -> bool:
+        """True on moto: a server on this machine, or moto patching botocore in this process."""
+        host = urlparse(self.endpoint_url).hostname if self.endpoint_url else None
+        if host in {"localhost", "127.0.0.1", "::1"}:
+            return True
+        models = sys.modules.get("moto.core.models")
+        return bool(models is not None and getattr(models.botocore_stubber, "enabled", False))
+
+    def client(self, service: str) -> Any:
+        config = Config(retries={"mode": "standard", "max_attempts": 8})
+        if self.endpoint_url and service == "s3":
+            config = config.merge(Config(s3={"addressing_style": "path"}))
+        return self.session.client(
+            service, region_name=self.region, endpoint_url=self.endpoint_url, config=config
+        )
+
+
+def _connect(session: boto3.Session | None, region: str | None, endpoint_url: str | None) -> _Aws:
+    """A session that honours AWS_PROFILE, AWS_REGION and AWS_ENDPOINT_URL, with its account checked."""
+    try:
+        if session is None:
+            session = boto3.Session(region_name=region or os.environ.get("AWS_REGION") or None)
+    except ProfileNotFound as error:
+        raise DeployError(f"{error}; check AWS_PROFILE or run 'aws configure --profile <name>'") from error
+    chosen = region or session.region_name or os.environ.get("AWS_REGION")
+    if not chosen:
+        raise DeployError(
+            "no AWS region: set AWS_REGION (or REGION=… for make) or a region in your AWS profile"
+        )
+    endpoint = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+    if session.get_credentials() is None:
+        raise DeployError(
+            "no AWS credentials found: set AWS_PROFILE (after 'aws configure' or 'aws sso login') "
+            "or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+        )
+    aws = _Aws(session, chosen, "", session.get_partition_for_region(chosen) or "aws", endpoint)
+    try:
+        aws.account = aws.client("sts").get_caller_identity()["Account"]
+    except NoCredentialsError as error:
+        raise DeployError("no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID") from error
+    except ClientError as error:
+        raise DeployError(f"the AWS credentials were rejected: {_message(error)}") from error
+    return aws
+
+
+def default_stack_name(uc: UseCase) -> str:
+    return f"{STACK_PREFIX}-{uc.name}"
+
+
+def artifact_bucket_name(account: str, region: str) -> str:
+    return f"{PREFIX}-artifacts-{account}-{region}"
+
+
+def _message(error: BaseException) -> str:
+    """The human part of an AWS error (moto's JSON errors come through as parser errors)."""
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Message") or error)
+    text = str(error)
+    match = re.search(r"b'(\{.*\})'", text, re.DOTALL)
+    if match:
+        try:
+            body = json.loads(ast.literal_eval(f"b'{match.group(1)}'"))
+        except (ValueError, SyntaxError):
+            return text
+        return str(body.get("message") or body.get("Message") or text)
+    return text
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+# --------------------------------------------------------------------------------------------------
+# Artifact bucket and uploads
+
+
+def ensure_artifact_bucket(aws: _Aws, out: Out) -> str:
+    """Create ``<prefix>-artifacts-<account>-<region>`` once: SSE, public access blocked, TLS only."""
+    s3 = aws.client("s3")
+    bucket = artifact_bucket_name(aws.account, aws.region)
+    try:
+        s3.head_bucket(Bucket=bucket, ExpectedBucketOwner=aws.account)
+        return bucket
+    except ClientError as error:
+        if _error_code(error) not in {"404", "NoSuchBucket", "NotFound"}:
+            raise DeployError(
+                f"artifact bucket {bucket} exists but account {aws.account} cannot use it: {_message(error)}"
+            ) from error
+    create: dict[str, Any] = {"Bucket": bucket}
+    if aws.region != "us-east-1":  # us-east-1 rejects its own name as a LocationConstraint
+        create["CreateBucketConfiguration"] = {"LocationConstraint": aws.region}
+    s3.create_bucket(**create)
+    s3.put_bucket_encryption(
+        Bucket=bucket,
+        ServerSideEncryptionConfiguration={
+            "Rules": [
+                {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": True}
+            ]
+        },
+    )
+    s3.put_public_access_block(
+        Bucket=bucket,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
+    arn = f"arn:{aws.partition}:s3:::{bucket}"
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [arn, f"{arn}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ],
+    }
+    if aws.local:
+        # moto applies a Deny statement whatever its Condition says, so this policy would refuse
+        # every call; on the local endpoint the bucket goes without it.
+        out(f"created artifact bucket {bucket} (SSE-S3, public access blocked; no TLS policy on moto)")
+        return bucket
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    out(f"created artifact bucket {bucket} (SSE-S3, public access blocked, TLS only)")
+    return bucket
+
+
+def _exists(s3: Any, bucket: str, key: str) -> bool:
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as error:
+        if _error_code(error) in {"404", "NoSuchKey", "NotFound"}:
+            return False
+        raise
+    return True
+
+
+def upload_artifacts(aws: _Aws, bucket: str, packaged: PackagedUseCase, out: Out) -> int:
+    """Upload the artifacts S3 does not have yet (keys are content hashes); return how many."""
+    s3 = aws.client("s3")
+    uploaded = 0
+    for artifact in packaged.artifacts:
+        if _exists(s3, bucket, artifact.key):
+            continue
+        s3.upload_file(str(artifact.path), bucket, artifact.key)
+        uploaded += 1
+        out(
+            f"uploaded {artifact.kind} {artifact.name} ({artifact.size:,} bytes) to s3://{bucket}/{artifact.key}"
+        )
+    if not uploaded:
+        out(f"artifacts: all {len(packaged.artifacts)} already in s3://{bucket}")
+    return uploaded
+
+
+def _template_source(
+    aws: _Aws, bucket: str, packaged: PackagedUseCase, out: Out
+) -> tuple[dict[str, str], int]:
+    """TemplateBody, or TemplateURL (uploaded once, by hash) when the body is over the inline limit."""
+    body = packaged.template_body
+    if len(body.encode()) <= MAX_TEMPLATE_BODY:
+        return {"TemplateBody": body}, 0
+    sha = hashlib.sha256(body.encode()).hexdigest()
+    key = f"{packaged.use_case.name}/templates/{sha}.yaml"
+    s3 = aws.client("s3")
+    uploaded = 0
+    if not _exists(s3, bucket, key):
+        s3.put_object(Bucket=bucket, Key=key, Body=body.encode())
+        uploaded = 1
+        out(f"uploaded template ({len(body.encode()):,} bytes) to s3://{bucket}/{key}")
+    suffix = "amazonaws.com.cn" if aws.partition == "aws-cn" else "amazonaws.com"
+    return {"TemplateURL": f"https://{bucket}.s3.{aws.region}.{suffix}/{key}"}, uploaded
+
+
+# --------------------------------------------------------------------------------------------------
+# Stack state, capabilities, change sets, events
+
+
+def required_capabilities(template: Mapping[str, Any]) -> list[str]:
+    """CAPABILITY_IAM when the template has IAM resources; NAMED_IAM only when one is given a name."""
+    capabilities: set[str] = set()
+    for resource in template.get("Resources", {}).values():
+        kind = resource.get("Type", "") if isinstance(resource, dict) else ""
+        if kind.startswith("AWS::IAM::"):
+            capabilities.add("CAPABILITY_IAM")
+            if _NAMED_IAM.get(kind, "\0") in resource.get("Properties", {}):
+                capabilities.add("CAPABILITY_NAMED_IAM")
+    return sorted(capabilities)
+
+
+def _describe_stack(cfn: Any, stack: str) -> dict[str, Any] | None:
+    try:
+        stacks = cfn.describe_stacks(StackName=stack)["Stacks"]
+    except ClientError as error:
+        if "does not exist" in _message(error):
+            return None
+        raise
+    return stacks[0] if stacks else None
+
+
+def _stack_parameters(stack: Mapping[str, Any]) -> dict[str, str]:
+    return {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
+
+
+def _iter_events(cfn: Any, stack_id: str) -> Iterator[dict[str, Any]]:
+    """Stack events, newest first."""
+    for page in cfn.get_paginator("describe_stack_events").paginate(StackName=stack_id):
+        yield from page.get("StackEvents", [])
+
+
+class _EventPrinter:
+    """Prints each new stack event once, oldest first, with the seconds since the deploy step began."""
+
+    def __init__(self, cfn: Any, stack_id: str, out: Out) -> None:
+        self.cfn, self.stack_id, self.out = cfn, stack_id, out
+        self.seen: set[str] = set()
+        self.new: list[dict[str, Any]] = []
+        self.started = time.monotonic()
+        self.seen.update(event["EventId"] for event in self._fetch(limit_seen=False))
+
+    def _fetch(self, *, limit_seen: bool = True) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = []
+        for event in _iter_events(self.cfn, self.stack_id):
+            if limit_seen and event["EventId"] in self.seen:
+                break
+            events.append(event)
+        return events
+
+    def poll(self) -> None:
+        fresh = [event for event in reversed(self._fetch()) if event["EventId"] not in self.seen]
+        for event in fresh:
+            self.seen.add(event["EventId"])
+            self.new.append(event)
+            reason = event.get("ResourceStatusReason") or ""
+            self.out(
+                f"  {time.monotonic() - self.started:7.1f}s  {event.get('ResourceStatus', ''):<28} "
+                f"{event.get('ResourceType', ''):<36} {event.get('LogicalResourceId', '')}"
+                + (f"  {reason}" if reason else "")
+            )
+
+    def failures(self) -> list[dict[str, Any]]:
+        return [e for e in self.new if str(e.get("ResourceStatus", "")).endswith("_FAILED")]
+
+
+def wait_for_stack(
+    cfn: Any, stack_id: str, printer: _EventPrinter, *, poll_seconds: float, timeout: float = TIMEOUT_SECONDS
+) -> dict[str, Any]:
+    """Poll until the stack leaves every ``*_IN_PROGRESS`` status, printing events; return it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        printer.poll()
+        stack = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]
+        status = str(stack["StackStatus"])
+        if not status.endswith(_BUSY_SUFFIX):
+            printer.poll()
+            return dict(stack)
+        if time.monotonic() > deadline:
+            raise DeployError(
+                f"stack {stack['StackName']} still {status} after {timeout:.0f} s; check the console"
+            )
+        time.sleep(poll_seconds)
+
+
+def _change_set_changes(cfn: Any, change_set_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    described = cfn.describe_change_set(ChangeSetName=change_set_id)
+    changes = list(described.get("Changes", []))
+    token = described.get("NextToken")
+    while token:
+        page = cfn.describe_change_set(ChangeSetName=change_set_id, NextToken=token)
+        changes += page.get("Changes", [])
+        token = page.get("NextToken")
+    return described, changes
+
+
+def _wait_for_change_set(cfn: Any, change_set_id: str, poll_seconds: float) -> dict[str, Any]:
+    deadline = time.monotonic() + TIMEOUT_SECONDS
+    while True:
+        described = cfn.describe_change_set(ChangeSetName=change_set_id)
+        if described["Status"] in {"CREATE_COMPLETE", "FAILED"}:
+            return dict(described)
+        if time.monotonic() > deadline:
+            raise DeployError(f"change set {change_set_id} still {described['Status']}")
+        time.sleep(poll_seconds)
+
+
+def report_failures(events: list[dict[str, Any]], out: Out) -> list[dict[str, Any]]:
+    """Print each failed resource with CloudFormation's reason, oldest first; return them."""
+    if events:
+        out("failed resources:")
+    for event in events:
+        out(
+            f"  {event.get('LogicalResourceId', '')} ({event.get('ResourceType', '')}): "
+            f"{event.get('ResourceStatusReason') or 'no reason given'}"
+        )
+    return events
+
+
+def print_change_set(name: str, kind: str, changes: list[dict[str, Any]], out: Out) -> None:
+    out(f"change set {name} ({kind}): {len(changes)} change(s)")
+    for change in changes:
+        rc = change.get("ResourceChange", {})
+        replacement = rc.get("Replacement")
+        extra = f"  replacement: {replacement}" if replacement and replacement != "False" else ""
+        action, kind = rc.get("Action", ""), rc.get("ResourceType", "")
+        out(f"  {action:<8} {kind:<36} {rc.get('LogicalResourceId', '')}{extra}")
+
+
+def _declared_unconditional_outputs(template: Mapping[str, Any]) -> int:
+    return sum(1 for output in template.get("Outputs", {}).values() if "Condition" not in output)
+
+
+def _outputs(
+    cfn: Any, stack: Mapping[str, Any], template: Mapping[str, Any], source: Mapping[str, str],
+    params: deploy_params.ResolvedParameters, capabilities: list[str], out: Out,
+) -> dict[str, str]:  # fmt: skip
+    """The stack's outputs; re-read through a same-template UpdateStack when moto dropped them.
+
+    On AWS every declared output without a Condition is always present once the stack is complete,
+    so the re-read only happens where outputs were lost (moto after a change set).
+    """
+    outputs = {o["OutputKey"]: o.get("OutputValue", "") for o in stack.get("Outputs", []) or []}
+    if outputs or not _declared_unconditional_outputs(template):
+        return outputs
+    out("  the stack reports no outputs although the template declares some; re-reading them")
+    try:
+        cfn.update_stack(
+            StackName=stack["StackId"], Parameters=params.api(), Capabilities=capabilities, **source
+        )
+    except ClientError as error:
+        if not any(marker in _message(error) for marker in _NO_CHANGES):
+            raise
+    again = cfn.describe_stacks(StackName=stack["StackId"])["Stacks"][0]
+    return {o["OutputKey"]: o.get("OutputValue", "") for o in again.get("Outputs", []) or []}
+
+
+def _no_changes(
+    cfn: Any, stack: Mapping[str, Any], body: str, params: deploy_params.ResolvedParameters
+) -> bool:
+    """True when the stack already runs exactly this template with exactly these values."""
+    if params.keep_previous:
+        return False
+    try:
+        deployed = cfn.get_template(StackName=stack["StackId"], TemplateStage="Original").get("TemplateBody")
+    except ClientError:
+        return False
+    return deployed == body and _stack_parameters(stack) == params.values
+
+
+# Templates this process has already validated, by (endpoint, region, SHA-256 of the source). A
+# deploy runs once per process on the command line; the embedded cloud and the tests deploy the same
+# template many times, and moto validates by running cfn-lint, which takes a second or more.
+_validated: set[tuple[str, str, str]] = set()
+
+
+def _validate(cfn: Any, aws: _Aws, source: Mapping[str, str], name: str) -> None:
+    """ValidateTemplate, so a broken template fails before any change set, in one line."""
+    key = (
+        aws.endpoint_url or "",
+        aws.region,
+        hashlib.sha256(json.dumps(source, sort_keys=True).encode()).hexdigest(),
+    )
+    if key in _validated:
+        return
+    try:
+        cfn.validate_template(**source)
+    except ClientError as error:
+        raise DeployError(f"template validation failed for {name}: {_message(error)}") from error
+    _validated.add(key)
+
+
+# --------------------------------------------------------------------------------------------------
+# deploy
+
+
+def deploy(
+    uc: UseCase | str | os.PathLike[str],
+    *,
+    stack_name: str | None = None,
+    params: Mapping[str, str] | str | None = None,
+    session: boto3.Session | None = None,
+    endpoint_url: str | None = None,
+    region: str | None = None,
+    out: Out = print,
+    build_root: os.PathLike[str] | None = None,
+    poll_seconds: float = POLL_SECONDS,
+    pip: packaging.PipRunner | None = None,
+) -> DeployResult:
+    """Package ``uc`` and create or update its stack; raise :class:`DeployError` on any failure.
+
+    ``params`` is a mapping or a PARAMS string (``"Key=Value Key2='a b'"``).
+    """
+    try:
+        use_case = packaging.resolve(uc)
+    except catalog.UnknownUseCaseError as error:
+        raise DeployError(str(error)) from error
+    name = stack_name or default_stack_name(use_case)
+    overrides = (
+        deploy_params.parse_overrides(params) if isinstance(params, str) or params is None else dict(params)
+    )
+    aws = _connect(session, region, endpoint_url)
+    cfn = aws.client("cloudformation")
+    try:
+        root = Path(build_root) if build_root else packaging.DEFAULT_BUILD_ROOT
+        built = packaging.package(use_case, root, pip=pip)
+    except PackagingError as error:
+        raise DeployError(str(error)) from error
+    out(f"deploying {use_case.name} as stack {name} in {aws.account}/{aws.region}")
+
+    existing = _describe_stack(cfn, name)
+    status = str(existing["StackStatus"]) if existing else ""
+    if status == "ROLLBACK_COMPLETE":
+        raise DeployError(
+            f"stack {name} is ROLLBACK_COMPLETE (its first create failed) and cannot be updated; "
+            f"delete it with 'make delete UC={use_case.name} STACK={name}' and deploy again"
+        )
+    if status.endswith(_BUSY_SUFFIX) and status != "REVIEW_IN_PROGRESS":
+        raise DeployError(f"stack {name} is busy ({status}); wait for it to finish and deploy again")
+    if status in {"UPDATE_ROLLBACK_FAILED", "ROLLBACK_FAILED", "DELETE_FAILED"}:
+        raise DeployError(
+            f"stack {name} is {status}; fix it in the CloudFormation console, then deploy again"
+        )
+    updating = existing is not None and status != "REVIEW_IN_PROGRESS"
+
+    template = built.template
+    resolved = deploy_params.resolve(
+        template.get("Parameters", {}),
+        artifact_bucket=artifact_bucket_name(aws.account, aws.region),
+        defaults=deploy_params.load_defaults(_params_file(use_case)),
+        defaults_source=str(_params_file(use_case).name),
+        overrides=overrides,
+        previous=_stack_parameters(existing) if updating and existing else None,
+    )
+
+    bucket = ensure_artifact_bucket(aws, out)
+    uploaded = upload_artifacts(aws, bucket, built, out)
+    source, template_uploads = _template_source(aws, bucket, built, out)
+    uploaded += template_uploads
+    capabilities = required_capabilities(template)
+
+    if updating and existing and _no_changes(cfn, existing, built.template_body, resolved):
+        out(f"no changes: stack {name} already runs this template with these parameters")
+        outputs = _outputs(cfn, existing, template, source, resolved, capabilities, out)
+        return DeployResult(name, status, uploaded, False, outputs, existing["StackId"], bucket)
+
+    _validate(cfn, aws, source, use_case.name)
+
+    change_set_name = f"deploy-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+    kind = "UPDATE" if updating else "CREATE"
+    created = cfn.create_change_set(
+        StackName=name,
+        ChangeSetName=change_set_name,
+        ChangeSetType=kind,
+        Parameters=resolved.api(),
+        Capabilities=capabilities,
+        Description=f"make deploy UC={use_case.name}",
+        Tags=[{"Key": "project", "Value": "fsxn-s3ap-patterns"}, {"Key": "use-case", "Value": use_case.name}],
+        **source,
+    )
+    change_set_id, stack_id = created["Id"], created["StackId"]
+    described = _wait_for_change_set(cfn, change_set_id, poll_seconds)
+    if described["Status"] == "FAILED":
+        reason = str(described.get("StatusReason", ""))
+        if any(marker in reason for marker in _NO_CHANGES):
+            cfn.delete_change_set(ChangeSetName=change_set_id)
+            out(f"no changes: stack {name} is up to date")
+            stack = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]
+            outputs = _outputs(cfn, stack, template, source, resolved, capabilities, out)
+            return DeployResult(name, str(stack["StackStatus"]), uploaded, False, outputs, stack_id, bucket)
+        raise DeployError(f"change set for {name} failed: {reason}")
+    _, changes = _change_set_changes(cfn, change_set_id)
+    print_change_set(change_set_name, kind, changes, out)
+
+    printer = _EventPrinter(cfn, stack_id, out)
+    try:
+        cfn.execute_change_set(ChangeSetName=change_set_id)
+    except (ClientError, BotoCoreError, ResponseParserError) as error:
+        printer.poll()
+        out("failed resources:")
+        out(f"  {_message(error)}")
+        raise DeployError(f"stack {name}: executing the change set failed: {_message(error)}") from error
+    except Exception as error:
+        # In-process moto raises its own bugs straight through botocore (for example on some
+        # updates of functions with layers); they become one clear line here, not a traceback.
+        hint = "; moto applies few updates: delete the stack and deploy again" if aws.local else ""
+        raise DeployError(
+            f"stack {name}: executing the change set crashed: {type(error).__name__}: {error}{hint}"
+        ) from error
+    stack = wait_for_stack(cfn, stack_id, printer, poll_seconds=poll_seconds)
+    final = str(stack["StackStatus"])
+    if final not in _SUCCESS:
+        failures = report_failures(printer.failures(), out)
+        hint = (
+            f"; delete it with 'make delete UC={use_case.name} STACK={name}'"
+            if final == "ROLLBACK_COMPLETE"
+            else ""
+        )
+        raise DeployError(f"stack {name} ended {final}: {len(failures)} resource(s) failed{hint}")
+    outputs = _outputs(cfn, stack, template, source, resolved, capabilities, out)
+    out(f"{final}: stack {name}, {len(changes)} change(s), {uploaded} artifact(s) uploaded")
+    for key, value in sorted(outputs.items()):
+        out(f"  {key} = {value}")
+    return DeployResult(name, final, uploaded, True, outputs, stack_id, bucket)
+
+
+def _params_file(uc: UseCase) -> Path:
+    folder = packaging.uc_folder(uc)
+    return folder / "params.json" if uc.number else uc.template.with_suffix(".params.json")
+
+
+# --------------------------------------------------------------------------------------------------
+# delete
+
+
+def _empty_bucket(s3: Any, bucket: str) -> int:
+    """Delete every object version and delete marker; return how many were removed."""
+    removed = 0
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        batch = [
+            {"Key": item["Key"], "VersionId": item["VersionId"]}
+            for item in page.get("Versions", []) + page.get("DeleteMarkers", [])
+        ]
+        for start in range(0, len(batch), 1000):
+            chunk = batch[start : start + 1000]
+            result = s3.delete_objects(Bucket=bucket, Delete={"Objects": chunk, "Quiet": True})
+            errors = result.get("Errors", [])
+            if errors:
+                first = errors[0]
+                raise DeployError(f"cannot empty {bucket}: {first.get('Key')}: {first.get('Message')}")
+            removed += len(chunk)
+    return removed
+
+
+def _empty_bucket_on(aws: _Aws, s3: Any, bucket: str, out: Out) -> int:
+    """Empty ``bucket``; on moto, first drop a bucket policy that moto wrongly reads as deny-all."""
+    try:
+        return _empty_bucket(s3, bucket)
+    except ClientError as error:
+        if not (aws.local and _error_code(error) in {"AccessDenied", "403"}):
+            raise
+    # moto applies a Deny statement without its Condition (a TLS-only policy denies everything);
+    # the stack deletes the policy anyway, so removing it first changes nothing that remains.
+    out(f"moto denied access to {bucket} through its bucket policy; removing the policy first")
+    s3.delete_bucket_policy(Bucket=bucket)
+    return _empty_bucket(s3, bucket)
+
+
+def delete(
+    uc: UseCase | str | os.PathLike[str],
+    *,
+    stack_name: str | None = None,
+    session: boto3.Session | None = None,
+    endpoint_url: str | None = None,
+    region: str | None = None,
+    out: Out = print,
+    poll_seconds: float = POLL_SECONDS,
+) -> DeleteResult:
+    """Empty the stack's own buckets (never retained ones, never the access point), delete it, wait."""
+    try:
+        use_case = packaging.resolve(uc)
+    except catalog.UnknownUseCaseError as error:
+        raise DeployError(str(error)) from error
+    name = stack_name or default_stack_name(use_case)
+    aws = _connect(session, region, endpoint_url)
+    cfn, s3 = aws.client("cloudformation"), aws.client("s3")
+    stack = _describe_stack(cfn, name)
+    if stack is None:
+        out(f"stack {name} does not exist in {aws.account}/{aws.region}; nothing to delete")
+        return DeleteResult(name, "DOES_NOT_EXIST")
+    stack_id = stack["StackId"]
+    retained = _retained_resources(cfn, stack_id)
+    result = DeleteResult(name, "")
+    resources: list[dict[str, Any]] = []
+    for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack_id):
+        resources += [r for r in page.get("StackResourceSummaries", []) if r.get("LogicalResourceId")]
+    for resource in resources:
+        kind = resource.get("ResourceType", "")
+        result.resources[kind] = result.resources.get(kind, 0) + 1
+        bucket = resource.get("PhysicalResourceId")
+        if kind != "AWS::S3::Bucket" or not bucket:
+            continue
+        if resource["LogicalResourceId"] in retained:
+            result.kept.append(bucket)
+            out(f"keeping bucket {bucket} ({resource['LogicalResourceId']} has DeletionPolicy Retain)")
+            continue
+        try:
+            result.emptied[bucket] = _empty_bucket_on(aws, s3, bucket, out)
+        except ClientError as error:
+            if _error_code(error) != "NoSuchBucket":
+                raise
+            continue
+        out(f"emptied bucket {bucket}: {result.emptied[bucket]} object version(s) removed")
+    printer = _EventPrinter(cfn, stack_id, out)
+    cfn.delete_stack(StackName=stack_id)
+    final = wait_for_stack(cfn, stack_id, printer, poll_seconds=poll_seconds)
+    result.status = str(final["StackStatus"])
+    if result.status != "DELETE_COMPLETE":
+        failures = report_failures(printer.failures(), out)
+        raise DeployError(
+            f"stack {name} ended {result.status}: {len(failures)} resource(s) could not be deleted"
+        )
+    summary = ", ".join(f"{count} {kind}" for kind, count in sorted(result.resources.items()))
+    out(f"DELETE_COMPLETE: stack {name} ({summary or 'no resources'})")
+    out(
+        f"kept: the artifact bucket {artifact_bucket_name(aws.account, aws.region)} and the access point data"
+    )
+    return result
+
+
+def _retained_resources(cfn: Any, stack_id: str) -> set[str]:
+    """Logical ids whose DeletionPolicy keeps them: their buckets must not be emptied."""
+    try:
+        body = cfn.get_template(StackName=stack_id, TemplateStage="Original").get("TemplateBody")
+    except ClientError:
+        return set()
+    template = body if isinstance(body, dict) else packaging.parse_template_text(str(body))
+    return {
+        logical_id
+        for logical_id, resource in template.get("Resources", {}).items()
+        if isinstance(resource, dict) and resource.get("DeletionPolicy") in _RETAINED
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# CLI
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m scripts.deploy", description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["deploy", "delete", "package"])
+    parser.add_argument("uc", help="use case name, UC<n> or folder ('all' for package)")
+    parser.add_argument("--stack", default=None, help="stack name (default: fsxn-<uc>)")
+    parser.add_argument("--region", default=None, help="AWS region (default: AWS_REGION or the profile's)")
+    parser.add_argument("--params", default="", help="overrides, e.g. \"Environment=dev Name='a b'\"")
+    parser.add_argument("--build-root", type=Path, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command == "package":
+            extra = ["--build-root", str(args.build_root)] if args.build_root else []
+            return packaging.main([args.uc, *extra])
+        if args.command == "deploy":
+            deploy(
+                args.uc,
+                stack_name=args.stack,
+                region=args.region,
+                params=args.params or None,
+                build_root=args.build_root,
+            )
+        else:
+            delete(args.uc, stack_name=args.stack, region=args.region)
+    except (DeployError, PackagingError, deploy_params.ParameterError, catalog.UnknownUseCaseError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except NoCredentialsError:
+        print("error: no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID", file=sys.stderr)
+        return 1
+    except (ClientError, BotoCoreError, ResponseParserError) as error:
+        print(f"error: AWS refused the request: {_message(error)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted; CloudFormation carries on with what it started", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,132 @@
+"""Stack parameters for ``make deploy``: PARAMS overrides, per-use-case defaults, previous values.
+
+``PARAMS`` uses the syntax of ``aws cloudformation deploy --parameter-overrides``: whitespace-separated
+``Key=Value`` pairs, shell quoting for values with spaces (``Name="two words"``), and everything after
+the first ``=`` is the value (``Filter=a=b``). A name the template does not declare is an error that
+lists the valid names: a typo must never deploy a stack with a silently ignored setting.
+
+Precedence, lowest first: the template's ``Default``, ``<uc-folder>/params.json``, the stack's current
+value (on an update, like ``aws cloudformation deploy``), then ``PARAMS``. ``ArtifactBucket`` is always
+set by the deploy itself.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+ARTIFACT_BUCKET_PARAMETER = "ArtifactBucket"
+_NAME = re.compile(r"^[A-Za-z0-9]+$")
+
+
+class ParameterError(ValueError):
+    """A parameter override or default is malformed or names no template parameter."""
+
+
+def parse_overrides(text: str | None) -> dict[str, str]:
+    """Parse ``Key=Value Key2="a b"`` into a dict (the last of repeated keys wins)."""
+    if not text or not text.strip():
+        return {}
+    try:
+        tokens = shlex.split(text)
+    except ValueError as error:
+        raise ParameterError(f"PARAMS cannot be parsed ({error}): {text!r}") from error
+    result: dict[str, str] = {}
+    for token in tokens:
+        name, sep, value = token.partition("=")
+        if not sep or not name:
+            raise ParameterError(f"PARAMS: expected Key=Value, got {token!r}")
+        if not _NAME.match(name):
+            raise ParameterError(f"PARAMS: {name!r} is not a parameter name (letters and digits only)")
+        result[name] = value
+    return result
+
+
+def load_defaults(path: Path) -> dict[str, str]:
+    """``params.json``: a JSON object of parameter name to value (strings, numbers or booleans)."""
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as error:
+        raise ParameterError(f"{path}: not valid JSON ({error})") from error
+    if not isinstance(data, dict):
+        raise ParameterError(f"{path}: expected a JSON object of parameter names to values")
+    return {str(name): as_parameter_value(value) for name, value in data.items()}
+
+
+def as_parameter_value(value: Any) -> str:
+    """CloudFormation parameter values are strings; YAML/JSON booleans become ``true``/``false``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(as_parameter_value(item) for item in value)
+    return str(value)
+
+
+@dataclass(frozen=True)
+class ResolvedParameters:
+    """What is sent to CloudFormation, and the plain values used to detect a no-op redeploy."""
+
+    values: dict[str, str]
+    keep_previous: frozenset[str]  # NoEcho values already in the stack: sent as UsePreviousValue
+
+    def api(self) -> list[dict[str, Any]]:
+        entries: list[dict[str, Any]] = [
+            {"ParameterKey": name, "ParameterValue": value} for name, value in self.values.items()
+        ]
+        entries += [{"ParameterKey": name, "UsePreviousValue": True} for name in sorted(self.keep_previous)]
+        return entries
+
+
+def resolve(
+    declared: Mapping[str, Mapping[str, Any]],
+    *,
+    artifact_bucket: str,
+    defaults: Mapping[str, str] | None = None,
+    defaults_source: str = "params.json",
+    overrides: Mapping[str, str] | None = None,
+    previous: Mapping[str, str] | None = None,
+) -> ResolvedParameters:
+    """Merge the sources for the template's ``declared`` parameters; fail on unknown or missing names."""
+    valid = ", ".join(sorted(declared)) or "(none)"
+    for source, given in ((defaults_source, defaults or {}), ("PARAMS", overrides or {})):
+        unknown = sorted(set(given) - set(declared))
+        if unknown:
+            raise ParameterError(
+                f"{source}: unknown parameter(s) {', '.join(unknown)}; the template declares: {valid}"
+            )
+        if ARTIFACT_BUCKET_PARAMETER in given:
+            raise ParameterError(f"{source}: {ARTIFACT_BUCKET_PARAMETER} is set by the deploy itself")
+    values: dict[str, str] = {}
+    keep: set[str] = set()
+    missing: list[str] = []
+    for name, spec in declared.items():
+        no_echo = str(spec.get("NoEcho", "false")).lower() == "true"
+        if name == ARTIFACT_BUCKET_PARAMETER:
+            values[name] = artifact_bucket
+        elif overrides and name in overrides:
+            values[name] = overrides[name]
+        elif previous is not None and name in previous:
+            if no_echo:
+                keep.add(name)
+            else:
+                values[name] = previous[name]
+        elif defaults and name in defaults:
+            values[name] = defaults[name]
+        elif "Default" in spec:
+            values[name] = as_parameter_value(spec["Default"])
+        else:
+            missing.append(name)
+    if missing:
+        pairs = " ".join(f"{name}=…" for name in missing)
+        raise ParameterError(f'missing required parameter(s) {", ".join(missing)}; pass PARAMS="{pairs}"')
+    return ResolvedParameters(values, frozenset(keep))

@@ -1,0 +1,335 @@
+"""Deterministic local stand-ins for AI services that moto lacks or answers with canned data.
+
+These are NOT models. They exist so a use case's pipeline can run end to end on the embedded cloud
+and so tests can tell two inputs apart: every answer is derived from the request (the image bytes,
+the prompt text), the same input always gives the same answer, and different inputs give
+different answers. They plug in through botocore's ``before-call`` event, which lets a handler
+return the parsed response instead of sending the request, so the function code is unchanged.
+
+Stand-ins:
+
+* ``rekognition.DetectLabels``: labels and confidences chosen by the SHA-256 of the image bytes
+  (inline ``Image.Bytes`` or ``Image.S3Object``); honours MaxLabels and MinConfidence.
+* ``bedrock-runtime.Converse``: an assistant message whose text is a JSON object. If the prompt
+  shows a JSON shape (``"key": ...``), those keys are filled; otherwise summary/keywords/category.
+  Values come from the prompt's words and hash. Usage counts are word counts.
+* ``comprehendmedical.DetectEntitiesV2`` / ``DetectPHI``: entities found by a small vocabulary and
+  regular expressions, with real offsets into the text.
+* ``textract.DetectDocumentText``: one LINE block (with WORD children) per text line of the
+  document bytes when they decode as UTF-8, else lines derived from the hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import botocore.handlers
+from botocore.awsrequest import AWSResponse
+
+STAND_IN_NOTE = "local stand-in (deterministic, derived from the input); not a model"
+
+_LABELS = (
+    "Apparel",
+    "Shoe",
+    "Handbag",
+    "Watch",
+    "Jewelry",
+    "Furniture",
+    "Lamp",
+    "Bottle",
+    "Electronics",
+    "Toy",
+    "Book",
+    "Cosmetics",
+    "Kitchenware",
+    "Sports Equipment",
+    "Food",
+    "Plant",
+    "Person",
+    "Car",
+    "Road",
+    "Pedestrian",
+    "Traffic Light",
+    "Building",
+    "Text",
+    "Outdoors",
+)
+_PARENTS = {
+    "Shoe": "Apparel",
+    "Handbag": "Apparel",
+    "Watch": "Jewelry",
+    "Car": "Vehicle",
+    "Pedestrian": "Person",
+    "Lamp": "Furniture",
+}
+_CATEGORIES = ("electronics", "apparel", "home", "beauty", "sports", "toys", "grocery", "books")
+_MEDICAL = {
+    "MEDICATION": ("aspirin", "ibuprofen", "metformin", "lisinopril", "amoxicillin", "insulin"),
+    "MEDICAL_CONDITION": ("diabetes", "hypertension", "pneumonia", "fracture", "asthma", "fever"),
+    "ANATOMY": ("chest", "lung", "heart", "knee", "abdomen", "wrist"),
+    "TEST_TREATMENT_PROCEDURE": ("x-ray", "mri", "ct scan", "blood test", "biopsy"),
+}
+_MEDICAL_TYPES = {
+    "MEDICATION": "GENERIC_NAME",
+    "MEDICAL_CONDITION": "DX_NAME",
+    "ANATOMY": "SYSTEM_ORGAN_SITE",
+    "TEST_TREATMENT_PROCEDURE": "PROCEDURE_NAME",
+}
+_PHI = {
+    "DATE": re.compile(r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b"),
+    "PHONE_OR_FAX": re.compile(r"\b\d{3}[-.]\d{3}[-.]\d{4}\b"),
+    "ID": re.compile(r"\b(?:MRN|ID)[:# ]*\d{4,}\b", re.IGNORECASE),
+    "EMAIL": re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+\b"),
+}
+_WORD = re.compile(r"[A-Za-z][A-Za-z'-]{2,}")
+_STOP_WORDS = (
+    "the and for with that this from are was were you your has have not but all any can json return "
+    "only key keys value values into about which their them they will"
+)
+_STOP = frozenset(_STOP_WORDS.split(" "))
+
+
+def _digest(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+def detect_labels(image: bytes, max_labels: int = 10, min_confidence: float = 55.0) -> dict[str, Any]:
+    """Labels chosen by the image hash; the confidence of each also comes from the hash."""
+    digest = _digest(image)
+    chosen: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for index in range(0, len(digest), 2):
+        name = _LABELS[digest[index] % len(_LABELS)]
+        if name in seen:
+            continue
+        seen.add(name)
+        confidence = round(50.0 + (digest[index + 1] / 255.0) * 49.9, 3)
+        if confidence < min_confidence:
+            continue
+        parent = _PARENTS.get(name)
+        chosen.append(
+            {
+                "Name": name,
+                "Confidence": confidence,
+                "Instances": [],
+                "Parents": [{"Name": parent}] if parent else [],
+                "Aliases": [],
+                "Categories": [],
+            }
+        )
+    chosen.sort(key=lambda label: -label["Confidence"])
+    return {"Labels": chosen[:max_labels], "LabelModelVersion": "3.0"}
+
+
+def _prompt_text(params: dict[str, Any]) -> str:
+    parts = [block.get("text", "") for block in params.get("system", []) or []]
+    for message in params.get("messages", []):
+        parts.extend(block.get("text", "") for block in message.get("content", []) if "text" in block)
+    return "\n".join(parts)
+
+
+def converse(params: dict[str, Any]) -> dict[str, Any]:
+    """A structured JSON reply built from the prompt's words and requested keys."""
+    prompt = _prompt_text(params)
+    digest = _digest(prompt.encode())
+    words = [w.lower() for w in _WORD.findall(prompt) if w.lower() not in _STOP]
+    keywords = [w for w, _ in Counter(words).most_common(5)]
+    requested = list(dict.fromkeys(re.findall(r'"([A-Za-z_][A-Za-z0-9_]*)"\s*:', prompt)))
+    category = _CATEGORIES[digest[0] % len(_CATEGORIES)]
+    summary = " ".join(words[:12]).capitalize()
+    reply: dict[str, Any] = {}
+    for index, key in enumerate(requested or ["summary", "keywords", "category", "confidence"]):
+        lowered = key.lower()
+        if any(token in lowered for token in ("score", "confidence", "probability")):
+            reply[key] = round(0.5 + digest[(index + 1) % 32] / 510.0, 3)
+        elif any(token in lowered for token in ("count", "number", "quantity")):
+            reply[key] = digest[(index + 1) % 32] % 10
+        elif any(token in lowered for token in ("keywords", "tags", "labels", "list", "items")):
+            reply[key] = keywords
+        elif "category" in lowered or "class" in lowered or "type" in lowered:
+            reply[key] = category
+        elif lowered.startswith(("is_", "has_")) or lowered in {"valid", "ok", "approved"}:
+            reply[key] = bool(digest[(index + 1) % 32] % 2)
+        else:
+            reply[key] = summary or f"{key} {digest.hex()[:8]}"
+    text = json.dumps(reply)
+    input_tokens = max(1, len(prompt.split()))
+    output_tokens = max(1, len(text.split()))
+    return {
+        "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
+        "stopReason": "end_turn",
+        "usage": {
+            "inputTokens": input_tokens,
+            "outputTokens": output_tokens,
+            "totalTokens": input_tokens + output_tokens,
+        },
+        "metrics": {"latencyMs": 1},
+    }
+
+
+def _entity(index: int, start: int, text: str, category: str, kind: str, score: float) -> dict[str, Any]:
+    return {
+        "Id": index,
+        "BeginOffset": start,
+        "EndOffset": start + len(text),
+        "Score": score,
+        "Text": text,
+        "Category": category,
+        "Type": kind,
+        "Traits": [],
+        "Attributes": [],
+    }
+
+
+def detect_entities_v2(text: str) -> dict[str, Any]:
+    """Medical entities from a small vocabulary, with offsets into ``text``."""
+    lowered = text.lower()
+    entities = []
+    for category, terms in _MEDICAL.items():
+        for term in terms:
+            for match in re.finditer(rf"\b{re.escape(term)}\b", lowered):
+                kind = _MEDICAL_TYPES[category]
+                score = round(0.8 + _digest(term.encode())[0] / 1275.0, 4)
+                entities.append((match.start(), category, kind, text[match.start() : match.end()], score))
+    entities.sort()
+    return {
+        "Entities": [_entity(i, s, t, c, k, sc) for i, (s, c, k, t, sc) in enumerate(entities)],
+        "UnmappedAttributes": [],
+        "ModelVersion": "local-standin",
+    }
+
+
+def detect_phi(text: str) -> dict[str, Any]:
+    found = []
+    for kind, pattern in _PHI.items():
+        for match in pattern.finditer(text):
+            found.append((match.start(), kind, match.group(0)))
+    found.sort()
+    return {
+        "Entities": [
+            _entity(i, s, t, "PROTECTED_HEALTH_INFORMATION", k, 0.99) for i, (s, k, t) in enumerate(found)
+        ],
+        "ModelVersion": "local-standin",
+    }
+
+
+def detect_document_text(document: bytes) -> dict[str, Any]:
+    try:
+        lines = [line.strip() for line in document.decode("utf-8").splitlines() if line.strip()]
+    except UnicodeDecodeError:
+        digest = _digest(document).hex()
+        lines = [f"DOCUMENT {digest[:8].upper()}", f"REF {digest[8:16].upper()}"]
+    blocks: list[dict[str, Any]] = [{"BlockType": "PAGE", "Id": str(uuid.UUID(int=0)), "Page": 1}]
+    for number, line in enumerate(lines[:200]):
+        line_id = str(uuid.UUID(int=number + 1))
+        words = line.split()
+        word_ids = [str(uuid.UUID(int=(number + 1) * 1000 + i)) for i in range(len(words))]
+        blocks.append(
+            {
+                "BlockType": "LINE",
+                "Id": line_id,
+                "Text": line,
+                "Confidence": 99.0,
+                "Page": 1,
+                "Relationships": [{"Type": "CHILD", "Ids": word_ids}],
+            }
+        )
+        blocks.extend(
+            {"BlockType": "WORD", "Id": wid, "Text": word, "Confidence": 99.0, "Page": 1}
+            for wid, word in zip(word_ids, words, strict=True)
+        )
+    return {
+        "DocumentMetadata": {"Pages": 1},
+        "Blocks": blocks,
+        "DetectDocumentTextModelVersion": "local-standin",
+    }
+
+
+# -- wiring ----------------------------------------------------------------------------------------
+
+_PARAMS_KEY = "localcloud_api_params"
+
+
+def _stash_params(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+    context[_PARAMS_KEY] = params
+
+
+class AIStandIns:
+    """Registers the stand-ins on every botocore session created while installed."""
+
+    def __init__(self, read_s3: Callable[[str, str], bytes]) -> None:
+        self.read_s3 = read_s3
+        self.calls: Counter[str] = Counter()
+        self._handlers: list[tuple[str, Callable[..., Any]]] = []
+
+    def _image_bytes(self, source: dict[str, Any]) -> bytes:
+        if "Bytes" in source:
+            return bytes(source["Bytes"])
+        s3 = source["S3Object"]
+        return self.read_s3(s3["Bucket"], s3["Name"])
+
+    def _answer(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        if operation == "rekognition.DetectLabels":
+            return detect_labels(
+                self._image_bytes(params["Image"]),
+                int(params.get("MaxLabels", 10)),
+                float(params.get("MinConfidence", 55.0)),
+            )
+        if operation == "bedrock-runtime.Converse":
+            return converse(params)
+        if operation == "comprehendmedical.DetectEntitiesV2":
+            return detect_entities_v2(params["Text"])
+        if operation == "comprehendmedical.DetectPHI":
+            return detect_phi(params["Text"])
+        if operation == "textract.DetectDocumentText":
+            return detect_document_text(self._image_bytes(params["Document"]))
+        raise KeyError(operation)
+
+    def _make_handler(self, operation: str) -> Callable[..., Any]:
+        def before_call(context: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+            self.calls[operation] += 1
+            parsed = self._answer(operation, context.get(_PARAMS_KEY, {}))
+            parsed["ResponseMetadata"] = {
+                "HTTPStatusCode": 200,
+                "RequestId": str(uuid.uuid4()),
+                "HTTPHeaders": {"x-local-stand-in": STAND_IN_NOTE},
+            }
+            return AWSResponse("https://local.stand-in", 200, {}, None), parsed
+
+        return before_call
+
+    OPERATIONS = (
+        "rekognition.DetectLabels",
+        "bedrock-runtime.Converse",
+        "comprehendmedical.DetectEntitiesV2",
+        "comprehendmedical.DetectPHI",
+        "textract.DetectDocumentText",
+    )
+
+    def install(self) -> None:
+        for operation in self.OPERATIONS:
+            self._handlers.append((f"before-parameter-build.{operation}", _stash_params))
+            self._handlers.append((f"before-call.{operation}", self._make_handler(operation)))
+        # New sessions pick the handlers up from botocore's built-in list (moto registers the same way).
+        botocore.handlers.BUILTIN_HANDLERS.extend(self._handlers)
+        import boto3
+
+        if boto3.DEFAULT_SESSION is not None:
+            for event, handler in self._handlers:
+                boto3.DEFAULT_SESSION.events.register(event, handler)
+
+    def uninstall(self) -> None:
+        import boto3
+
+        for item in self._handlers:
+            if item in botocore.handlers.BUILTIN_HANDLERS:
+                botocore.handlers.BUILTIN_HANDLERS.remove(item)
+            if boto3.DEFAULT_SESSION is not None:
+                boto3.DEFAULT_SESSION.events.unregister(item[0], item[1])
+        self._handlers.clear()

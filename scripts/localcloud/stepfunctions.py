@@ -1,0 +1,158 @@
+"""Step Functions: run CloudFormation-created state machines on moto's ASL interpreter.
+
+With ``{"stepfunctions": {"execute_state_machine": True}}`` moto answers the Step Functions API
+from a second backend that really interprets ASL (Task, Choice, Map, Parallel, Retry/Catch,
+``lambda:invoke`` and ``.waitForTaskToken``). CloudFormation writes its state machines into the
+first backend, so :func:`sync_state_machines` copies each one across under the same ARN.
+
+Executions are always started with a name: moto's interpreter keys executions by name, and an
+unnamed execution collides with the next one. :meth:`StepFunctions.run` starts an execution and
+waits for it to finish, pumping background work (transform jobs that complete and put their
+state-change events) while it waits, and returns status, output and the per-state history.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+RUNNING = "RUNNING"
+
+
+def sync_state_machines(account_id: str, region: str) -> list[str]:
+    """Copy state machines from the CloudFormation-facing backend to the executing one; return ARNs copied."""
+    from moto.stepfunctions.models import stepfunctions_backends
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    source: Any = stepfunctions_backends[account_id][region]
+    target: Any = stepfunctions_parser_backends[account_id][region]
+    known = {sm.arn: sm for sm in target.state_machines}
+    copied = []
+    for machine in source.state_machines:
+        existing = known.get(machine.arn)
+        if existing is not None and existing.definition == machine.definition:
+            continue
+        if existing is not None:
+            target.update_state_machine(machine.arn, definition=machine.definition)
+        else:
+            target.create_state_machine(
+                name=machine.name,
+                definition=machine.definition,
+                roleArn=machine.roleArn,
+                loggingConfiguration=machine.loggingConfiguration,
+                tracingConfiguration=machine.tracingConfiguration,
+                sm_type=getattr(machine, "sm_type", None),
+            )
+        copied.append(machine.arn)
+    return copied
+
+
+@dataclass
+class ExecutionResult:
+    """What an execution ended with, plus its history for per-state counts."""
+
+    arn: str
+    name: str
+    status: str
+    output: Any = None
+    error: str | None = None
+    cause: str | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "SUCCEEDED"
+
+    def states_entered(self) -> Counter[str]:
+        """How many times each state was entered (Map iterations count once per item)."""
+        counts: Counter[str] = Counter()
+        for event in self.history:
+            if event.get("type", "").endswith("StateEntered"):
+                counts[event["stateEnteredEventDetails"]["name"]] += 1
+        return counts
+
+    def states_failed(self) -> Counter[str]:
+        """Task failures by the state that was running, from the history."""
+        counts: Counter[str] = Counter()
+        current: str | None = None
+        for event in self.history:
+            kind = event.get("type", "")
+            if kind.endswith("StateEntered"):
+                current = event["stateEnteredEventDetails"]["name"]
+            elif kind in {"TaskFailed", "LambdaFunctionFailed", "TaskTimedOut"} and current:
+                counts[current] += 1
+        return counts
+
+
+class ExecutionTimeoutError(TimeoutError):
+    """An execution was still running when the local wait gave up."""
+
+
+class StepFunctions:
+    """Start executions by name and wait for them, pumping background work meanwhile."""
+
+    def __init__(self, client: Any, pump: Callable[[], bool] | None = None) -> None:
+        self.client = client
+        self.pump = pump or (lambda: False)
+        self.results: list[ExecutionResult] = []
+
+    def resolve_arn(self, name_or_arn: str) -> str:
+        if name_or_arn.startswith("arn:"):
+            return name_or_arn
+        for page in self.client.get_paginator("list_state_machines").paginate():
+            for machine in page["stateMachines"]:
+                if machine["name"] == name_or_arn:
+                    return str(machine["stateMachineArn"])
+        raise LookupError(f"no state machine named {name_or_arn!r}")
+
+    def start(self, name_or_arn: str, payload: Any = None, name: str | None = None) -> str:
+        """StartExecution with an explicit name (required by moto's interpreter)."""
+        arn = self.resolve_arn(name_or_arn)
+        text = payload if isinstance(payload, str) else json.dumps(payload if payload is not None else {})
+        execution_name = name or f"local-{uuid.uuid4().hex[:24]}"
+        response = self.client.start_execution(stateMachineArn=arn, name=execution_name, input=text)
+        return str(response["executionArn"])
+
+    def wait(self, execution_arn: str, timeout_seconds: float = 120.0) -> ExecutionResult:
+        """Poll until the execution leaves RUNNING, running pending background work in between."""
+        deadline = time.monotonic() + timeout_seconds
+        delay = 0.005
+        while True:
+            described = self.client.describe_execution(executionArn=execution_arn)
+            if described["status"] != RUNNING:
+                break
+            if self.pump():
+                continue
+            if time.monotonic() > deadline:
+                raise ExecutionTimeoutError(f"{execution_arn} still RUNNING after {timeout_seconds:.0f} s")
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
+        history: list[dict[str, Any]] = []
+        for page in self.client.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
+            history.extend(page["events"])
+        output = described.get("output")
+        result = ExecutionResult(
+            arn=execution_arn,
+            name=described["name"],
+            status=described["status"],
+            output=json.loads(output) if output else None,
+            error=described.get("error"),
+            cause=described.get("cause"),
+            history=history,
+        )
+        self.results.append(result)
+        return result
+
+    def run(
+        self, name_or_arn: str, payload: Any = None, *, timeout_seconds: float = 120.0
+    ) -> ExecutionResult:
+        """Start an execution and wait for its end."""
+        return self.wait(self.start(name_or_arn, payload), timeout_seconds)

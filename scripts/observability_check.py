@@ -1,0 +1,270 @@
+"""Prove that every dashboard widget and alarm queries a metric that something really emits.
+
+A metric query resolves when its namespace, metric name and exact dimension set are in the
+registry (:mod:`scripts.metrics_registry`), and every dimension value names something a deployed
+stack creates: a function, state machine, stream, queue or table of an evaluated template, a use
+case of the catalog, the environment the stacks run in. Any miss is a widget or alarm that would
+show no data, and is reported as a problem.
+
+Queries come in four forms, all understood here: a plain metric (dashboard metric arrays, alarm
+``Namespace``/``MetricName``/``Dimensions``, alarm ``MetricStat``), a metric-math expression over
+ids, a ``SEARCH('{Namespace,Dim,...} MetricName="..."', ...)`` expression, and a Metrics Insights
+``SELECT FUNC(Metric) FROM SCHEMA("Namespace", Dim, ...) WHERE Dim = '...'`` query.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from scripts import catalog, cfn_template, metrics_registry
+from shared.observability import NAMESPACE
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class KnownNames:
+    """Names that deployed stacks create, by the dimension that carries them."""
+
+    values: dict[str, set[str]] = field(default_factory=dict)
+    # function name -> the metrics its code emits in the project namespace
+    function_metrics: dict[str, set[str]] = field(default_factory=dict)
+    use_cases: list[catalog.UseCase] = field(default_factory=list)
+
+    def add(self, dimension: str, value: str) -> None:
+        self.values.setdefault(dimension, set()).add(value)
+
+
+# Dimensions whose values must name something known; the others (Operation, Resource, Host) are free.
+CHECKED_DIMENSIONS = ("FunctionName", "StateMachineArn", "StreamName", "QueueName", "TableName", "UseCase",
+                      "Environment")  # fmt: skip
+
+_TYPE_DIMENSION = {
+    "AWS::Lambda::Function": "FunctionName",
+    "AWS::StepFunctions::StateMachine": "StateMachineArn",
+    "AWS::Kinesis::Stream": "StreamName",
+    "AWS::SQS::Queue": "QueueName",
+    "AWS::DynamoDB::Table": "TableName",
+}
+
+
+def learn(known: KnownNames, uc: catalog.UseCase, evaluation: cfn_template.Evaluation) -> None:
+    """Add what one evaluated use-case template creates to ``known``."""
+    if uc not in known.use_cases:
+        known.use_cases.append(uc)
+    known.add("UseCase", uc.name)
+    known.add("Environment", evaluation.parameters.get("Environment", "prod"))
+    for logical, resource in evaluation.resources().items():
+        dimension = _TYPE_DIMENSION.get(resource.get("Type", ""))
+        if dimension is None:
+            continue
+        if dimension == "StateMachineArn":
+            value = str(evaluation.value({"Ref": logical}))
+        elif dimension == "QueueName":
+            value = evaluation.physical_name(logical)
+        else:
+            value = str(evaluation.value({"Ref": logical}))
+        known.add(dimension, value)
+        if dimension == "FunctionName":
+            handler = (resource.get("Properties") or {}).get("Handler", "")
+            match = re.match(r"^functions/([A-Za-z0-9_]+)/handler\.handler$", str(handler))
+            folder = match.group(1) if match else ""
+            known.function_metrics[value] = set(metrics_registry.metrics_of_function(uc, folder))
+
+
+@dataclass(frozen=True)
+class MetricQuery:
+    """One metric a widget or alarm reads: dimension values are None when only names are known."""
+
+    namespace: str
+    name: str
+    dimensions: Mapping[str, str | None]
+    where: str
+
+
+_SEARCH = re.compile(r"SEARCH\(\s*'(?P<query>[^']*)'\s*,\s*'(?P<stat>[^']*)'\s*,\s*(?P<period>\d+)\s*\)")
+_SCHEMA_BRACES = re.compile(r"\{(?P<schema>[^}]*)\}")
+_PROPERTY = re.compile(r'(?P<key>[A-Za-z][A-Za-z0-9_.]*)\s*=\s*"(?P<value>[^"]*)"')
+_INSIGHTS = re.compile(
+    r"^\s*SELECT\s+(?P<fn>AVG|SUM|MIN|MAX|COUNT)\((?P<metric>[^)]+)\)\s+FROM\s+SCHEMA\((?P<schema>[^)]*)\)"
+    r"(?:\s+WHERE\s+(?P<where>.*?))?(?:\s+GROUP BY.*)?\s*$",
+    re.IGNORECASE | re.DOTALL,
+)
+_WHERE = re.compile(r"(?P<key>[A-Za-z][A-Za-z0-9_]*)\s*=\s*'(?P<value>[^']*)'")
+_IDENTIFIER = re.compile(r"\b[a-z][A-Za-z0-9_]*\b")
+
+
+def _unquote(text: str) -> str:
+    text = text.strip()
+    return text[1:-1] if len(text) >= 2 and text[0] == text[-1] == '"' else text
+
+
+def parse_search(expression: str, where: str) -> tuple[list[MetricQuery], list[str]]:
+    """The metrics a SEARCH expression can match (exact schema), and its problems."""
+    queries: list[MetricQuery] = []
+    problems: list[str] = []
+    matches = list(_SEARCH.finditer(expression))
+    if not matches:
+        return [], [f"{where}: SEARCH expression not understood: {expression}"]
+    for match in matches:
+        query = match.group("query")
+        schema = _SCHEMA_BRACES.search(query)
+        if schema is None:
+            problems.append(f"{where}: SEARCH without a {{namespace,dimensions}} schema matches too much")
+            continue
+        parts = [_unquote(p) for p in schema.group("schema").split(",")]
+        properties = {m.group("key"): m.group("value") for m in _PROPERTY.finditer(query)}
+        metric = properties.pop("MetricName", None)
+        if metric is None:
+            problems.append(f"{where}: SEARCH without MetricName")
+            continue
+        dims: dict[str, str | None] = dict.fromkeys(parts[1:])
+        for key, value in properties.items():
+            if key not in dims:
+                problems.append(f"{where}: SEARCH filters on {key}, which is not in its schema")
+            dims[key] = value
+        queries.append(MetricQuery(parts[0], metric, dims, where))
+    return queries, problems
+
+
+def parse_insights(sql: str, where: str) -> tuple[list[MetricQuery], list[str]]:
+    match = _INSIGHTS.match(sql)
+    if match is None:
+        return [], [f"{where}: Metrics Insights query not understood: {sql}"]
+    parts = [_unquote(p) for p in match.group("schema").split(",")]
+    dims: dict[str, str | None] = dict.fromkeys(parts[1:])
+    for condition in _WHERE.finditer(match.group("where") or ""):
+        if condition.group("key") not in dims:
+            return [], [f"{where}: WHERE on {condition.group('key')}, which is not in the schema"]
+        dims[condition.group("key")] = condition.group("value")
+    return [MetricQuery(parts[0], match.group("metric").strip(), dims, where)], []
+
+
+def _expression(expression: str, ids: set[str], where: str) -> tuple[list[MetricQuery], list[str]]:
+    if expression.lstrip().upper().startswith("SELECT"):
+        return parse_insights(expression, where)
+    if "SEARCH(" in expression:
+        queries, problems = parse_search(expression, where)
+        outside = _SEARCH.sub("", expression)
+    else:
+        queries, problems = [], []
+        outside = expression
+    for token in _IDENTIFIER.findall(outside):
+        if token not in ids:
+            problems.append(f"{where}: expression refers to {token!r}, not an id of this query")
+    return queries, problems
+
+
+def widget_queries(widget: Mapping[str, Any], where: str) -> tuple[list[MetricQuery], list[str]]:
+    """The metrics one dashboard widget reads."""
+    if widget.get("type") != "metric":
+        return [], []
+    metrics = widget.get("properties", {}).get("metrics") or []
+    if not metrics:
+        return [], [f"{where}: a metric widget without metrics"]
+    ids = {m.get("id") for m in metrics if isinstance(m, dict)}
+    ids |= {m[-1].get("id") for m in metrics if isinstance(m, list) and m and isinstance(m[-1], dict)}
+    ids.discard(None)
+    queries: list[MetricQuery] = []
+    problems: list[str] = []
+    for line in metrics:
+        if isinstance(line, dict):
+            found, issues = _expression(str(line.get("expression", "")), {str(i) for i in ids}, where)
+            queries += found
+            problems += issues
+            continue
+        items = list(line[:-1] if line and isinstance(line[-1], dict) else line)
+        if len(items) < 2 or len(items) % 2 or "." in items[:2]:
+            problems.append(f"{where}: metric line not understood (shorthand is not allowed): {line}")
+            continue
+        dims = {str(items[i]): str(items[i + 1]) for i in range(2, len(items), 2)}
+        queries.append(MetricQuery(str(items[0]), str(items[1]), dims, where))
+    return queries, problems
+
+
+def dashboard_queries(body: str, where: str) -> tuple[list[MetricQuery], list[str]]:
+    """Every metric of a dashboard body (JSON text)."""
+    try:
+        document = json.loads(body)
+    except json.JSONDecodeError as error:
+        return [], [f"{where}: dashboard body is not JSON ({error})"]
+    queries: list[MetricQuery] = []
+    problems: list[str] = []
+    for index, widget in enumerate(document.get("widgets", [])):
+        title = widget.get("properties", {}).get("title") or widget.get("type")
+        found, issues = widget_queries(widget, f"{where} widget {index} ({title})")
+        queries += found
+        problems += issues
+    return queries, problems
+
+
+def alarm_queries(properties: Mapping[str, Any], where: str) -> tuple[list[MetricQuery], list[str]]:
+    """Every metric an evaluated ``AWS::CloudWatch::Alarm`` reads."""
+    if "MetricName" in properties:
+        dims = {d["Name"]: str(d["Value"]) for d in properties.get("Dimensions", [])}
+        return [MetricQuery(properties.get("Namespace", ""), properties["MetricName"], dims, where)], []
+    metrics = properties.get("Metrics") or []
+    if not metrics:
+        return [], [f"{where}: an alarm with neither MetricName nor Metrics"]
+    ids = {str(m.get("Id")) for m in metrics}
+    queries: list[MetricQuery] = []
+    problems: list[str] = []
+    for item in metrics:
+        if "MetricStat" in item:
+            metric = item["MetricStat"]["Metric"]
+            dims = {d["Name"]: str(d["Value"]) for d in metric.get("Dimensions", [])}
+            queries.append(MetricQuery(metric.get("Namespace", ""), metric["MetricName"], dims, where))
+        elif "Expression" in item:
+            found, issues = _expression(str(item["Expression"]), ids, where)
+            queries += found
+            problems += issues
+    return queries, problems
+
+
+def check(queries: Iterable[MetricQuery], known: KnownNames) -> list[str]:
+    """Problems that would leave a query without data."""
+    problems: list[str] = []
+    for query in queries:
+        use_cases = known.use_cases or list(catalog.USE_CASES)
+        spec = metrics_registry.resolve(query.namespace, query.name, query.dimensions, use_cases)
+        label = f"{query.where}: {query.namespace} {query.name} {sorted(query.dimensions)}"
+        if spec is None:
+            problems.append(f"{label}: no code or AWS service emits this metric with these dimensions")
+            continue
+        for dimension, value in query.dimensions.items():
+            if value is None:
+                continue
+            if "*" in value:
+                problems.append(f"{label}: dimension {dimension} has a wildcard value {value!r}")
+            elif dimension in CHECKED_DIMENSIONS and value not in known.values.get(dimension, set()):
+                problems.append(f"{label}: {dimension}={value!r} names nothing a stack creates")
+        function = query.dimensions.get("FunctionName")
+        if query.namespace == NAMESPACE and function is not None:
+            emitted = known.function_metrics.get(function, set())
+            if query.name not in emitted:
+                problems.append(f"{label}: function {function} does not emit {query.name}")
+    return problems
+
+
+def alarms_of(evaluation: cfn_template.Evaluation) -> dict[str, dict[str, Any]]:
+    """Evaluated properties of every metric alarm the evaluation creates."""
+    return {
+        logical: evaluation.properties(logical)
+        for logical, resource in evaluation.resources().items()
+        if resource.get("Type") == "AWS::CloudWatch::Alarm"
+    }
+
+
+def maximal_parameters(template: Mapping[str, Any]) -> dict[str, str]:
+    """Every ``"true"/"false"`` switch turned on: the configuration that creates the most resources."""
+    out: dict[str, str] = {}
+    for name, spec in (template.get("Parameters") or {}).items():
+        allowed = [str(v) for v in spec.get("AllowedValues", [])]
+        if sorted(allowed) == ["false", "true"]:
+            out[name] = "true"
+    return out

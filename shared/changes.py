@@ -1,0 +1,852 @@
+"""Change detection by a sorted-manifest merge-diff, sharded by top-level prefix.
+
+An S3 access point on FSx for ONTAP sends no event notifications, so changes are found by listing.
+The floor is the listing itself (one ListObjectsV2 call per 1,000 keys). This module adds almost
+nothing on top: for every top-level prefix ("shard") the previous listing is kept in S3 as a
+gzip-compressed JSON-lines manifest sorted by key, and the new listing pages are merge-joined
+against it as two streams. That costs 0 DynamoDB reads, one S3 GET and at most one PUT per shard,
+O(N) CPU, and memory that does not grow with N: the old manifest is read as a stream, the new one
+is written to a spooled temporary file, and the change events wait in another spooled file until
+the shard's listing finished cleanly.
+
+Rules that keep it safe:
+
+* **Emit, then record "seen".** A shard's new manifest is written only after every change event
+  of that shard was accepted by the stream. A crash in between re-emits (a duplicate, absorbed by
+  the consumer's fingerprint-conditioned state), never loses.
+* **Quiet period.** A new fingerprint is first recorded as *pending* in the manifest; it is
+  emitted once it was seen unchanged on ``quiet_polls`` further polls, so a file still being
+  written over NFS/SMB is not processed half-written.
+* **Failure isolation.** A shard whose listing fails keeps its old manifest and emits nothing; the
+  other shards proceed. No shard is ever declared deleted because a listing failed.
+* **Byte order.** The merge needs the listing in UTF-8 byte order (ListObjectsV2's order; Python's
+  ``str`` comparison is code-point order, which is the same order). If a listing is ever out of
+  order the shard is listed again and sorted on disk instead of emitting false changes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import heapq
+import io
+import json
+import logging
+import tempfile
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import IO, Any, Protocol
+from urllib.parse import quote, unquote
+
+from shared.errors import InvalidKeyError, PatternError, StorageError
+from shared.s3ap import MAX_PAGE_SIZE, ObjectInfo, S3AccessPoint, validate_key
+from shared.streaming import PutRecordsFailedError, StreamingHelper, StreamRecord
+
+logger = logging.getLogger(__name__)
+
+EVENT_VERSION = 1
+EVENT_TYPES = ("created", "modified", "deleted")
+ROOT_SHARD = ""
+MANIFEST_FORMAT = "fsxn-s3ap-manifest"
+MANIFEST_VERSION = 1
+SPOOL_BYTES = 4 * 1024 * 1024
+SORT_RUN_ITEMS = 100_000
+
+
+class MalformedEventError(PatternError, ValueError):
+    """A change event is not valid version-1 JSON with every required field."""
+
+
+class ListingOrderError(PatternError):
+    """A listing was not in strictly increasing byte order, so the merge cannot trust it."""
+
+
+class ManifestError(PatternError):
+    """A stored manifest is unreadable or out of order; the shard keeps it and fails."""
+
+
+# -- fingerprints and events -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """An opaque version of one object: ETag, size and LastModified, compared as a whole."""
+
+    etag: str
+    size: int
+    last_modified: str
+
+    @classmethod
+    def of(cls, obj: ObjectInfo) -> Fingerprint:
+        etag, size, last_modified = obj.fingerprint
+        return cls(etag, size, last_modified)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"etag": self.etag, "size": self.size, "last_modified": self.last_modified}
+
+    def to_list(self) -> list[Any]:
+        return [self.etag, self.size, self.last_modified]
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Fingerprint:
+        if not isinstance(data, dict):
+            raise MalformedEventError("fingerprint must be an object with etag, size and last_modified")
+        etag, size, last_modified = data.get("etag"), data.get("size"), data.get("last_modified")
+        if not isinstance(etag, str):
+            raise MalformedEventError("fingerprint.etag must be a string")
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise MalformedEventError("fingerprint.size must be a non-negative integer")
+        if not isinstance(last_modified, str) or not last_modified:
+            raise MalformedEventError("fingerprint.last_modified must be a non-empty string")
+        return cls(etag, size, last_modified)
+
+
+def utc_stamp(moment: datetime | None = None) -> str:
+    """A fixed-width UTC timestamp whose string order is its time order (used in conditions)."""
+    moment = moment or datetime.now(UTC)
+    if moment.tzinfo is None:
+        raise ValueError("timestamps must be timezone-aware")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _parse_stamp(value: Any, name: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise MalformedEventError(f"{name} must be an ISO 8601 timestamp string")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as error:
+        raise MalformedEventError(f"{name} {value!r} is not an ISO 8601 timestamp") from error
+    if moment.tzinfo is None:
+        raise MalformedEventError(f"{name} {value!r} has no time zone")
+    return utc_stamp(moment)
+
+
+@dataclass(frozen=True)
+class ChangeEvent:
+    """One versioned change event, as written to the stream.
+
+    ``detected_at`` orders versions of one key: a later producer run has a later stamp, so the
+    consumer can refuse an event older than the state it already holds.
+    """
+
+    key: str
+    event_type: str
+    fingerprint: Fingerprint
+    detected_at: str
+    run_id: str
+    version: int = EVENT_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "key": self.key,
+            "event_type": self.event_type,
+            "fingerprint": self.fingerprint.to_dict(),
+            "detected_at": self.detected_at,
+            "run_id": self.run_id,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ChangeEvent:
+        """Validate strictly; every problem raises :class:`MalformedEventError` naming the field."""
+        if not isinstance(data, dict):
+            raise MalformedEventError("a change event must be a JSON object")
+        version = data.get("version")
+        if version != EVENT_VERSION or isinstance(version, bool):
+            raise MalformedEventError(f"unsupported event version {version!r}; expected {EVENT_VERSION}")
+        for name in ("key", "event_type", "fingerprint", "detected_at", "run_id"):
+            if name not in data:
+                raise MalformedEventError(f"missing field {name!r}")
+        key = data["key"]
+        try:
+            validate_key(key)
+        except InvalidKeyError as error:
+            raise MalformedEventError(f"unsafe key: {error.reason}", key=repr(key)[:200]) from error
+        event_type = data["event_type"]
+        if event_type not in EVENT_TYPES:
+            raise MalformedEventError(f"unknown event_type {event_type!r}; expected one of {EVENT_TYPES}")
+        run_id = data["run_id"]
+        if not isinstance(run_id, str) or not run_id:
+            raise MalformedEventError("run_id must be a non-empty string")
+        return cls(
+            key=key,
+            event_type=event_type,
+            fingerprint=Fingerprint.from_dict(data["fingerprint"]),
+            detected_at=_parse_stamp(data["detected_at"], "detected_at"),
+            run_id=run_id,
+        )
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> ChangeEvent:
+        try:
+            data = json.loads(text)
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise MalformedEventError(f"not valid JSON: {error}") from error
+        return cls.from_dict(data)
+
+
+# -- manifest entries and the merge-diff -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestEntry:
+    """What the producer knows about one key.
+
+    ``seen`` is the fingerprint last emitted (None until the first emission); ``pending`` a newer
+    fingerprint waiting out the quiet period, seen unchanged on ``polls`` further polls.
+    """
+
+    key: str
+    seen: Fingerprint | None = None
+    pending: Fingerprint | None = None
+    polls: int = 0
+
+    def to_line(self) -> str:
+        row: list[Any] = [self.key, self.seen.to_list() if self.seen else None]
+        if self.pending is not None:
+            row += [self.pending.to_list(), self.polls]
+        return json.dumps(row, separators=(",", ":"), ensure_ascii=False)
+
+    @classmethod
+    def from_line(cls, line: str) -> ManifestEntry:
+        row = json.loads(line)
+        if not isinstance(row, list) or len(row) not in (2, 4) or not isinstance(row[0], str):
+            raise ManifestError(f"malformed manifest line {line[:120]!r}")
+        seen = Fingerprint(*row[1]) if row[1] is not None else None
+        if len(row) == 2:
+            return cls(row[0], seen)
+        return cls(row[0], seen, Fingerprint(*row[2]), int(row[3]))
+
+
+UNCHANGED, CREATED, MODIFIED, DELETED, QUIET, DROPPED = (
+    "unchanged",
+    "created",
+    "modified",
+    "deleted",
+    "quiet",
+    "dropped",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DiffStep:
+    """One key's outcome: the manifest entry to keep (None = remove) and the change to emit, if any."""
+
+    key: str
+    kind: str
+    entry: ManifestEntry | None
+    fingerprint: Fingerprint | None = None
+
+    @property
+    def emits(self) -> bool:
+        return self.kind in (CREATED, MODIFIED, DELETED)
+
+
+_END = object()
+
+
+def _judge(old: ManifestEntry | None, obj: ObjectInfo, quiet_polls: int) -> DiffStep:
+    current = Fingerprint.of(obj)
+    if old is not None and old.seen == current:
+        entry = old if old.pending is None else ManifestEntry(old.key, old.seen)
+        return DiffStep(obj.key, UNCHANGED, entry)
+    polls = old.polls + 1 if old is not None and old.pending == current else 0
+    if polls >= quiet_polls:
+        kind = CREATED if old is None or old.seen is None else MODIFIED
+        return DiffStep(obj.key, kind, ManifestEntry(obj.key, current), current)
+    seen = old.seen if old is not None else None
+    return DiffStep(obj.key, QUIET, ManifestEntry(obj.key, seen, current, polls))
+
+
+def _gone(old: ManifestEntry, quiet_polls: int) -> DiffStep:
+    """A key that is no longer listed.
+
+    It is announced as deleted if it was ever emitted, or if it *may* have been: a pending entry one
+    unchanged poll away from emission was emitted by any cycle that then died before writing its
+    manifest. Announcing such a deletion twice or needlessly costs one idempotent state write;
+    missing it would leave a deleted file marked completed forever.
+    """
+    if old.seen is not None:
+        return DiffStep(old.key, DELETED, None, old.seen)
+    if old.pending is not None and old.polls + 1 >= quiet_polls:
+        return DiffStep(old.key, DELETED, None, old.pending)
+    return DiffStep(old.key, DROPPED, None)
+
+
+def merge_diff(
+    old: Iterable[ManifestEntry], listed: Iterable[ObjectInfo], *, quiet_polls: int = 1
+) -> Iterator[DiffStep]:
+    """Merge-join the previous manifest with the new listing, both sorted by key.
+
+    Yields one step per key in the union, in key order. Raises :class:`ListingOrderError` if the
+    listing is not strictly increasing and :class:`ManifestError` if the manifest is not.
+    """
+    if quiet_polls < 0:
+        raise ValueError("quiet_polls must be >= 0")
+    old_it, new_it = iter(old), iter(listed)
+    o: Any = next(old_it, _END)
+    n: Any = next(new_it, _END)
+    last_old: str | None = None
+    last_new: str | None = None
+    while o is not _END or n is not _END:
+        if n is not _END and (o is _END or n.key < o.key):
+            if last_new is not None and n.key <= last_new:
+                raise ListingOrderError(f"listing out of order at {n.key!r} after {last_new!r}")
+            last_new = n.key
+            yield _judge(None, n, quiet_polls)
+            n = next(new_it, _END)
+        elif o is not _END and (n is _END or o.key < n.key):
+            if last_old is not None and o.key <= last_old:
+                raise ManifestError(f"manifest out of order at {o.key!r} after {last_old!r}")
+            last_old = o.key
+            yield _gone(o, quiet_polls)
+            o = next(old_it, _END)
+        else:
+            if (last_new is not None and n.key <= last_new) or (last_old is not None and o.key <= last_old):
+                raise ListingOrderError(f"listing or manifest out of order at {n.key!r}")
+            last_new = last_old = n.key
+            yield _judge(o, n, quiet_polls)
+            o, n = next(old_it, _END), next(new_it, _END)
+
+
+# -- listing ---------------------------------------------------------------------------------------
+
+
+class Lister(Protocol):
+    """Where the objects come from: top-level shards, and the pages of one shard in key order."""
+
+    def shards(self) -> list[str]: ...
+
+    def pages(self, shard: str) -> Iterator[list[ObjectInfo]]: ...
+
+
+class S3Lister:
+    """Lists an S3 access point by top-level prefix.
+
+    A shard is a top-level prefix such as ``"products/"``; :data:`ROOT_SHARD` (``""``) holds the
+    files directly at the root. Listing by prefix keeps each ONTAP directory read bounded.
+    """
+
+    def __init__(self, access_point: S3AccessPoint, suffixes: Sequence[str] = ()) -> None:
+        self.access_point = access_point
+        self.suffixes = tuple(s.lower() for s in suffixes)
+
+    def _wanted(self, key: str) -> bool:
+        return not key.endswith("/") and (not self.suffixes or key.lower().endswith(self.suffixes))
+
+    def _delimited(self) -> Iterator[dict[str, Any]]:
+        ap = self.access_point
+        request: dict[str, Any] = {"Bucket": ap.target, "Delimiter": "/", "MaxKeys": MAX_PAGE_SIZE}
+        while True:
+            response = ap._call("ListObjectsV2", None, lambda: ap.client.list_objects_v2(**request))
+            yield response
+            token = response.get("NextContinuationToken")
+            if not response.get("IsTruncated") or not token:
+                return
+            request["ContinuationToken"] = token
+
+    def shards(self) -> list[str]:
+        """Every top-level prefix, plus the root shard if files sit at the root."""
+        found: list[str] = []
+        root = False
+        for response in self._delimited():
+            found.extend(str(p["Prefix"]) for p in response.get("CommonPrefixes", ()))
+            root = root or any(self._wanted(item["Key"]) for item in response.get("Contents", ()))
+        return ([ROOT_SHARD] if root else []) + found
+
+    def pages(self, shard: str) -> Iterator[list[ObjectInfo]]:
+        if shard != ROOT_SHARD:
+            yield from self.access_point.iter_pages(shard, suffixes=self.suffixes)
+            return
+        for response in self._delimited():
+            yield [
+                ObjectInfo(
+                    key=item["Key"],
+                    size=int(item["Size"]),
+                    etag=str(item.get("ETag", "")).strip('"'),
+                    last_modified=item["LastModified"],
+                )
+                for item in response.get("Contents", ())
+                if self._wanted(item["Key"])
+            ]
+
+    def iter_objects(self) -> Iterator[ObjectInfo]:
+        """Every wanted object, shard by shard (the polling path's reconciliation walks this)."""
+        for shard in self.shards():
+            for page in self.pages(shard):
+                yield from page
+
+
+def shard_of(key: str) -> str:
+    """The shard a key belongs to: its top-level prefix with the slash, or the root shard."""
+    head, sep, _ = key.partition("/")
+    return head + "/" if sep else ROOT_SHARD
+
+
+def _objects(pages: Iterable[list[ObjectInfo]]) -> Iterator[ObjectInfo]:
+    for page in pages:
+        yield from page
+
+
+def external_sort(objects: Iterable[ObjectInfo], run_items: int = SORT_RUN_ITEMS) -> Iterator[ObjectInfo]:
+    """Sort a listing that arrived out of order, in runs on disk, dropping duplicate keys.
+
+    This is the safe fallback, not the normal path: memory stays bounded by ``run_items``.
+    """
+    runs: list[IO[str]] = []
+    chunk: list[ObjectInfo] = []
+
+    def spill() -> None:
+        chunk.sort(key=lambda o: o.key)
+        run = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - closed in the finally below
+        for obj in chunk:
+            run.write(json.dumps([obj.key, obj.etag, obj.size, obj.last_modified.isoformat()]) + "\n")
+        run.seek(0)
+        runs.append(run)
+        chunk.clear()
+
+    try:
+        for obj in objects:
+            chunk.append(obj)
+            if len(chunk) >= run_items:
+                spill()
+        if chunk:
+            spill()
+
+        def read(run: IO[str]) -> Iterator[ObjectInfo]:
+            for line in run:
+                key, etag, size, last_modified = json.loads(line)
+                yield ObjectInfo(key, size, etag, datetime.fromisoformat(last_modified))
+
+        previous: str | None = None
+        for obj in heapq.merge(*(read(r) for r in runs), key=lambda o: o.key):
+            if obj.key == previous:
+                logger.warning("listing returned %r twice; keeping the first", obj.key)
+                continue
+            previous = obj.key
+            yield obj
+    finally:
+        for run in runs:
+            run.close()
+
+
+# -- manifests in S3 -------------------------------------------------------------------------------
+
+
+class ManifestStore:
+    """One gzip JSON-lines manifest per shard under ``bucket/prefix``."""
+
+    def __init__(self, bucket: str, prefix: str = "manifests/", client: Any | None = None) -> None:
+        if prefix and not prefix.endswith("/"):
+            prefix += "/"
+        self.bucket = bucket
+        self.prefix = prefix
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("s3")
+        return self._client
+
+    @property
+    def shard_prefix(self) -> str:
+        return f"{self.prefix}shards/"
+
+    def key_for(self, shard: str) -> str:
+        name = "_root" if shard == ROOT_SHARD else "p-" + quote(shard, safe="")
+        return f"{self.shard_prefix}{name}.jsonl.gz"
+
+    def shard_for(self, key: str) -> str | None:
+        if not key.startswith(self.shard_prefix) or not key.endswith(".jsonl.gz"):
+            return None
+        name = key[len(self.shard_prefix) : -len(".jsonl.gz")]
+        if name == "_root":
+            return ROOT_SHARD
+        return unquote(name[2:]) if name.startswith("p-") else None
+
+    def known_shards(self) -> set[str]:
+        """Shards that have a manifest (so a folder that vanished entirely still reports deletions)."""
+        found: set[str] = set()
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.shard_prefix):
+            for item in page.get("Contents", ()):
+                shard = self.shard_for(item["Key"])
+                if shard is not None:
+                    found.add(shard)
+        return found
+
+    @contextlib.contextmanager
+    def read(self, shard: str, *, exists: bool = True) -> Iterator[Iterator[ManifestEntry]]:
+        """Stream a shard's entries (empty if it has no manifest), closing the body afterwards."""
+        if not exists:
+            yield iter(())
+            return
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=self.key_for(shard))
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
+                yield iter(())
+                return
+            raise StorageError(f"reading manifest of shard {shard!r} failed: {error}") from error
+        body = response["Body"]
+        try:
+            yield _read_entries(body, shard)
+        finally:
+            body.close()
+
+    def write(self, shard: str, spool: IO[bytes]) -> None:
+        spool.seek(0)
+        self.client.put_object(
+            Bucket=self.bucket,
+            Key=self.key_for(shard),
+            Body=spool,
+            ContentType="application/x-ndjson",
+            ContentEncoding="gzip",
+        )
+
+    def delete(self, shard: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self.key_for(shard))
+
+
+def _read_entries(body: Any, shard: str) -> Iterator[ManifestEntry]:
+    try:
+        with gzip.GzipFile(fileobj=body, mode="rb") as raw, io.TextIOWrapper(raw, encoding="utf-8") as text:
+            header = json.loads(text.readline() or "null")
+            if not isinstance(header, dict) or header.get("format") != MANIFEST_FORMAT:
+                raise ManifestError(f"manifest of shard {shard!r} has no valid header")
+            if header.get("version") != MANIFEST_VERSION:
+                raise ManifestError(f"manifest of shard {shard!r} has version {header.get('version')!r}")
+            for line in text:
+                yield ManifestEntry.from_line(line)
+    except (OSError, EOFError, ValueError, TypeError) as error:
+        raise ManifestError(f"manifest of shard {shard!r} is unreadable: {error}") from error
+
+
+class ManifestWriter:
+    """Writes a manifest as gzip JSON lines into a spooled temporary file (memory stays bounded)."""
+
+    def __init__(self, shard: str, run_id: str) -> None:
+        self.spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
+        self._gzip = gzip.GzipFile(fileobj=self.spool, mode="wb", compresslevel=3, mtime=0)
+        self.count = 0
+        header = {"format": MANIFEST_FORMAT, "version": MANIFEST_VERSION, "shard": shard, "run_id": run_id}
+        self._gzip.write(json.dumps(header).encode() + b"\n")
+
+    def add(self, entry: ManifestEntry) -> None:
+        self._gzip.write(entry.to_line().encode("utf-8") + b"\n")
+        self.count += 1
+
+    def finish(self) -> IO[bytes]:
+        self._gzip.close()
+        self.spool.seek(0)
+        return self.spool
+
+    def discard(self) -> None:
+        self._gzip.close()
+        self.spool.close()
+
+
+# -- one shard -------------------------------------------------------------------------------------
+
+
+@dataclass
+class ShardResult:
+    """The outcome of diffing one shard; its events wait in ``events`` until the stream takes them."""
+
+    shard: str
+    counts: dict[str, int] = field(default_factory=dict)
+    events: IO[str] | None = None
+    event_count: int = 0
+    manifest: ManifestWriter | None = None
+    dirty: bool = False
+    sorted_fallback: bool = False
+
+    def close(self) -> None:
+        if self.events is not None:
+            self.events.close()
+        if self.manifest is not None:
+            self.manifest.discard()
+
+
+def diff_shard(
+    shard: str,
+    lister: Lister,
+    manifests: ManifestStore,
+    *,
+    has_manifest: bool,
+    quiet_polls: int,
+    detected_at: str,
+    run_id: str,
+    partition_key: Callable[[str], str],
+) -> ShardResult:
+    """List one shard, merge it with its manifest, and spool the events and the new manifest."""
+    args = (manifests, has_manifest, quiet_polls, detected_at, run_id, partition_key)
+    try:
+        return _diff_once(shard, lister.pages(shard), *args, fallback=False)
+    except ListingOrderError as error:
+        logger.warning("shard %r: %s; listing again and sorting on disk", shard, error.reason)
+    return _diff_once(shard, lister.pages(shard), *args, fallback=True)
+
+
+def _diff_once(
+    shard: str,
+    pages: Iterator[list[ObjectInfo]],
+    manifests: ManifestStore,
+    has_manifest: bool,
+    quiet_polls: int,
+    detected_at: str,
+    run_id: str,
+    partition_key: Callable[[str], str],
+    *,
+    fallback: bool,
+) -> ShardResult:
+    result = ShardResult(shard, sorted_fallback=fallback)
+    result.events = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, mode="w+", encoding="utf-8")  # noqa: SIM115
+    result.manifest = ManifestWriter(shard, run_id)
+    counts = dict.fromkeys((UNCHANGED, CREATED, MODIFIED, DELETED, QUIET, DROPPED), 0)
+    listed = 0
+    try:
+        objects: Iterable[ObjectInfo] = _objects(pages)
+        if fallback:
+            objects = external_sort(objects)
+        with manifests.read(shard, exists=has_manifest) as old:
+            for step in merge_diff(old, objects, quiet_polls=quiet_polls):
+                counts[step.kind] += 1
+                if step.kind != DELETED and step.kind != DROPPED:
+                    listed += 1
+                if step.entry is not None:
+                    result.manifest.add(step.entry)
+                if step.kind != UNCHANGED:
+                    result.dirty = True
+                if step.emits:
+                    assert step.fingerprint is not None
+                    event = ChangeEvent(step.key, step.kind, step.fingerprint, detected_at, run_id)
+                    result.events.write(json.dumps([partition_key(step.key), event.to_json()]) + "\n")
+                    result.event_count += 1
+    except BaseException:
+        result.close()
+        raise
+    result.counts = {**counts, "listed": listed}
+    result.events.seek(0)
+    return result
+
+
+# -- the cycle -------------------------------------------------------------------------------------
+
+
+@dataclass
+class CycleSummary:
+    """What one producer run did; returned by the producer Lambda."""
+
+    run_id: str
+    shards: int = 0
+    listed: int = 0
+    unchanged: int = 0
+    created: int = 0
+    modified: int = 0
+    deleted: int = 0
+    emitted: int = 0
+    pending_quiet: int = 0
+    put_requests: int = 0
+    manifests_written: int = 0
+    sorted_fallback: list[str] = field(default_factory=list)
+    failed_shards: list[dict[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "shards": self.shards,
+            "listed": self.listed,
+            "unchanged": self.unchanged,
+            "created": self.created,
+            "modified": self.modified,
+            "deleted": self.deleted,
+            "emitted": self.emitted,
+            "pending_quiet": self.pending_quiet,
+            "put_requests": self.put_requests,
+            "manifests_written": self.manifests_written,
+            "sorted_fallback": list(self.sorted_fallback),
+            "failed_shards": list(self.failed_shards),
+        }
+
+
+class _Emitter:
+    """Puts events of several shards in shared full batches; commits a shard once all its events are in.
+
+    Small shards thus share PutRecords requests (about ceil(changes/500) calls a cycle), while a
+    shard's manifest still waits for the last of its own events.
+    """
+
+    def __init__(self, helper: StreamingHelper, summary: CycleSummary, manifests: ManifestStore) -> None:
+        self.helper = helper
+        self.summary = summary
+        self.manifests = manifests
+        self.buffer: list[StreamRecord] = []
+        self.buffer_bytes = 0
+        self.waiting: list[ShardResult] = []
+        self.doomed: set[str] = set()
+        self.limit = helper.config.max_records_per_request
+        self.byte_limit = helper.config.max_bytes_per_request
+
+    def add_shard(self, result: ShardResult) -> None:
+        assert result.events is not None
+        for line in result.events:
+            if result.shard in self.doomed:
+                break
+            key, data = json.loads(line)
+            record = StreamRecord(data.encode("utf-8"), key, tag=result.shard)
+            if self.buffer and (
+                len(self.buffer) >= self.limit or self.buffer_bytes + record.size > self.byte_limit
+            ):
+                self.flush()
+            self.buffer.append(record)
+            self.buffer_bytes += record.size
+        if result.shard in self.doomed:
+            result.close()
+            return
+        self.waiting.append(result)
+        self._commit()
+
+    def flush(self) -> None:
+        if not self.buffer:
+            self._commit()
+            return
+        batch, self.buffer, self.buffer_bytes = self.buffer, [], 0
+        try:
+            put = self.helper.put_records(batch)
+        except PutRecordsFailedError as error:
+            shards = {r.tag for r in batch} | {w.shard for w in self.waiting}
+            self.summary.emitted += error.accepted
+            reason = f"{len(error.records)} change event(s) not accepted by the stream: {error.reason}"
+            for shard in sorted(shards):
+                self._fail(shard, reason)
+            return
+        self.summary.emitted += put.records
+        self._commit()
+
+    def _fail(self, shard: str, reason: str) -> None:
+        if shard not in self.doomed:
+            self.doomed.add(shard)
+            self.summary.failed_shards.append({"shard": shard, "reason": reason})
+        for result in [w for w in self.waiting if w.shard == shard]:
+            self.waiting.remove(result)
+            result.close()
+
+    def _commit(self) -> None:
+        """Every waiting shard's events are accepted: record "seen" by writing its manifest."""
+        waiting, self.waiting = self.waiting, []
+        for result in waiting:
+            try:
+                if result.shard in self.doomed:
+                    continue
+                if result.dirty:
+                    assert result.manifest is not None
+                    if result.manifest.count:
+                        self.manifests.write(result.shard, result.manifest.finish())
+                    else:
+                        self.manifests.delete(result.shard)
+                    self.summary.manifests_written += 1
+            except Exception as error:
+                logger.exception("writing the manifest of shard %r failed", result.shard)
+                self.summary.failed_shards.append(
+                    {"shard": result.shard, "reason": f"manifest write failed (events re-emit): {error}"}
+                )
+            finally:
+                result.close()
+
+
+def run_cycle(
+    lister: Lister,
+    manifests: ManifestStore,
+    helper: StreamingHelper,
+    *,
+    quiet_polls: int = 1,
+    run_id: str | None = None,
+    now: datetime | None = None,
+    max_workers: int = 4,
+) -> CycleSummary:
+    """One producer cycle over every shard: list, diff, emit, then record "seen" per shard.
+
+    Shards are listed and diffed in parallel (at most ``max_workers`` at once, with a bounded
+    look-ahead so spooled results cannot pile up); emission and manifest writes happen in shard
+    order on the calling thread. A failing shard is reported in ``failed_shards`` and keeps its
+    manifest; the others proceed.
+    """
+    summary = CycleSummary(run_id=run_id or uuid.uuid4().hex)
+    detected_at = utc_stamp(now)
+    known = manifests.known_shards()
+    shards = set(known)
+    try:
+        shards.update(lister.shards())
+    except PatternError as error:
+        logger.error("discovering top-level prefixes failed: %s; diffing known shards only", error.reason)
+        summary.failed_shards.append({"shard": "(discovery)", "reason": error.reason})
+    ordered = sorted(shards)
+    summary.shards = len(ordered)
+    emitter = _Emitter(helper, summary, manifests)
+    requests_before = helper.requests
+
+    def work(shard: str) -> ShardResult:
+        return diff_shard(
+            shard,
+            lister,
+            manifests,
+            has_manifest=shard in known,
+            quiet_polls=quiet_polls,
+            detected_at=detected_at,
+            run_id=summary.run_id,
+            partition_key=helper.partition_key,
+        )
+
+    def settle(shard: str, future: Future[ShardResult]) -> None:
+        try:
+            result = future.result()
+        except Exception as error:  # noqa: BLE001 - isolated per shard and reported, never hidden
+            reason = error.reason if isinstance(error, PatternError) else f"{type(error).__name__}: {error}"
+            logger.error("shard %r failed and keeps its manifest: %s", shard, reason)
+            summary.failed_shards.append({"shard": shard, "reason": reason})
+            return
+        _count(summary, result)
+        emitter.add_shard(result)
+
+    with ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="shard") as pool:
+        window: deque[tuple[str, Future[ShardResult]]] = deque()
+        try:
+            for shard in ordered:
+                window.append((shard, pool.submit(work, shard)))
+                if len(window) > 2 * max_workers:
+                    settle(*window.popleft())
+            while window:
+                settle(*window.popleft())
+            emitter.flush()
+        finally:
+            for _, future in window:
+                future.cancel()
+                with contextlib.suppress(Exception):
+                    future.result().close()
+            summary.put_requests = helper.requests - requests_before
+    return summary
+
+
+def _count(summary: CycleSummary, result: ShardResult) -> None:
+    counts = result.counts
+    summary.listed += counts.get("listed", 0)
+    summary.unchanged += counts.get(UNCHANGED, 0)
+    summary.created += counts.get(CREATED, 0)
+    summary.modified += counts.get(MODIFIED, 0)
+    summary.deleted += counts.get(DELETED, 0)
+    summary.pending_quiet += counts.get(QUIET, 0)
+    if result.sorted_fallback:
+        summary.sorted_fallback.append(result.shard)

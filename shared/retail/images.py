@@ -1,0 +1,199 @@
+"""Image facts and quality rules, read with Pillow from the real file headers.
+
+Only the three formats a product catalog accepts are allowed: JPEG, PNG and WebP. The quality
+check reads dimensions from the header, then decodes the pixels once (bounded by a pixel budget)
+so that a truncated or corrupt file is caught here rather than on the storefront.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import warnings
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from PIL import Image, UnidentifiedImageError
+
+from shared.retail.errors import ImageRejectedError
+
+logger = logging.getLogger(__name__)
+
+SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP")
+# Rekognition accepts JPEG and PNG as raw bytes up to 5 MB; anything else is re-encoded.
+REKOGNITION_FORMATS = ("JPEG", "PNG")
+REKOGNITION_MAX_BYTES = 5 * 1024 * 1024
+# Never decode more pixels than this (10k x 10k, the default maximum dimensions). Pillow refuses to
+# even open images above twice its own limit (about 179 megapixels); those are rejected as such.
+MAX_DECODE_PIXELS = 100_000_000
+
+
+@dataclass(frozen=True)
+class QualityRules:
+    """The thresholds a catalog image must meet. Defaults suit typical marketplace listings."""
+
+    min_width: int = 500
+    min_height: int = 500
+    max_width: int = 10_000
+    max_height: int = 10_000
+    min_bytes: int = 1_024
+    max_bytes: int = 20 * 1024 * 1024
+    min_aspect_ratio: float = 0.5
+    max_aspect_ratio: float = 2.0
+    formats: tuple[str, ...] = SUPPORTED_FORMATS
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "formats": list(self.formats)}
+
+
+@dataclass(frozen=True)
+class ImageHeader:
+    """What the header says: format and pixel dimensions."""
+
+    format: str
+    width: int
+    height: int
+    mode: str
+
+    @property
+    def aspect_ratio(self) -> float:
+        return round(self.width / self.height, 4) if self.height else 0.0
+
+
+@dataclass
+class QualityReport:
+    """The outcome of :func:`check_quality`; ``passed`` is False when any issue was found."""
+
+    passed: bool
+    size_bytes: int
+    format: str | None = None
+    width: int | None = None
+    height: int | None = None
+    aspect_ratio: float | None = None
+    issues: list[dict[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def read_header(data: bytes) -> ImageHeader:
+    """Identify the image from its header, without decoding pixels.
+
+    Raises :class:`ImageRejectedError` when Pillow cannot identify a JPEG, PNG or WebP header.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                fmt = (image.format or "").upper()
+                width, height = image.size
+                mode = image.mode
+    except Image.DecompressionBombError as error:
+        raise ImageRejectedError(f"too many pixels to handle safely: {error}") from error
+    except UnidentifiedImageError as error:
+        raise ImageRejectedError("not a readable image: the header is not JPEG, PNG or WebP") from error
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ImageRejectedError(f"not a readable image: {error}", error_type=type(error).__name__) from error
+    if fmt not in SUPPORTED_FORMATS:
+        raise ImageRejectedError(f"unsupported image format {fmt or 'unknown'}", format=fmt)
+    return ImageHeader(format=fmt, width=int(width), height=int(height), mode=mode)
+
+
+def _decode(data: bytes) -> None:
+    """Decode every pixel; raises OSError (truncated/corrupt) from Pillow."""
+    with warnings.catch_warnings():
+        # The caller has already checked the pixel count against MAX_DECODE_PIXELS.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+
+
+def check_quality(data: bytes, rules: QualityRules | None = None) -> QualityReport:
+    """Check dimensions, file size, aspect ratio, format and integrity of one image.
+
+    A file that is not an image at all still gets a report (with an ``unreadable`` issue), because
+    "this listing has a broken image" is a catalog finding, not a processing error.
+    """
+    rules = rules or QualityRules()
+    report = QualityReport(passed=True, size_bytes=len(data))
+
+    def issue(code: str, message: str) -> None:
+        report.issues.append({"code": code, "message": message})
+
+    if len(data) < rules.min_bytes:
+        issue("file_too_small", f"{len(data)} bytes is below the minimum of {rules.min_bytes}")
+    if len(data) > rules.max_bytes:
+        issue("file_too_large", f"{len(data)} bytes is above the maximum of {rules.max_bytes}")
+    try:
+        header = read_header(data)
+    except ImageRejectedError as error:
+        issue("unreadable", error.reason)
+        report.passed = False
+        return report
+    report.format = header.format
+    report.width, report.height = header.width, header.height
+    report.aspect_ratio = header.aspect_ratio
+    if header.format not in rules.formats:
+        issue("format_not_allowed", f"{header.format} is not one of {list(rules.formats)}")
+    if header.width < rules.min_width or header.height < rules.min_height:
+        issue(
+            "too_small",
+            f"{header.width}x{header.height} is below the minimum {rules.min_width}x{rules.min_height}",
+        )
+    if header.width > rules.max_width or header.height > rules.max_height:
+        issue(
+            "too_large",
+            f"{header.width}x{header.height} is above the maximum {rules.max_width}x{rules.max_height}",
+        )
+    if header.height and not rules.min_aspect_ratio <= header.aspect_ratio <= rules.max_aspect_ratio:
+        issue(
+            "aspect_ratio",
+            f"aspect ratio {header.aspect_ratio} is outside "
+            f"{rules.min_aspect_ratio}..{rules.max_aspect_ratio}",
+        )
+    if header.width * header.height > MAX_DECODE_PIXELS:
+        issue("not_decoded", f"{header.width}x{header.height} exceeds the decode budget; integrity unchecked")
+    else:
+        try:
+            _decode(data)
+        except (OSError, SyntaxError, ValueError) as error:
+            issue("corrupt", f"pixel data cannot be decoded: {error}")
+    report.passed = not report.issues
+    return report
+
+
+def prepare_for_rekognition(data: bytes) -> tuple[bytes, ImageHeader]:
+    """Bytes Rekognition accepts: JPEG or PNG of at most 5 MB.
+
+    WebP, and JPEG/PNG files over the limit, are decoded and re-encoded as JPEG, shrinking the
+    longest side until the result fits. Raises :class:`ImageRejectedError` if decoding fails.
+    """
+    header = read_header(data)
+    if header.format in REKOGNITION_FORMATS and len(data) <= REKOGNITION_MAX_BYTES:
+        return data, header
+    if header.width * header.height > MAX_DECODE_PIXELS:
+        raise ImageRejectedError(
+            f"{header.width}x{header.height} is too large to convert for tagging",
+            width=header.width,
+            height=header.height,
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                image.load()
+                rgb = image.convert("RGB")
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ImageRejectedError(f"image cannot be decoded for tagging: {error}") from error
+    longest = max(rgb.size)
+    while True:
+        buffer = io.BytesIO()
+        rgb.save(buffer, format="JPEG", quality=90)
+        encoded = buffer.getvalue()
+        if len(encoded) <= REKOGNITION_MAX_BYTES or longest <= 256:
+            break
+        longest = int(longest * 0.7)
+        rgb.thumbnail((longest, longest))
+    if len(encoded) > REKOGNITION_MAX_BYTES:
+        raise ImageRejectedError("image does not fit Rekognition's 5 MB limit even when shrunk")
+    return encoded, header

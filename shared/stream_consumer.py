@@ -1,0 +1,184 @@
+"""The stream consumer's logic: decode change events, move state, process files, dead-letter poison.
+
+It runs under a Kinesis event source mapping with ``ReportBatchItemFailures``. Lambda checkpoints
+at the lowest reported sequence number and delivers from there again, so within one shard the
+consumer stops at the first record that failed and reports it together with every later record of
+that shard (fail-fast keeps order). Records of other shards in the same invocation carry on.
+
+Outcomes per record:
+
+* malformed (bad base64, bad JSON, a missing field, an unknown event type, an unsafe key): written
+  to the dead-letter table with the raw record and handled, so one poison record never blocks its
+  shard;
+* ``deleted``: the state is marked deleted, idempotently (one write);
+* ``created`` / ``modified``: claim (one write), process, then completed or failed (one write). A
+  duplicate, stale or busy claim is handled without processing;
+* a FAILED processing result: state ``failed`` and a dead letter with the reason; never completed;
+* an exception (throttling, a service outage): recorded as a dead letter of kind ``transient``
+  (best effort) and reported as a batch item failure, so Lambda retries it in order.
+
+Processing is injected as a callable so the logic is testable without AWS; the Lambda handler
+passes the retail domain code.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.changes import ChangeEvent, MalformedEventError
+from shared.errors import SUCCEEDED
+from shared.observability import stats
+from shared.state import CLAIMED, DeadLetterStore, StateStore
+
+logger = logging.getLogger(__name__)
+
+ProcessFn = Callable[[ChangeEvent], Mapping[str, Any]]
+
+MALFORMED, FAILED_RESULT, TRANSIENT = "malformed", "failed", "transient"
+
+
+@dataclass
+class ConsumeReport:
+    """What one batch did, by outcome, plus the identifiers Lambda must deliver again."""
+
+    failures: list[str] = field(default_factory=list)
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+    def count(self, outcome: str) -> None:
+        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+
+    def response(self) -> dict[str, Any]:
+        return {"batchItemFailures": [{"itemIdentifier": seq} for seq in self.failures]}
+
+
+def claim_token(event: ChangeEvent) -> str:
+    """The claim token of a stream event: the same event delivered again re-enters its own claim."""
+    return f"stream:{event.run_id}:{event.detected_at}"
+
+
+def _shard_of(record: Mapping[str, Any]) -> str:
+    event_id = str(record.get("eventID", ""))
+    shard, sep, _ = event_id.partition(":")
+    return shard if sep else str(record.get("eventSourceARN", ""))
+
+
+def _sequence(record: Mapping[str, Any]) -> str | None:
+    kinesis = record.get("kinesis")
+    if isinstance(kinesis, Mapping):
+        value = kinesis.get("sequenceNumber")
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def decode(record: Mapping[str, Any]) -> ChangeEvent:
+    """The change event in one Kinesis record, or :class:`MalformedEventError` saying what is wrong."""
+    kinesis = record.get("kinesis")
+    if not isinstance(kinesis, Mapping):
+        raise MalformedEventError("record has no 'kinesis' object")
+    data = kinesis.get("data")
+    if not isinstance(data, str):
+        raise MalformedEventError("record has no base64 'kinesis.data'")
+    try:
+        payload = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise MalformedEventError(f"kinesis.data is not valid base64: {error}") from error
+    return ChangeEvent.from_json(payload)
+
+
+@dataclass
+class Consumer:
+    """Consumes batches of change events. ``process`` does the per-file work."""
+
+    state: StateStore
+    dead_letters: DeadLetterStore
+    process: ProcessFn
+    claim_timeout_seconds: float = 900
+
+    def consume(self, records: Sequence[Mapping[str, Any]]) -> ConsumeReport:
+        report = ConsumeReport()
+        by_shard: dict[str, list[Mapping[str, Any]]] = {}
+        for record in records:
+            by_shard.setdefault(_shard_of(record), []).append(record)
+        for shard_records in by_shard.values():
+            for index, record in enumerate(shard_records):
+                try:
+                    report.count(self.handle(record))
+                except Exception as error:  # noqa: BLE001 - recorded, reported and retried in order
+                    self._transient(record, error)
+                    report.count(TRANSIENT)
+                    later = [_sequence(r) for r in shard_records[index:]]
+                    report.failures.extend(seq for seq in later if seq is not None)
+                    break
+        return report
+
+    def handle(self, record: Mapping[str, Any]) -> str:
+        """Handle one record completely and return its outcome, or raise to have it retried."""
+        try:
+            if _sequence(record) is None:
+                raise MalformedEventError("record has no kinesis.sequenceNumber")
+            event = decode(record)
+        except MalformedEventError as error:
+            self._dead_letter(record, MALFORMED, error.reason, traceback.format_exc(), key=None)
+            stats().failed()
+            return MALFORMED
+        if event.event_type == "deleted":
+            applied = self.state.mark_deleted(event.key, event.fingerprint, detected_at=event.detected_at)
+            return "deleted" if applied else "deleted-ignored"
+        claim = self.state.claim(
+            event.key,
+            event.fingerprint,
+            detected_at=event.detected_at,
+            token=claim_token(event),
+            timeout_seconds=self.claim_timeout_seconds,
+        )
+        if claim.outcome != CLAIMED:
+            logger.info("skipping %r at %s: %s", event.key, event.detected_at, claim.outcome)
+            return claim.outcome
+        result = dict(self.process(event))
+        if result.get("status") == SUCCEEDED:
+            done = self.state.complete(claim, output_key=result.get("output_key"))
+            if done:
+                stats().processed(1, event.fingerprint.size)
+            return "completed" if done else "superseded"
+        reason = str(result.get("reason") or f"processing returned status {result.get('status')!r}")
+        self.state.fail(claim, reason)
+        self._dead_letter(record, FAILED_RESULT, reason, "", key=event.key)
+        stats().failed()
+        return FAILED_RESULT
+
+    def _dead_letter(
+        self, record: Mapping[str, Any], kind: str, error: str, stack: str, *, key: str | None
+    ) -> None:
+        kinesis = record.get("kinesis")
+        kinesis = kinesis if isinstance(kinesis, Mapping) else {}
+        data = kinesis.get("data")
+        self.dead_letters.record(
+            partition_key=str(kinesis.get("partitionKey", "")),
+            data=data if isinstance(data, str) else "",
+            raw=dict(record),
+            kind=kind,
+            error=error,
+            stack_trace=stack or "(handled failure; no exception)",
+            key=key,
+        )
+
+    def _transient(self, record: Mapping[str, Any], error: Exception) -> None:
+        stats().failed()
+        logger.warning("record %s failed and will be retried: %r", _sequence(record), error)
+        key: str | None
+        try:
+            key = decode(record).key
+        except MalformedEventError:
+            key = None
+        stack = "".join(traceback.format_exception(error))
+        try:
+            self._dead_letter(record, TRANSIENT, f"{type(error).__name__}: {error}", stack, key=key)
+        except Exception:
+            logger.exception("could not dead-letter record %s; it stays on the stream", _sequence(record))

@@ -1,0 +1,433 @@
+"""Segmentation invoke and callback: mock mode, real mode with the token store, and every failure path."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from shared.pointcloud import decode_labels, encode_labels, reference_model
+from shared.tasktokens import TaskTokenStore
+from tests.autonomous_driving.uc9_helpers import (
+    JOB_PREFIX,
+    OUTPUT_BUCKET,
+    REGION,
+    TOKEN_TABLE,
+    StepFunctionsRecorder,
+    Uc9,
+    cloud_bytes,
+    load,
+    patch_clients,
+)
+
+discovery = load("discovery")
+qc = load("pointcloud_qc")
+invoke = load("segmentation_invoke")
+callback = load("segmentation_callback")
+
+TOKEN = "AAAA" + "t" * 2000  # longer than any tag value could hold
+MODEL = "uc9-segmentation"
+
+
+def _qc(uc9: Uc9) -> dict[str, Any]:
+    found = discovery.handler({"execution": uc9.execution()}, None)
+    return qc.handler({"execution": uc9.execution(), "discovery": found}, None)
+
+
+def _invoke(uc9: Uc9, qc_result: dict[str, Any], token: str = TOKEN) -> dict[str, Any]:
+    return invoke.handler({"task_token": token, "execution": uc9.execution(), "qc": qc_result}, None)
+
+
+def _seed(uc9: Uc9) -> None:
+    uc9.put("lidar/a.bin", cloud_bytes("bin", 3000, seed=1))
+    uc9.put("lidar/b.pcd", cloud_bytes("pcd", 2500, seed=2))
+    uc9.put("lidar/sparse.ply", cloud_bytes("ply", 20, seed=3))
+
+
+def _store() -> TaskTokenStore:
+    return TaskTokenStore(TOKEN_TABLE, client=boto3.client("dynamodb", region_name=REGION))
+
+
+# -- mock mode ------------------------------------------------------------------------------------
+
+
+def test_mock_mode_segments_every_passed_cloud_and_answers_the_token(
+    uc9: Uc9, sfn: StepFunctionsRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    patch_clients(monkeypatch, stepfunctions=sfn)
+    uc9.env(MOCK_MODE="true")
+    _seed(uc9)
+    result = _invoke(uc9, _qc(uc9))
+    kind, call = sfn.only()
+    assert kind == "success"
+    assert call["taskToken"] == TOKEN
+    output = json.loads(call["output"])
+    assert output == result
+    assert output["status"] == "SUCCEEDED"
+    assert output["mode"] == "mock"
+    assert output["counts"] == {"SUCCEEDED": 2}
+    by_source = {item["source_key"]: item for item in output["items"]}
+    assert set(by_source) == {"lidar/a.bin", "lidar/b.pcd"}
+    for source, points in (("lidar/a.bin", 3000), ("lidar/b.pcd", 2500)):
+        item = by_source[source]
+        assert item["point_count"] == points
+        assert sum(item["label_counts"].values()) == points
+        key = item["output_uri"].removeprefix(f"s3://{OUTPUT_BUCKET}/")
+        assert key.startswith("runs/run-1/segmentation/output/")
+        labels = decode_labels(uc9.s3.get_object(Bucket=OUTPUT_BUCKET, Key=key)["Body"].read())
+        assert labels.size == points
+    # Pointers and counts only: no per-point labels travel through Step Functions.
+    assert len(call["output"]) < 8 * 1024
+    assert uc9.output_json(output["result_key"])["status"] == "SUCCEEDED"
+
+
+def test_mock_mode_output_is_what_the_reference_model_gives_for_the_staged_input(
+    uc9: Uc9, sfn: StepFunctionsRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    patch_clients(monkeypatch, stepfunctions=sfn)
+    uc9.put("lidar/a.bin", cloud_bytes("bin", 3000, seed=1))
+    _invoke(uc9, _qc(uc9))
+    staged = uc9.s3.get_object(Bucket=OUTPUT_BUCKET, Key="runs/run-1/segmentation/input/000000.bin")[
+        "Body"
+    ].read()
+    written = uc9.s3.get_object(Bucket=OUTPUT_BUCKET, Key="runs/run-1/segmentation/output/000000.bin.out")
+    assert written["Body"].read() == reference_model(staged)
+
+
+def test_nothing_passed_qc_is_a_skipped_success(
+    uc9: Uc9, sfn: StepFunctionsRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    patch_clients(monkeypatch, stepfunctions=sfn)
+    uc9.put("lidar/sparse.ply", cloud_bytes("ply", 20))
+    _invoke(uc9, _qc(uc9))
+    kind, call = sfn.only()
+    output = json.loads(call["output"])
+    assert (kind, output["status"], output["reason"]) == ("success", "SKIPPED", "no point cloud passed QC")
+
+
+def test_zero_clouds_is_a_skipped_success(
+    uc9: Uc9, sfn: StepFunctionsRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    patch_clients(monkeypatch, stepfunctions=sfn)
+    _invoke(uc9, _qc(uc9))
+    output = json.loads(sfn.only()[1]["output"])
+    assert output["status"] == "SKIPPED"
+    assert output["reason"] == "no point cloud was discovered"
+
+
+def test_a_cloud_changed_after_qc_is_a_per_item_failure(
+    uc9: Uc9, sfn: StepFunctionsRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    patch_clients(monkeypatch, stepfunctions=sfn)
+    _seed(uc9)
+    qc_result = _qc(uc9)
+    uc9.put("lidar/b.pcd", cloud_bytes("pcd", 2600, seed=9))  # rewritten between QC and staging
+    _invoke(uc9, qc_result)
+    output = json.loads(sfn.only()[1]["output"])
+    assert output["status"] == "SUCCEEDED"
+    by_source = {item["source_key"]: item for item in output["items"]}
+    assert by_source["lidar/a.bin"]["status"] == "SUCCEEDED"
+    assert by_source["lidar/b.pcd"]["status"] == "FAILED"
+    assert "changed after QC" in by_source["lidar/b.pcd"]["reason"]
+
+
+def test_any_error_is_reported_with_send_task_failure(
+    uc9: Uc9, sfn: StepFunctionsRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    patch_clients(monkeypatch, stepfunctions=sfn)
+    result = _invoke(uc9, {"results_key": "runs/run-1/qc/missing.json"})
+    kind, call = sfn.only()
+    assert kind == "failure"
+    assert call["taskToken"] == TOKEN
+    assert call["error"] == "Segmentation.ObjectNotFoundError"
+    assert "missing.json" in call["cause"]
+    assert result["status"] == "FAILED"
+    assert "missing.json" in uc9.output_json("runs/run-1/segmentation/result.json")["reason"]
+
+
+def test_if_even_send_task_failure_fails_the_invocation_raises(
+    uc9: Uc9, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = StepFunctionsRecorder(
+        error=ClientError({"Error": {"Code": "InternalFailure"}}, "SendTaskFailure")
+    )
+    patch_clients(monkeypatch, stepfunctions=broken)
+    with pytest.raises(ClientError):
+        _invoke(uc9, {"results_key": "runs/run-1/qc/missing.json"})
+
+
+# -- real mode ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def real_mode(uc9: Uc9) -> Uc9:
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    sagemaker.create_model(
+        ModelName=MODEL,
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/uc9-transform",
+        PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/uc9-seg:1"},
+    )
+    uc9.env(MOCK_MODE="false", MODEL_NAME=MODEL)
+    return uc9
+
+
+def test_real_mode_stores_the_token_and_tags_the_job_with_the_correlation_id_only(
+    real_mode: Uc9, sfn: StepFunctionsRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    patch_clients(monkeypatch, stepfunctions=sfn)
+    _seed(real_mode)
+    result = _invoke(real_mode, _qc(real_mode))
+    assert sfn.calls == []  # the callback answers, not the invoke
+    assert result["status"] == "SUBMITTED"
+    job_name = result["job_name"]
+    assert job_name.startswith(JOB_PREFIX + "-")
+    assert len(job_name) <= 63
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    job = sagemaker.describe_transform_job(TransformJobName=job_name)
+    assert job["ModelName"] == MODEL
+    assert job["TransformInput"]["ContentType"] == "application/x-kitti-bin"
+    source = job["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]
+    assert source == f"s3://{OUTPUT_BUCKET}/runs/run-1/segmentation/input/"
+    assert job["TransformOutput"]["S3OutputPath"] == f"s3://{OUTPUT_BUCKET}/runs/run-1/segmentation/output/"
+    tags = {t["Key"]: t["Value"] for t in sagemaker.list_tags(ResourceArn=job["TransformJobArn"])["Tags"]}
+    assert tags["CorrelationId"] == result["correlation_id"]
+    assert all(len(value) <= 256 and TOKEN not in value for value in tags.values())
+    record = _store().get(correlation_id=result["correlation_id"])
+    assert record is not None
+    assert (record.token, record.job_name, record.state) == (TOKEN, job_name, "WAITING")
+    assert record.context["manifest_key"] == "runs/run-1/segmentation/job.json"
+    assert len(real_mode.output_keys("runs/run-1/segmentation/input/")) == 2
+
+
+class FailingSageMaker:
+    def create_transform_job(self, **_: Any) -> dict[str, Any]:
+        raise ClientError(
+            {"Error": {"Code": "ResourceLimitExceeded", "Message": "no instances"}}, "CreateTransformJob"
+        )
+
+
+def test_a_job_that_cannot_start_fails_the_task_at_once_and_the_token(
+    real_mode: Uc9, sfn: StepFunctionsRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    patch_clients(monkeypatch, stepfunctions=sfn, sagemaker=FailingSageMaker())
+    _seed(real_mode)
+    _invoke(real_mode, _qc(real_mode))
+    kind, call = sfn.only()
+    assert kind == "failure"
+    assert call["error"] == "Segmentation.SegmentationError"
+    assert "ResourceLimitExceeded" in call["cause"]
+    assert _store().waiting() == []
+
+
+def test_real_mode_without_a_model_fails_the_task(
+    uc9: Uc9, sfn: StepFunctionsRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    patch_clients(monkeypatch, stepfunctions=sfn)
+    uc9.env(MOCK_MODE="false", MODEL_NAME="")
+    _seed(uc9)
+    _invoke(uc9, _qc(uc9))
+    kind, call = sfn.only()
+    assert kind == "failure"
+    assert "MODEL_NAME is empty" in call["cause"]
+
+
+# -- callback -------------------------------------------------------------------------------------
+
+
+def _submit(uc9: Uc9, sfn: StepFunctionsRecorder, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    patch_clients(monkeypatch, stepfunctions=sfn)
+    _seed(uc9)
+    return _invoke(uc9, _qc(uc9))
+
+
+def _run_container(uc9: Uc9, corrupt: bool = False) -> None:
+    """What the model container does: one output per staged input."""
+    for key in uc9.output_keys("runs/run-1/segmentation/input/"):
+        body = uc9.s3.get_object(Bucket=OUTPUT_BUCKET, Key=key)["Body"].read()
+        labels = reference_model(body)
+        if corrupt:
+            labels = encode_labels(decode_labels(labels)[:-1])
+        out_key = key.replace("/input/", "/output/") + ".out"
+        uc9.s3.put_object(Bucket=OUTPUT_BUCKET, Key=out_key, Body=labels)
+
+
+def _event(job_name: str, status: str, tags: Any = None, reason: str | None = None) -> dict[str, Any]:
+    detail: dict[str, Any] = {"TransformJobName": job_name, "TransformJobStatus": status}
+    if tags is not None:
+        detail["Tags"] = tags
+    if reason is not None:
+        detail["FailureReason"] = reason
+    return {
+        "version": "0",
+        "source": "aws.sagemaker",
+        "detail-type": "SageMaker Transform Job State Change",
+        "region": REGION,
+        "detail": detail,
+    }
+
+
+def test_completed_job_is_verified_and_resumes_the_execution_once(
+    real_mode: Uc9,
+    sfn: StepFunctionsRecorder,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    submitted = _submit(real_mode, sfn, monkeypatch)
+    _run_container(real_mode)
+    event = _event(submitted["job_name"], "Completed", {"CorrelationId": submitted["correlation_id"]})
+    result = callback.handler(event, None)
+    assert result["status"] == "SUCCEEDED"
+    kind, call = sfn.only()
+    assert (kind, call["taskToken"]) == ("success", TOKEN)
+    output = json.loads(call["output"])
+    assert output["status"] == "SUCCEEDED"
+    assert output["mode"] == "sagemaker"
+    assert output["job_name"] == submitted["job_name"]
+    assert {item["point_count"] for item in output["items"]} == {3000, 2500}
+    assert len(call["output"]) < 256 * 1024
+    with caplog.at_level(logging.WARNING):
+        again = callback.handler(event, None)
+    assert again["status"] == "DUPLICATE"
+    assert len(sfn.calls) == 1
+    assert "already settled" in caplog.text
+
+
+def test_an_event_without_tags_is_matched_by_job_name(
+    real_mode: Uc9, sfn: StepFunctionsRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    submitted = _submit(real_mode, sfn, monkeypatch)
+    _run_container(real_mode)
+    assert callback.handler(_event(submitted["job_name"], "Completed"), None)["status"] == "SUCCEEDED"
+    assert sfn.only()[0] == "success"
+
+
+@pytest.mark.parametrize("status", ["Failed", "Stopped"])
+def test_failed_or_stopped_job_sends_task_failure_with_the_reason(
+    real_mode: Uc9, sfn: StepFunctionsRecorder, monkeypatch: pytest.MonkeyPatch, status: str
+) -> None:
+    submitted = _submit(real_mode, sfn, monkeypatch)
+    tags = [{"Key": "CorrelationId", "Value": submitted["correlation_id"]}]
+    event = _event(submitted["job_name"], status, tags, reason="ClientError: container exited with code 137")
+    callback.handler(event, None)
+    kind, call = sfn.only()
+    assert kind == "failure"
+    assert call["error"] == f"SageMaker.TransformJob{status}"
+    assert call["cause"] == "ClientError: container exited with code 137"
+    record = _store().get(correlation_id=submitted["correlation_id"])
+    assert record is not None
+    assert record.state == "FAILED"
+    recorded = real_mode.output_json("runs/run-1/segmentation/result.json")
+    assert (recorded["status"], recorded["reason"]) == (
+        "FAILED",
+        "ClientError: container exited with code 137",
+    )
+
+
+def test_an_output_with_the_wrong_label_count_fails_the_task(
+    real_mode: Uc9, sfn: StepFunctionsRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    submitted = _submit(real_mode, sfn, monkeypatch)
+    _run_container(real_mode, corrupt=True)
+    callback.handler(_event(submitted["job_name"], "Completed"), None)
+    kind, call = sfn.only()
+    assert kind == "failure"
+    assert call["error"] == "Segmentation.OutputInvalid"
+    assert "labels for" in call["cause"]
+
+
+def test_a_missing_output_fails_the_task(
+    real_mode: Uc9, sfn: StepFunctionsRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    submitted = _submit(real_mode, sfn, monkeypatch)
+    callback.handler(_event(submitted["job_name"], "Completed"), None)
+    kind, call = sfn.only()
+    assert kind == "failure"
+    assert "wrote no output" in call["cause"]
+
+
+def test_unknown_and_foreign_jobs_are_logged_and_ignored(
+    uc9: Uc9, sfn: StepFunctionsRecorder, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    patch_clients(monkeypatch, stepfunctions=sfn)
+    with caplog.at_level(logging.INFO):
+        unknown = callback.handler(_event(f"{JOB_PREFIX}-0123456789abcdef0123", "Completed"), None)
+        foreign = callback.handler(_event("someone-elses-job", "Completed"), None)
+        running = callback.handler(_event(f"{JOB_PREFIX}-0123456789abcdef0123", "InProgress"), None)
+    assert (unknown["status"], unknown["reason"]) == ("IGNORED", "unknown job")
+    assert foreign["status"] == running["status"] == "IGNORED"
+    assert sfn.calls == []
+    assert "unknown or foreign job" in caplog.text
+
+
+def test_a_tag_pointing_at_another_jobs_token_is_ignored(
+    real_mode: Uc9, sfn: StepFunctionsRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    submitted = _submit(real_mode, sfn, monkeypatch)
+    other = f"{JOB_PREFIX}-ffffffffffffffffffff"
+    result = callback.handler(
+        _event(other, "Completed", {"CorrelationId": submitted["correlation_id"]}), None
+    )
+    assert result["status"] == "IGNORED"
+    assert sfn.calls == []
+
+
+def test_an_execution_that_is_gone_is_not_retried(
+    real_mode: Uc9, sfn: StepFunctionsRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    submitted = _submit(real_mode, sfn, monkeypatch)
+    _run_container(real_mode)
+    sfn.error = ClientError({"Error": {"Code": "TaskTimedOut"}}, "SendTaskSuccess")
+    result = callback.handler(_event(submitted["job_name"], "Completed"), None)
+    assert result["status"] == "EXECUTION_GONE"
+
+
+def test_a_transient_send_failure_releases_the_claim_and_raises_for_a_retry(
+    real_mode: Uc9, sfn: StepFunctionsRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    submitted = _submit(real_mode, sfn, monkeypatch)
+    _run_container(real_mode)
+    sfn.error = ClientError({"Error": {"Code": "ServiceUnavailable"}}, "SendTaskSuccess")
+    event = _event(submitted["job_name"], "Completed")
+    with pytest.raises(ClientError):
+        callback.handler(event, None)
+    sfn.error = None
+    assert callback.handler(event, None)["status"] == "SUCCEEDED"
+    assert sfn.only()[0] == "success"
+
+
+class SageMakerStatus:
+    def __init__(self, status: str, reason: str = "") -> None:
+        self.status, self.reason = status, reason
+
+    def describe_transform_job(self, TransformJobName: str) -> dict[str, Any]:  # noqa: N803 - API shape
+        return {
+            "TransformJobName": TransformJobName,
+            "TransformJobStatus": self.status,
+            "FailureReason": self.reason,
+        }
+
+
+def test_heartbeat_keeps_a_running_job_alive(
+    real_mode: Uc9, sfn: StepFunctionsRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _submit(real_mode, sfn, monkeypatch)
+    patch_clients(monkeypatch, stepfunctions=sfn, sagemaker=SageMakerStatus("InProgress"))
+    result = callback.handler({"action": "heartbeat"}, None)
+    assert result["outcomes"] == {"HEARTBEAT": 1}
+    assert sfn.only() == ("heartbeat", {"taskToken": TOKEN})
+
+
+def test_heartbeat_settles_a_job_whose_event_was_lost(
+    real_mode: Uc9, sfn: StepFunctionsRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _submit(real_mode, sfn, monkeypatch)
+    patch_clients(monkeypatch, stepfunctions=sfn, sagemaker=SageMakerStatus("Failed", "AlgorithmError: boom"))
+    result = callback.handler({"action": "heartbeat"}, None)
+    assert result["outcomes"] == {"FAILED": 1}
+    kind, call = sfn.only()
+    assert (kind, call["cause"]) == ("failure", "AlgorithmError: boom")
+    assert callback.handler({"action": "heartbeat"}, None)["outcomes"] == {}

@@ -1,0 +1,314 @@
+"""The UC9 template's contracts: conditions, IAM scope, the event rule, environment, alarms, packaging."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scripts.localcloud.template import load_template
+from shared.pointcloud import QCThresholds
+from shared.tasktokens import table_definition, validate_prefix
+from tests.autonomous_driving.uc9_helpers import load
+
+ROOT = Path(__file__).resolve().parents[2]
+UC = ROOT / "autonomous-driving"
+T = load_template((UC / "template.yaml").read_text())
+RESOURCES: dict[str, Any] = T["Resources"]
+
+# Function logical id -> (folder, configuration classes its handler loads)
+FUNCTIONS = {
+    "DiscoveryFunction": ("discovery", ["DiscoveryConfig"]),
+    "VideoMetadataFunction": ("video_metadata", ["VideoConfig"]),
+    "PointCloudQcFunction": ("pointcloud_qc", ["QcConfig", QCThresholds]),
+    "SegmentationInvokeFunction": ("segmentation_invoke", ["InvokeConfig"]),
+    "SegmentationCallbackFunction": ("segmentation_callback", ["CallbackConfig"]),
+    "AnnotationManagerFunction": ("annotation_manager", ["AnnotationConfig"]),
+}
+# Set by the Lambda runtime, not by the template.
+RUNTIME_VARIABLES = {"AWS_LAMBDA_FUNCTION_NAME"}
+STACK_HASH = {
+    "Fn::Select": [
+        0,
+        {"Fn::Split": ["-", {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}]},
+    ]
+}
+
+
+def statements(role: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every policy statement of a role, taking both branches of an Fn::If."""
+    found: list[dict[str, Any]] = []
+    for policy in role["Properties"].get("Policies", []):
+        for statement in policy["PolicyDocument"]["Statement"]:
+            if "Fn::If" in statement:
+                found += [s for s in statement["Fn::If"][1:] if isinstance(s, dict) and "Effect" in s]
+            else:
+                found.append(statement)
+    return found
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_required_parameters_and_defaults() -> None:
+    params = T["Parameters"]
+    expected_defaults = {
+        "EnableSageMakerTransform": "false",
+        "MockMode": "true",
+        "EnableXRayTracing": "true",
+        "EnableCloudWatchAlarms": "true",
+        "AlertTopicArn": "",
+        "Environment": "prod",
+        "EnableBedrockSummary": "false",
+    }
+    for name, default in expected_defaults.items():
+        assert params[name]["Default"] == default, name
+    for name in (
+        "ArtifactBucket",
+        "AccessPointName",
+        "AccessPointAlias",
+        "OutputBucketName",
+        "ModelImageUri",
+        "ModelDataUrl",
+        "TransformInstanceType",
+        "TransformInstanceCount",
+        "MaxRuntimeSeconds",
+        "HeartbeatSeconds",
+        "TimeoutSeconds",
+        "QcMinPoints",
+        "QcMaxNanRatio",
+        "QcMaxDuplicateRatio",
+        "BedrockModelId",
+    ):
+        assert name in params, name
+    assert params["HeartbeatSeconds"]["Default"] < params["TimeoutSeconds"]["Default"]
+
+
+def test_sagemaker_resources_exist_only_in_real_mode() -> None:
+    conditions = T["Conditions"]
+    assert conditions["SageMakerEnabled"] == {"Fn::Equals": [{"Ref": "EnableSageMakerTransform"}, "true"]}
+    assert conditions["RealSageMaker"] == {
+        "Fn::And": [{"Condition": "SageMakerEnabled"}, {"Fn::Equals": [{"Ref": "MockMode"}, "false"]}]
+    }
+    for kind in ("AWS::SageMaker::Model", "AWS::Events::Rule", "AWS::SQS::Queue"):
+        found = [name for name, r in RESOURCES.items() if r["Type"] == kind]
+        assert found, kind
+        assert all(RESOURCES[name].get("Condition") == "RealSageMaker" for name in found), kind
+    assert RESOURCES["TransformJobRole"]["Condition"] == "RealSageMaker"
+    assert RESOURCES["HeartbeatSchedule"]["Condition"] == "RealSageMaker"
+
+
+def test_the_event_rule_is_scoped_to_this_stacks_job_name_prefix() -> None:
+    pattern = RESOURCES["TransformJobStateRule"]["Properties"]["EventPattern"]
+    assert pattern["source"] == ["aws.sagemaker"]
+    assert pattern["detail-type"] == ["SageMaker Transform Job State Change"]
+    prefix = pattern["detail"]["TransformJobName"][0]["prefix"]
+    assert prefix == {"Fn::Sub": ["uc9-${StackHash}-", {"StackHash": STACK_HASH}]}
+    assert set(pattern["detail"]["TransformJobStatus"]) == {"Completed", "Failed", "Stopped"}
+    target = RESOURCES["TransformJobStateRule"]["Properties"]["Targets"][0]
+    assert target["Arn"] == {"Fn::GetAtt": ["SegmentationCallbackFunction", "Arn"]}
+    assert "DeadLetterConfig" in target
+
+
+def test_the_job_name_prefix_is_the_same_everywhere_and_valid() -> None:
+    expected = {"Fn::Sub": ["uc9-${StackHash}", {"StackHash": STACK_HASH}]}
+    for logical in ("SegmentationInvokeFunction", "SegmentationCallbackFunction"):
+        variables = RESOURCES[logical]["Properties"]["Environment"]["Variables"]
+        assert variables["JOB_NAME_PREFIX"] == expected, logical
+    # The first group of a stack id's UUID: 8 lowercase hex characters.
+    stack_uuid = str(uuid.uuid4())
+    validate_prefix(f"uc9-{stack_uuid.split('-')[0]}")
+
+
+def test_no_role_may_touch_transform_jobs_beyond_the_stack_prefix() -> None:
+    text = json.dumps(RESOURCES)
+    assert "transform-job/*" not in text
+    for name, resource in RESOURCES.items():
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        for statement in statements(resource):
+            actions = as_list(statement["Action"])
+            if any(a.startswith("sagemaker:") for a in actions):
+                for target in as_list(statement["Resource"]):
+                    assert target["Fn::Sub"][0].endswith("transform-job/uc9-${StackHash}-*"), name
+
+
+# Actions whose API has no resource-level permission, so "*" is the only possible resource.
+STAR_ALLOWED = {
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+    "rekognition:DetectLabels",
+    "ecr:GetAuthorizationToken",
+    "cloudwatch:PutMetricData",
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+}
+
+
+def test_star_resources_only_where_the_api_has_no_resource_level_permission() -> None:
+    for name, resource in RESOURCES.items():
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        for statement in statements(resource):
+            if "*" in as_list(statement["Resource"]):
+                assert set(as_list(statement["Action"])) <= STAR_ALLOWED, (name, statement["Action"])
+
+
+def test_the_model_role_reads_staged_input_and_writes_output_only() -> None:
+    role = RESOURCES["TransformJobRole"]
+    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": "sagemaker.amazonaws.com"
+    }
+    s3 = [s for s in statements(role) if any(a.startswith("s3:") for a in as_list(s["Action"]))]
+    by_sid = {s["Sid"]: s for s in s3}
+    assert by_sid["ReadStagedInput"]["Resource"]["Fn::Sub"][0].endswith("/runs/*/segmentation/input/*")
+    assert by_sid["WriteOutput"]["Resource"]["Fn::Sub"][0].endswith("/runs/*/segmentation/output/*")
+    assert set(by_sid) == {"ReadStagedInput", "ListStagedInput", "WriteOutput", "ReadModelArtifact"}
+
+
+def test_access_point_permissions_use_the_access_point_arn() -> None:
+    for name, resource in RESOURCES.items():
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        for statement in statements(resource):
+            for target in as_list(statement["Resource"]):
+                text = json.dumps(target)
+                if "accesspoint" in text:
+                    assert "accesspoint/${AccessPointName}" in text, name
+                    assert "accesspoint/*" not in text, name
+
+
+def _env_names(cls: type) -> tuple[set[str], set[str]]:
+    """(all variables, required variables) a configuration dataclass reads."""
+    every, required = set(), set()
+    for field in dataclasses.fields(cls):
+        name = field.metadata.get("env")
+        if name is None:
+            continue
+        every.add(name)
+        if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+            required.add(name)
+    return every, required
+
+
+@pytest.mark.parametrize("logical", sorted(FUNCTIONS))
+def test_each_function_gets_exactly_the_variables_its_handler_reads(logical: str) -> None:
+    folder, classes = FUNCTIONS[logical]
+    module = load(folder)
+    every: set[str] = set()
+    required: set[str] = set()
+    for cls in classes:
+        found = getattr(module, cls) if isinstance(cls, str) else cls
+        names, needed = _env_names(found)
+        every |= names
+        required |= needed
+    variables = set(RESOURCES[logical]["Properties"]["Environment"]["Variables"])
+    assert required - RUNTIME_VARIABLES <= variables, f"{logical} misses {required - variables}"
+    assert variables <= every, f"{logical} sets variables no handler reads: {variables - every}"
+
+
+@pytest.mark.parametrize("logical", sorted(FUNCTIONS))
+def test_functions_follow_the_packaging_convention(logical: str) -> None:
+    folder, _ = FUNCTIONS[logical]
+    props = RESOURCES[logical]["Properties"]
+    assert props["Handler"] == f"functions/{folder}/handler.handler"
+    assert (UC / "functions" / folder / "handler.py").is_file()
+    assert props["Code"] == {"S3Bucket": {"Ref": "ArtifactBucket"}, "S3Key": f"functions/{folder}.zip"}
+    assert props["Runtime"] == "python3.12"
+    assert props["Architectures"] == ["arm64"]
+    assert props["Layers"] == [{"Ref": "DependenciesLayer"}]
+    assert props["TracingConfig"] == {"Mode": {"Fn::If": ["TracingEnabled", "Active", "PassThrough"]}}
+    variables = props["Environment"]["Variables"]
+    assert variables["USE_CASE"] == "autonomous-driving"
+    assert variables["ENVIRONMENT"] == {"Ref": "Environment"}
+    assert variables["ENABLE_XRAY"] == {"Ref": "EnableXRayTracing"}
+    suffix = props["FunctionName"]["Fn::Sub"].removeprefix("${AWS::StackName}-")
+    log_group = RESOURCES[props["LoggingConfig"]["LogGroup"]["Ref"]]
+    assert log_group["Properties"]["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/${{AWS::StackName}}-{suffix}"}
+    assert (UC / "events" / f"{folder}.json").is_file()
+
+
+def test_the_dependencies_layer_matches_the_requirements_file() -> None:
+    layer = RESOURCES["DependenciesLayer"]["Properties"]
+    assert layer["Content"] == {"S3Bucket": {"Ref": "ArtifactBucket"}, "S3Key": "layer.zip"}
+    pins = (UC / "requirements.txt").read_text()
+    assert re.search(r"^aws-xray-sdk==2\.15\.0$", pins, re.MULTILINE)
+
+
+def test_the_token_table_matches_the_store() -> None:
+    props = RESOURCES["TaskTokenTable"]["Properties"]
+    expected = table_definition("x")
+    assert sorted(props["AttributeDefinitions"], key=str) == sorted(expected["AttributeDefinitions"], key=str)
+    assert props["KeySchema"] == expected["KeySchema"]
+    assert sorted(props["GlobalSecondaryIndexes"], key=str) == sorted(
+        expected["GlobalSecondaryIndexes"], key=str
+    )
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+
+
+def test_the_state_machine_is_traced_logged_and_defined_as_a_string() -> None:
+    props = RESOURCES["StateMachine"]["Properties"]
+    assert "Definition" not in props
+    assert isinstance(props["DefinitionString"]["Fn::Sub"], str)
+    assert props["TracingConfiguration"] == {"Enabled": {"Fn::If": ["TracingEnabled", True, False]}}
+    assert props["LoggingConfiguration"]["Destinations"][0]["CloudWatchLogsLogGroup"]["LogGroupArn"]
+    schedule = RESOURCES["PipelineSchedule"]["Properties"]
+    assert schedule["Target"]["Arn"] == {"Ref": "StateMachine"}
+
+
+def test_alarms_query_what_the_functions_emit() -> None:
+    alarms = {n: r for n, r in RESOURCES.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    assert all(r["Condition"] == "AlarmsEnabled" for r in alarms.values())
+    processing = [
+        r["Properties"] for r in alarms.values() if r["Properties"].get("MetricName") == "ProcessingErrors"
+    ]
+    assert len(processing) == len(FUNCTIONS)
+    for props in processing:
+        assert props["Namespace"] == "FSxN-S3AP-Patterns"
+        assert [d["Name"] for d in props["Dimensions"]] == ["UseCase", "FunctionName", "Environment"]
+        assert props["Dimensions"][0]["Value"] == "autonomous-driving"
+    failed = alarms["ExecutionsFailedAlarm"]["Properties"]
+    assert (failed["Namespace"], failed["MetricName"]) == ("AWS/States", "ExecutionsFailed")
+    assert failed["Dimensions"] == [{"Name": "StateMachineArn", "Value": {"Ref": "StateMachine"}}]
+    rates = [r for n, r in alarms.items() if n.endswith("ErrorRateAlarm")]
+    assert len(rates) == len(FUNCTIONS)
+    composite = RESOURCES["PipelineHealthCompositeAlarm"]
+    assert composite["Type"] == "AWS::CloudWatch::CompositeAlarm"
+    rule = composite["Properties"]["AlarmRule"]["Fn::Sub"]
+    for name in alarms:
+        if name.endswith("ErrorRateAlarm") or name.startswith("Executions"):
+            assert f"${{{name}}}" in rule, name
+    for props in (r["Properties"] for r in alarms.values()):
+        assert props["AlarmActions"] == [
+            {"Fn::If": ["CreateAlertTopic", {"Ref": "AlertTopic"}, {"Ref": "AlertTopicArn"}]}
+        ]
+
+
+def test_the_alert_topic_key_lets_cloudwatch_publish() -> None:
+    key = RESOURCES["AlertKey"]["Properties"]["KeyPolicy"]["Statement"]
+    assert any(s["Principal"] == {"Service": "cloudwatch.amazonaws.com"} for s in key)
+    assert RESOURCES["AlertTopic"]["Properties"]["KmsMasterKeyId"] == {"Ref": "AlertKey"}
+
+
+SKIPPED_BY_MOTO = {"AWS::Scheduler::Schedule", "AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm"}
+
+
+def test_outputs_never_get_attributes_of_resources_the_local_cloud_skips() -> None:
+    for name, output in T["Outputs"].items():
+        text = json.dumps(output["Value"])
+        for logical in re.findall(r'"Fn::GetAtt": \["([A-Za-z0-9]+)"', text):
+            assert RESOURCES[logical]["Type"] not in SKIPPED_BY_MOTO, name

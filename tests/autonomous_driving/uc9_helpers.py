@@ -1,0 +1,120 @@
+"""Helpers for the UC9 tests: names, stand-in clients, sample files and the test context."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from PIL import Image
+
+from scripts.samples import pointclouds as samples
+from scripts.samples.video import write_mp4
+from tests.handlers import load_handler
+
+REGION = "us-east-1"
+OUTPUT_BUCKET = "uc9-output"
+TOKEN_TABLE = "uc9-task-tokens"
+JOB_PREFIX = "uc9-1a2b3c4d"
+FUNCTIONS = (
+    "discovery",
+    "video_metadata",
+    "pointcloud_qc",
+    "segmentation_invoke",
+    "segmentation_callback",
+    "annotation_manager",
+)
+
+
+def load(name: str) -> ModuleType:
+    return load_handler(f"autonomous-driving/functions/{name}/handler.py")
+
+
+@dataclass
+class StepFunctionsRecorder:
+    """Stands in for the Step Functions client: records SendTask* calls, or raises a chosen error."""
+
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    error: Exception | None = None
+
+    def _record(self, name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+        if self.error is not None:
+            raise self.error
+        self.calls.append((name, kwargs))
+        return {}
+
+    def send_task_success(self, **kwargs: Any) -> dict[str, Any]:
+        json.loads(kwargs["output"])  # Step Functions refuses output that is not JSON
+        assert len(kwargs["output"].encode()) <= 256 * 1024
+        return self._record("success", kwargs)
+
+    def send_task_failure(self, **kwargs: Any) -> dict[str, Any]:
+        assert len(kwargs["error"]) <= 256
+        return self._record("failure", kwargs)
+
+    def send_task_heartbeat(self, **kwargs: Any) -> dict[str, Any]:
+        return self._record("heartbeat", kwargs)
+
+    def only(self) -> tuple[str, dict[str, Any]]:
+        assert len(self.calls) == 1, self.calls
+        return self.calls[0]
+
+
+@dataclass
+class Uc9:
+    """Handles for one test: clients, buckets and helpers."""
+
+    s3: Any
+    volume: str
+    ap_arn: str
+    dynamodb: Any
+    monkeypatch: pytest.MonkeyPatch
+
+    def put(self, key: str, body: bytes) -> None:
+        self.s3.put_object(Bucket=self.volume, Key=key, Body=body)
+
+    def output_json(self, key: str) -> Any:
+        return json.loads(self.s3.get_object(Bucket=OUTPUT_BUCKET, Key=key)["Body"].read())
+
+    def output_keys(self, prefix: str = "") -> list[str]:
+        response = self.s3.list_objects_v2(Bucket=OUTPUT_BUCKET, Prefix=prefix)
+        return [item["Key"] for item in response.get("Contents", [])]
+
+    def env(self, **values: str) -> None:
+        for name, value in values.items():
+            self.monkeypatch.setenv(name, value)
+
+    def execution(self, name: str = "run-1") -> dict[str, str]:
+        return {"name": name, "id": f"arn:aws:states:{REGION}:123456789012:execution:uc9-pipeline:{name}"}
+
+
+def cloud_bytes(fmt: str, n: int = 2000, seed: int = 0) -> bytes:
+    return samples.write(samples.synthetic_scene(n, seed), fmt)
+
+
+def jpeg(width: int = 64, height: int = 48) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (90, 140, 200)).save(out, format="JPEG")
+    return out.getvalue()
+
+
+def mp4(**kwargs: Any) -> bytes:
+    return write_mp4(**kwargs)
+
+
+def patch_clients(monkeypatch: pytest.MonkeyPatch, **stand_ins: Any) -> None:
+    """Make ``boto3.client(<service>)`` return a stand-in for the named services only."""
+    real: Callable[..., Any] = boto3.client
+
+    def client(service: str, *args: Any, **kwargs: Any) -> Any:
+        key = service.replace("-", "_")
+        if key in stand_ins:
+            return stand_ins[key]
+        return real(service, *args, **kwargs)
+
+    monkeypatch.setattr(boto3, "client", client)

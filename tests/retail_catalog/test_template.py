@@ -1,0 +1,462 @@
+"""The retail-catalog template: lint-clean, conventions, least privilege, and what each setting creates."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfnlint.decode import decode_str
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "retail-catalog" / "template.yaml"
+
+STREAMING_RESOURCES = {
+    "ChangeStream",
+    "StreamProducerFunction",
+    "StreamProducerRole",
+    "StreamProducerLogGroup",
+    "StreamConsumerFunction",
+    "StreamConsumerRole",
+    "StreamConsumerLogGroup",
+    "StreamConsumerMapping",
+    "StateTable",
+    "DeadLetterTable",
+    "StreamFailureQueue",
+    "StreamingSchedule",
+    "StreamingSchedulerRole",
+}
+POLLING_FUNCTIONS = {
+    "DiscoveryFunction": "discovery",
+    "ImageTaggingFunction": "image_tagging",
+    "CatalogMetadataFunction": "catalog_metadata",
+    "QualityCheckFunction": "quality_check",
+}
+# Actions whose APIs have no resource-level permissions; only these may use Resource "*".
+STAR_ACTIONS = {
+    "rekognition:DetectLabels",
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+}
+_AP = "arn:${AWS::Partition}:s3:${AWS::Region}:${AWS::AccountId}:accesspoint/${AccessPointName}"
+AP_LIST = {"Fn::Sub": _AP}
+AP_OBJECTS = {"Fn::Sub": _AP + "/object/*"}
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    decoded, matches = decode_str(TEMPLATE.read_text())
+    assert not matches, matches
+    return json.loads(json.dumps(decoded))
+
+
+def parameters(template: dict[str, Any], **overrides: str) -> dict[str, str]:
+    values = {name: str(spec.get("Default", "")) for name, spec in template["Parameters"].items()}
+    values.update(
+        ArtifactBucket="artifacts", AccessPointName="fsxn-ap", AccessPointAlias="fsxn-ap-ext-s3alias"
+    )
+    values.update(overrides)
+    return values
+
+
+def condition(template: dict[str, Any], node: Any, params: dict[str, str]) -> bool:
+    """Evaluate a CloudFormation condition expression for the given parameter values."""
+    if isinstance(node, str):
+        return condition(template, template["Conditions"][node], params)
+    ((op, arg),) = node.items()
+    if op == "Condition":
+        return condition(template, template["Conditions"][arg], params)
+    if op == "Fn::Equals":
+        left, right = (params[v["Ref"]] if isinstance(v, dict) else str(v) for v in arg)
+        return left == right
+    if op == "Fn::And":
+        return all(condition(template, c, params) for c in arg)
+    if op == "Fn::Or":
+        return any(condition(template, c, params) for c in arg)
+    if op == "Fn::Not":
+        return not condition(template, arg[0], params)
+    raise AssertionError(f"unsupported condition {op}")
+
+
+def created(template: dict[str, Any], **overrides: str) -> set[str]:
+    params = parameters(template, **overrides)
+    return {
+        name
+        for name, resource in template["Resources"].items()
+        if "Condition" not in resource or condition(template, resource["Condition"], params)
+    }
+
+
+def of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {n: r for n, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def statements(role: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(policy name, statement) for every statement, looking inside Fn::If branches."""
+    for policy in role["Properties"]["Policies"]:
+        for statement in policy["PolicyDocument"]["Statement"]:
+            if "Fn::If" in statement:
+                yield policy["PolicyName"], statement["Fn::If"][1]
+            else:
+                yield policy["PolicyName"], statement
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+# -- lint ---------------------------------------------------------------------------------------------
+
+
+def test_cfn_lint_with_serverless_rules_is_clean() -> None:
+    lint = Path(sys.executable).parent / "cfn-lint"
+    result = subprocess.run(
+        [str(lint), "--append-rules", "cfn_lint_serverless.rules", "--", str(TEMPLATE)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_suppression_carries_a_reason() -> None:
+    text = TEMPLATE.read_text()
+    for match in re.finditer(r"- id: (CKV_AWS_\d+)\n\s+comment: (.+)", text):
+        assert len(match.group(2)) > 20, match.group(1)
+    assert text.count("- id: CKV_") == len(re.findall(r"- id: CKV_AWS_\d+\n\s+comment: ", text))
+    for match in re.finditer(r"ignore_checks:\n((?:\s+(?:#.*|- \w+)\n)+)", text):
+        block = match.group(1)
+        assert block.count("#") >= block.count("- "), block
+
+
+# -- streaming on and off ------------------------------------------------------------------------------
+
+
+def test_streaming_off_creates_none_of_the_streaming_resources(template: dict[str, Any]) -> None:
+    resources = created(template)
+    assert not resources & STREAMING_RESOURCES
+    assert set(POLLING_FUNCTIONS) <= resources
+    assert {"PollingStateMachine", "PollingSchedule", "OutputBucket"} <= resources
+    assert not any(name.startswith(("Stream", "ChangeStream")) for name in resources)
+
+
+def test_streaming_on_creates_all_of_them(template: dict[str, Any]) -> None:
+    resources = created(template, EnableStreamingMode="true")
+    assert resources >= STREAMING_RESOURCES | set(POLLING_FUNCTIONS) | {"EncryptionKey"}
+    with_alarms = created(template, EnableStreamingMode="true", EnableCloudWatchAlarms="true")
+    assert {"StreamIteratorAgeAlarm", "StreamFailureQueueAlarm"} <= with_alarms
+    assert not {"StreamIteratorAgeAlarm", "StreamFailureQueueAlarm"} & created(template)
+
+
+def test_alarms_and_topic_follow_their_switches(template: dict[str, Any]) -> None:
+    assert not {
+        r for r in created(template, EnableCloudWatchAlarms="false") if "Alarm" in r or r == "AlertTopic"
+    }
+    external = created(template, AlertTopicArn="arn:aws:sns:us-east-1:123456789012:ops")
+    assert "AlertTopic" not in external and "HealthCompositeAlarm" in external
+    assert "EncryptionKey" not in external
+    assert "OutputBucket" not in created(template, OutputBucketName="existing-bucket")
+
+
+def test_outputs_only_name_resources_that_exist(template: dict[str, Any]) -> None:
+    for overrides in ({}, {"EnableStreamingMode": "true"}):
+        resources = created(template, **overrides)
+        params = parameters(template, **overrides)
+        for name, output in template["Outputs"].items():
+            if "Condition" in output and not condition(template, output["Condition"], params):
+                continue
+            text = json.dumps(output["Value"])
+            for ref in re.findall(r'"(?:Ref|Fn::GetAtt)": \["?(\w+)', text):
+                assert ref in resources or ref in template["Parameters"], (name, ref)
+            kinds = {template["Resources"][r]["Type"] for r in re.findall(r'"Fn::GetAtt": \["(\w+)', text)}
+            assert not kinds & {"AWS::Scheduler::Schedule", "AWS::CloudWatch::Alarm", "AWS::S3::AccessPoint"}
+
+
+# -- parameters ---------------------------------------------------------------------------------------
+
+
+def test_the_parameters_of_the_issue_and_the_conventions_exist(template: dict[str, Any]) -> None:
+    params = template["Parameters"]
+    expected = {
+        "ArtifactBucket": None,
+        "Environment": "prod",
+        "EnableXRayTracing": "true",
+        "EnableCloudWatchAlarms": "true",
+        "AlertTopicArn": "",
+        "AccessPointName": None,
+        "AccessPointAlias": None,
+        "OutputBucketName": "",
+        "EnableStreamingMode": "false",
+        "KinesisStreamMode": "PROVISIONED",
+        "KinesisShardCount": 1,
+        "KinesisRetentionHours": 24,
+        "StreamingScheduleExpression": "rate(1 minute)",
+        "PollingScheduleExpression": "rate(1 hour)",
+        "ConfidenceThreshold": 70,
+        "MapConcurrency": 10,
+        "LambdaMemorySize": 1024,
+        "LambdaTimeout": 300,
+        "BedrockModelId": "amazon.nova-lite-v1:0",
+        "StreamBatchSize": 10,
+        "PartitionStrategy": "prefix-hash",
+        "PartitionBuckets": 8,
+        "QuietPolls": 1,
+    }
+    for name, default in expected.items():
+        assert name in params, name
+        assert params[name].get("Default") == default, name
+    assert params["PartitionStrategy"]["AllowedValues"] == ["prefix", "prefix-hash", "key-hash"]
+
+
+# -- functions ----------------------------------------------------------------------------------------
+
+
+def test_functions_follow_the_packaging_and_runtime_conventions(template: dict[str, Any]) -> None:
+    functions = of_type(template, "AWS::Lambda::Function")
+    assert set(functions) == set(POLLING_FUNCTIONS) | {"StreamProducerFunction", "StreamConsumerFunction"}
+    log_groups = of_type(template, "AWS::Logs::LogGroup")
+    roles = set()
+    for name, function in functions.items():
+        props = function["Properties"]
+        folder = props["Handler"].split("/")[1]
+        assert props["Handler"] == f"functions/{folder}/handler.handler"
+        assert props["Code"] == {"S3Bucket": {"Ref": "ArtifactBucket"}, "S3Key": f"functions/{folder}.zip"}
+        if name in POLLING_FUNCTIONS:
+            assert (ROOT / "retail-catalog" / "functions" / folder / "handler.py").is_file()
+        assert (props["Runtime"], props["Architectures"]) == ("python3.12", ["arm64"])
+        assert props["Layers"] == [{"Ref": "DependenciesLayer"}]
+        assert props["TracingConfig"] == {"Mode": {"Fn::If": ["TracingEnabled", "Active", "PassThrough"]}}
+        variables = props["Environment"]["Variables"]
+        assert variables["USE_CASE"] == "retail-catalog"
+        assert variables["ENVIRONMENT"] == {"Ref": "Environment"}
+        assert variables["ENABLE_XRAY"] == {"Ref": "EnableXRayTracing"}
+        suffix = props["FunctionName"]["Fn::Sub"].removeprefix("${AWS::StackName}-")
+        group = log_groups[name.replace("Function", "LogGroup")]["Properties"]
+        assert group["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/${{AWS::StackName}}-{suffix}"}
+        assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+        roles.add(props["Role"]["Fn::GetAtt"][0])
+        assert function.get("Condition") == template["Resources"][props["Role"]["Fn::GetAtt"][0]].get(
+            "Condition"
+        )
+    assert len(roles) == len(functions), "every function has its own role"
+
+
+def test_every_log_group_has_retention(template: dict[str, Any]) -> None:
+    for name, group in of_type(template, "AWS::Logs::LogGroup").items():
+        assert "RetentionInDays" in group["Properties"], name
+
+
+def test_streaming_function_environments_match_the_contract(template: dict[str, Any]) -> None:
+    producer = template["Resources"]["StreamProducerFunction"]["Properties"]["Environment"]["Variables"]
+    assert set(producer) >= {
+        "ACCESS_POINT", "STREAM_NAME", "MANIFEST_BUCKET", "MANIFEST_PREFIX",
+        "PARTITION_STRATEGY", "PARTITION_BUCKETS", "QUIET_POLLS", "SUFFIXES",
+    }  # fmt: skip
+    assert producer["MANIFEST_PREFIX"] == "manifests/"
+    assert producer["PARTITION_STRATEGY"] == {"Ref": "PartitionStrategy"}
+    assert producer["SUFFIXES"] == ".jpg,.jpeg,.png,.webp"
+    consumer = template["Resources"]["StreamConsumerFunction"]["Properties"]["Environment"]["Variables"]
+    assert set(consumer) >= {
+        "ACCESS_POINT", "STATE_TABLE", "DLQ_TABLE", "OUTPUT_BUCKET", "BEDROCK_MODEL_ID",
+        "CONFIDENCE_THRESHOLD", "CLAIM_TIMEOUT_SECONDS", "DLQ_TTL_DAYS",
+    }  # fmt: skip
+    assert (consumer["CLAIM_TIMEOUT_SECONDS"], consumer["DLQ_TTL_DAYS"]) == ("900", "14")
+    discovery = template["Resources"]["DiscoveryFunction"]["Properties"]["Environment"]["Variables"]
+    assert discovery["STATE_TABLE"] == {"Fn::If": ["StreamingEnabled", {"Ref": "StateTable"}, ""]}
+
+
+def test_the_event_source_mapping_is_bounded_and_reports_item_failures(template: dict[str, Any]) -> None:
+    mapping = template["Resources"]["StreamConsumerMapping"]["Properties"]
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["BisectBatchOnFunctionError"] is True
+    assert mapping["MaximumRetryAttempts"] == 3
+    assert 0 < mapping["MaximumRecordAgeInSeconds"] <= 3600
+    assert mapping["StartingPosition"] == "TRIM_HORIZON"
+    assert mapping["BatchSize"] == {"Ref": "StreamBatchSize"}
+    assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": ["StreamFailureQueue", "Arn"]
+    }
+    assert "KmsMasterKeyId" in template["Resources"]["StreamFailureQueue"]["Properties"]
+
+
+# -- IAM ----------------------------------------------------------------------------------------------
+
+
+def test_roles_use_star_only_for_actions_without_resource_permissions(template: dict[str, Any]) -> None:
+    for name, role in of_type(template, "AWS::IAM::Role").items():
+        for _, statement in statements(role):
+            if statement["Resource"] == "*":
+                assert set(as_list(statement["Action"])) <= STAR_ACTIONS, (name, statement["Action"])
+            for action in as_list(statement["Action"]):
+                assert not action.endswith(":*"), (name, action)
+
+
+def test_xray_permissions_exist_only_when_tracing_is_on(template: dict[str, Any]) -> None:
+    found = 0
+    for name, role in of_type(template, "AWS::IAM::Role").items():
+        for policy in role["Properties"]["Policies"]:
+            for statement in policy["PolicyDocument"]["Statement"]:
+                if "xray:" not in json.dumps(statement):
+                    continue
+                found += 1
+                assert statement["Fn::If"][0] == "TracingEnabled", name
+                assert statement["Fn::If"][2] == {"Ref": "AWS::NoValue"}, name
+    assert found == 7  # six functions and the state machine
+
+
+def test_access_point_permissions_are_scoped_to_the_one_access_point(template: dict[str, Any]) -> None:
+    seen_list = seen_get = 0
+    for name, role in of_type(template, "AWS::IAM::Role").items():
+        for _, statement in statements(role):
+            actions = set(as_list(statement["Action"]))
+            resources = as_list(statement["Resource"])
+            text = json.dumps(resources)
+            if "accesspoint" not in text:
+                continue
+            if actions == {"s3:ListBucket"}:
+                assert resources == [AP_LIST], name
+                seen_list += 1
+            else:
+                assert actions == {"s3:GetObject"} and resources == [AP_OBJECTS], name
+                seen_get += 1
+            assert "accesspoint/*" not in text
+    assert (
+        seen_list == 2 and seen_get == 4
+    )  # discovery + producer list; tagging, quality, producer, consumer read
+
+
+def test_polling_functions_get_only_what_their_step_needs(template: dict[str, Any]) -> None:
+    def actions(role: str) -> set[str]:
+        found = {a for _, s in statements(template["Resources"][role]) for a in as_list(s["Action"])}
+        return {a for a in found if not a.startswith("xray:")}
+
+    assert "rekognition:DetectLabels" in actions("ImageTaggingRole")
+    assert not {a for a in actions("ImageTaggingRole") if a.startswith(("bedrock:", "s3:Put"))}
+    assert actions("CatalogMetadataRole") == {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "bedrock:InvokeModel",
+    }
+    assert "s3:PutObject" in actions("QualityCheckRole") and "rekognition:DetectLabels" not in actions(
+        "QualityCheckRole"
+    )
+    machine = actions("PollingStateMachineRole")
+    assert {"lambda:InvokeFunction", "states:StartExecution", "s3:GetObject"} <= machine
+
+
+# -- encryption, tables, stream --------------------------------------------------------------------------
+
+
+def test_encryption_and_durability_settings(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    assert resources["EncryptionKey"]["Properties"]["EnableKeyRotation"] is True
+    policy = json.dumps(resources["EncryptionKey"]["Properties"]["KeyPolicy"])
+    assert "cloudwatch.amazonaws.com" in policy
+    assert resources["AlertTopic"]["Properties"]["KmsMasterKeyId"] == {"Ref": "EncryptionKey"}
+    stream = resources["ChangeStream"]["Properties"]
+    assert stream["StreamEncryption"]["EncryptionType"] == "KMS"
+    assert stream["RetentionPeriodHours"] == {"Ref": "KinesisRetentionHours"}
+    assert stream["ShardCount"] == {
+        "Fn::If": ["KinesisOnDemand", {"Ref": "AWS::NoValue"}, {"Ref": "KinesisShardCount"}]
+    }
+    state = resources["StateTable"]["Properties"]
+    assert state["KeySchema"] == [{"AttributeName": "file_key", "KeyType": "HASH"}]
+    assert state["BillingMode"] == "PAY_PER_REQUEST"
+    assert state["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert state["SSESpecification"]["SSEType"] == "KMS"
+    dlq = resources["DeadLetterTable"]["Properties"]
+    assert dlq["KeySchema"] == [{"AttributeName": "record_id", "KeyType": "HASH"}]
+    assert dlq["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert dlq["SSESpecification"]["SSEType"] == "KMS"
+
+
+# -- state machine and schedules --------------------------------------------------------------------------
+
+
+def test_state_machine_is_traced_logged_and_uses_a_definition_string(template: dict[str, Any]) -> None:
+    machine = template["Resources"]["PollingStateMachine"]["Properties"]
+    assert "Definition" not in machine and "Fn::Sub" in machine["DefinitionString"]
+    assert machine["TracingConfiguration"] == {"Enabled": {"Fn::If": ["TracingEnabled", True, False]}}
+    assert machine["LoggingConfiguration"]["Destinations"][0]["CloudWatchLogsLogGroup"]["LogGroupArn"] == {
+        "Fn::GetAtt": ["PollingStateMachineLogGroup", "Arn"]
+    }
+
+
+def test_schedules_use_their_expressions(template: dict[str, Any]) -> None:
+    polling = template["Resources"]["PollingSchedule"]["Properties"]
+    assert polling["ScheduleExpression"] == {"Ref": "PollingScheduleExpression"}
+    assert polling["Target"]["Arn"] == {"Ref": "PollingStateMachine"}
+    streaming = template["Resources"]["StreamingSchedule"]
+    assert streaming["Condition"] == "StreamingEnabled"
+    assert streaming["Properties"]["ScheduleExpression"] == {"Ref": "StreamingScheduleExpression"}
+    assert streaming["Properties"]["Target"]["Arn"] == {"Fn::GetAtt": ["StreamProducerFunction", "Arn"]}
+
+
+# -- alarms -------------------------------------------------------------------------------------------
+
+
+def test_alarms_query_exactly_what_is_emitted(template: dict[str, Any]) -> None:
+    alarms = of_type(template, "AWS::CloudWatch::Alarm")
+    functions = of_type(template, "AWS::Lambda::Function")
+    failed = alarms["PollingExecutionsFailedAlarm"]["Properties"]
+    assert (failed["Namespace"], failed["MetricName"]) == ("AWS/States", "ExecutionsFailed")
+    assert failed["Dimensions"] == [{"Name": "StateMachineArn", "Value": {"Ref": "PollingStateMachine"}}]
+    for name, function in functions.items():
+        logical = name.removesuffix("Function")
+        errors = alarms[f"{logical}ErrorRateAlarm"]["Properties"]
+        metric_ids = {m["Id"]: m for m in errors["Metrics"]}
+        assert "errors / invocations" in metric_ids["rate"]["Expression"]
+        for metric in ("errors", "invocations"):
+            stat = metric_ids[metric]["MetricStat"]["Metric"]
+            assert stat["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": name}}]
+        processing = alarms[f"{logical}ProcessingErrorsAlarm"]["Properties"]
+        assert (processing["Namespace"], processing["MetricName"]) == (
+            "FSxN-S3AP-Patterns",
+            "ProcessingErrors",
+        )
+        assert processing["Dimensions"] == [
+            {"Name": "UseCase", "Value": "retail-catalog"},
+            {"Name": "FunctionName", "Value": function["Properties"]["FunctionName"]},
+            {"Name": "Environment", "Value": {"Ref": "Environment"}},
+        ]
+        expected = "StreamingAlarms" if function.get("Condition") else "AlarmsEnabled"
+        assert alarms[f"{logical}ErrorRateAlarm"]["Condition"] == expected
+    age = alarms["StreamIteratorAgeAlarm"]["Properties"]
+    assert (age["Namespace"], age["MetricName"]) == ("AWS/Kinesis", "GetRecords.IteratorAgeMilliseconds")
+    assert age["Dimensions"] == [{"Name": "StreamName", "Value": {"Ref": "ChangeStream"}}]
+
+
+def test_every_alarm_publishes_to_the_alert_topic(template: dict[str, Any]) -> None:
+    for name, alarm in {**of_type(template, "AWS::CloudWatch::Alarm"),
+                        **of_type(template, "AWS::CloudWatch::CompositeAlarm")}.items():  # fmt: skip
+        assert alarm["Properties"]["AlarmActions"] == [
+            {"Fn::If": ["NoAlertTopicArn", {"Ref": "AlertTopic"}, {"Ref": "AlertTopicArn"}]}
+        ], name
+
+
+@pytest.mark.parametrize("streaming", ["false", "true"])
+def test_the_composite_alarm_names_exactly_the_alarms_that_exist(
+    template: dict[str, Any], streaming: str
+) -> None:
+    params = parameters(template, EnableStreamingMode=streaming)
+    resources = created(template, EnableStreamingMode=streaming)
+    rule = template["Resources"]["HealthCompositeAlarm"]["Properties"]["AlarmRule"]["Fn::If"]
+    chosen = rule[1] if condition(template, rule[0], params) else rule[2]
+    referenced = set(re.findall(r'ALARM\("\$\{(\w+)\}"\)', chosen["Fn::Sub"]))
+    alarms = {n for n in resources if template["Resources"][n]["Type"] == "AWS::CloudWatch::Alarm"}
+    assert referenced == alarms

@@ -1,0 +1,137 @@
+"""The Lambda runtime adapter against what Lambda does: code from the zip, env, context, logs, errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+
+from scripts.localcloud import LocalCloud
+
+PROBE = """
+import os, logging
+logger = logging.getLogger(__name__)
+COUNT = {"n": 0}
+
+def handler(event, context):
+    COUNT["n"] += 1
+    print("hello from", context.function_name)
+    logger.warning("a warning")
+    if event.get("raise"):
+        raise ValueError("boom " + event["raise"])
+    return {
+        "env": os.environ.get("TABLE_NAME"),
+        "name": os.environ.get("AWS_LAMBDA_FUNCTION_NAME"),
+        "region": os.environ.get("AWS_REGION"),
+        "remaining": context.get_remaining_time_in_millis(),
+        "memory": context.memory_limit_in_mb,
+        "request_id": context.aws_request_id,
+        "count": COUNT["n"],
+    }
+"""
+
+
+@pytest.fixture(scope="module")
+def probe(make_function: Callable[..., str]) -> str:
+    make_function(
+        "probe",
+        {"handler.py": PROBE},
+        Timeout=30,
+        MemorySize=256,
+        Environment={"Variables": {"TABLE_NAME": "t1"}},
+    )
+    return "probe"
+
+
+def test_handler_runs_from_its_zip_with_config_environment_and_context(cloud: LocalCloud, probe: str) -> None:
+    result = cloud.invoke(probe, {})
+    assert result.function_error is None
+    payload = result.payload
+    assert payload["env"] == "t1"
+    assert payload["name"] == "probe"
+    assert payload["region"] == "us-east-1"
+    assert payload["memory"] == 256
+    assert 25_000 < payload["remaining"] <= 30_000
+    assert payload["request_id"] == result.request_id
+
+
+def test_environment_is_restored_after_the_call(cloud: LocalCloud, probe: str) -> None:
+    import os
+
+    before = os.environ.get("TABLE_NAME")
+    cloud.invoke(probe, {})
+    assert os.environ.get("TABLE_NAME") == before
+
+
+def test_module_state_survives_between_warm_invocations(cloud: LocalCloud, probe: str) -> None:
+    first = cloud.invoke(probe, {}).payload["count"]
+    assert cloud.invoke(probe, {}).payload["count"] == first + 1
+
+
+def test_stdout_and_logging_go_to_the_function_log_group(cloud: LocalCloud, probe: str) -> None:
+    result = cloud.invoke(probe, {})
+    lines = cloud.log_lines(probe)
+    assert any(line == "hello from probe" for line in lines)
+    assert any(line.startswith("[WARNING]\t") and line.endswith("\ta warning") for line in lines)
+    assert f"END RequestId: {result.request_id}" in lines
+    assert any(line.startswith(f"REPORT RequestId: {result.request_id}\tDuration:") for line in lines)
+
+
+def test_exception_becomes_unhandled_function_error_with_lambda_payload(
+    cloud: LocalCloud, probe: str
+) -> None:
+    response = cloud.client("lambda").invoke(FunctionName=probe, Payload=json.dumps({"raise": "x"}).encode())
+    assert response["FunctionError"] == "Unhandled"
+    payload = json.loads(response["Payload"].read())
+    assert payload["errorType"] == "ValueError"
+    assert payload["errorMessage"] == "boom x"
+    assert isinstance(payload["stackTrace"], list)
+    assert payload["stackTrace"]
+    assert any('"handler.py"' in frame or "handler.py" in frame for frame in payload["stackTrace"])
+    assert "requestId" in payload
+
+
+def test_two_zips_with_a_handler_module_do_not_shadow_each_other(
+    cloud: LocalCloud, make_function: Callable[..., str]
+) -> None:
+    make_function(
+        "twin-a",
+        {
+            "handler.py": "import helper\ndef handler(e, c):\n    return helper.NAME\n",
+            "helper.py": "NAME = 'a'\n",
+        },
+    )
+    make_function(
+        "twin-b",
+        {
+            "handler.py": "import helper\ndef handler(e, c):\n    return helper.NAME\n",
+            "helper.py": "NAME = 'b'\n",
+        },
+    )
+    assert cloud.invoke("twin-a").payload == "a"
+    assert cloud.invoke("twin-b").payload == "b"
+    assert cloud.invoke("twin-a").payload == "a"
+
+
+def test_unserializable_result_is_a_marshal_error(
+    cloud: LocalCloud, make_function: Callable[..., str]
+) -> None:
+    make_function("returns-set", {"handler.py": "def handler(e, c):\n    return {1, 2}\n"})
+    result = cloud.invoke("returns-set")
+    assert result.function_error == "Unhandled"
+    assert result.payload["errorType"] == "Runtime.MarshalError"
+
+
+def test_running_past_the_timeout_is_reported_as_sandbox_timedout(
+    cloud: LocalCloud, make_function: Callable[..., str]
+) -> None:
+    make_function(
+        "slow",
+        {"handler.py": "import time\ndef handler(e, c):\n    time.sleep(1.05)\n    return 1\n"},
+        Timeout=1,
+    )
+    result = cloud.invoke("slow")
+    assert result.function_error == "Unhandled"
+    assert result.payload["errorType"] == "Sandbox.Timedout"
+    assert "Task timed out after 1.00 seconds" in result.payload["errorMessage"]

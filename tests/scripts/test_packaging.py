@@ -1,0 +1,352 @@
+"""The packager: zip contents, byte-for-byte determinism, warm reuse, the layer, handler rewriting."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scripts import catalog, packaging
+from scripts.packaging import PackagingError, package
+from tests.fixtures.fake_pip import FakePip
+
+ROOT = Path(__file__).resolve().parents[2]
+MINI = ROOT / "tests" / "fixtures" / "mini-uc"
+
+
+@pytest.fixture
+def pip() -> FakePip:
+    return FakePip()
+
+
+@pytest.fixture
+def mini(tmp_path: Path) -> Path:
+    """A private copy of the fixture use case that a test may edit."""
+    target = tmp_path / "src" / "mini-uc"
+    shutil.copytree(MINI, target)
+    return target
+
+
+def _names(path: Path) -> list[str]:
+    with zipfile.ZipFile(path) as archive:
+        return archive.namelist()
+
+
+def _function_resources(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        logical_id: resource["Properties"]
+        for logical_id, resource in template["Resources"].items()
+        if resource.get("Type") == "AWS::Lambda::Function" and "ZipFile" not in resource["Properties"]["Code"]
+    }
+
+
+# ------------------------------------------------------------------------------------------------
+# zip contents
+
+
+def test_function_zip_holds_handler_siblings_and_shared_at_the_root(tmp_path: Path, pip: FakePip) -> None:
+    packaged = package(MINI, tmp_path / "build", pip=pip)
+    ingest = next(a for a in packaged.artifacts if a.name == "ingest")
+    names = _names(ingest.path)
+
+    assert names == sorted(names)
+    assert {"handler.py", "parsing.py", "shared/__init__.py"} <= set(names)
+    local = {name for name in names if not name.startswith("shared/")}
+    assert local == {"handler.py", "parsing.py"}
+    shared_on_disk = {
+        "shared/" + p.relative_to(ROOT / "shared").as_posix()
+        for p in (ROOT / "shared").rglob("*.py")
+        if "__pycache__" not in p.parts and "cfn" not in p.relative_to(ROOT / "shared").parts
+    }
+    assert shared_on_disk <= set(names)
+    report = next(a for a in packaged.artifacts if a.name == "report_daily")
+    assert "parsing.py" not in _names(report.path)
+
+
+def test_tests_caches_bytecode_and_shared_cfn_are_left_out(mini: Path, tmp_path: Path, pip: FakePip) -> None:
+    fn = mini / "functions" / "ingest"
+    (fn / "__pycache__").mkdir()
+    (fn / "__pycache__" / "handler.cpython-311.pyc").write_bytes(b"\0")
+    (fn / "stale.pyc").write_bytes(b"\0")
+    (fn / "tests").mkdir()
+    (fn / "tests" / "test_ingest.py").write_text("def test(): pass\n")
+    (fn / "test_local.py").write_text("def test(): pass\n")
+    (fn / ".hidden").write_text("x")
+    (fn / "labels.json").write_text("{}")
+    shared = tmp_path / "shared"
+    shutil.copytree(ROOT / "shared", shared, ignore=shutil.ignore_patterns("__pycache__"))
+    (shared / "cfn").mkdir(exist_ok=True)
+    (shared / "cfn" / "dashboard.yaml").write_text("Resources: {}\n")
+    (shared / "__pycache__").mkdir()
+    (shared / "__pycache__" / "config.cpython-311.pyc").write_bytes(b"\0")
+
+    packaged = package(mini, tmp_path / "build", shared_dir=shared, pip=pip)
+    names = _names(next(a.path for a in packaged.artifacts if a.name == "ingest"))
+
+    assert "labels.json" in names  # data files beside the handler are part of the function
+    for name in names:
+        assert not name.endswith(".pyc")
+        assert "__pycache__" not in name and "/tests/" not in name and not name.startswith("tests/")
+        assert not name.startswith(("shared/cfn/", "test_", ".")) and "/." not in name
+
+
+def test_zip_entries_have_fixed_time_and_permissions(tmp_path: Path, pip: FakePip) -> None:
+    packaged = package(MINI, tmp_path / "build", pip=pip)
+    for artifact in packaged.artifacts:
+        with zipfile.ZipFile(artifact.path) as archive:
+            for info in archive.infolist():
+                assert info.date_time == (1980, 1, 1, 0, 0, 0)
+                assert info.external_attr >> 16 == 0o100644
+                assert info.create_system == 3
+
+
+def test_a_function_folder_may_not_bring_its_own_shared(mini: Path, tmp_path: Path, pip: FakePip) -> None:
+    (mini / "functions" / "ingest" / "shared").mkdir()
+    (mini / "functions" / "ingest" / "shared" / "x.py").write_text("")
+    with pytest.raises(PackagingError, match="its own shared"):
+        package(mini, tmp_path / "build", pip=pip)
+
+
+# ------------------------------------------------------------------------------------------------
+# determinism
+
+_names_strategy = st.lists(
+    st.from_regex(r"[a-z][a-z0-9_]{0,8}(/[a-z][a-z0-9_]{0,8}){0,2}\.(py|json|txt)", fullmatch=True),
+    min_size=1,
+    max_size=8,
+    unique=True,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(names=_names_strategy, data=st.data())
+def test_zip_bytes_depend_only_on_names_and_contents(names: list[str], data: st.DataObject) -> None:
+    """The same files, written in another order with other times and modes, zip to the same bytes."""
+    # Two names where one is a folder of the other cannot both exist on disk.
+    names = [n for n in names if not any(other.startswith(n.rsplit(".", 1)[0] + "/") for other in names)]
+    contents = {name: data.draw(st.binary(max_size=300)) for name in names}
+    with tempfile.TemporaryDirectory() as scratch:
+        digests = []
+        for attempt in range(2):
+            root = Path(scratch) / f"tree{attempt}"
+            fn = root / "fn"
+            shared = root / "shared"
+            order = list(contents.items())
+            random.Random(attempt).shuffle(order)
+            for name, body in [("handler.py", b"def handler(e, c): pass\n"), *order]:
+                path = fn / name
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(body)
+                os.utime(path, (1_000_000 + attempt * 7_777_777, 1_000_000 + attempt * 7_777_777))
+                path.chmod(0o600 if attempt else 0o755)
+            shared.mkdir()
+            (shared / "__init__.py").write_text('"""shared"""\n')
+            entries = packaging.function_entries(fn, shared)
+            digests.append(packaging.write_zip(root / "out.zip", ((n, p.read_bytes()) for n, p in entries)))
+        assert digests[0] == digests[1]
+
+
+def test_a_fresh_build_reproduces_the_same_keys(tmp_path: Path, pip: FakePip) -> None:
+    first = package(MINI, tmp_path / "one", pip=pip)
+    second = package(MINI, tmp_path / "two", pip=pip)
+    assert [a.key for a in first.artifacts] == [a.key for a in second.artifacts]
+    assert first.template_body == second.template_body
+    for a, b in zip(first.artifacts, second.artifacts, strict=True):
+        assert a.path.read_bytes() == b.path.read_bytes()
+        assert a.sha256 in a.key
+
+
+# ------------------------------------------------------------------------------------------------
+# warm runs
+
+
+def test_warm_run_rebuilds_nothing_and_a_change_rebuilds_only_its_function(
+    mini: Path, tmp_path: Path, pip: FakePip
+) -> None:
+    build = tmp_path / "build"
+    cold = package(mini, build, pip=pip)
+    assert all(a.rebuilt for a in cold.artifacts)
+    warm = package(mini, build, pip=pip)
+    assert not any(a.rebuilt for a in warm.artifacts)
+    assert [a.key for a in warm.artifacts] == [a.key for a in cold.artifacts]
+
+    (mini / "functions" / "ingest" / "parsing.py").write_text('"""changed"""\n')
+    changed = {a.name: a for a in package(mini, build, pip=pip).artifacts}
+    assert changed["ingest"].rebuilt and changed["ingest"].key != cold.artifacts[0].key
+    assert not changed["report_daily"].rebuilt and not changed["dependencies"].rebuilt
+
+
+def test_a_damaged_zip_is_rebuilt(tmp_path: Path, pip: FakePip) -> None:
+    build = tmp_path / "build"
+    cold = package(MINI, build, pip=pip)
+    target = next(a.path for a in cold.artifacts if a.name == "ingest")
+    target.write_bytes(target.read_bytes()[:-10] + b"0123456789")
+    again = {a.name: a for a in package(MINI, build, pip=pip).artifacts}
+    assert again["ingest"].rebuilt
+    assert again["ingest"].sha256 == cold.artifacts[0].sha256
+
+
+# ------------------------------------------------------------------------------------------------
+# the layer
+
+
+def test_layer_is_built_for_the_template_platform_without_the_runtime_sdk(
+    tmp_path: Path, pip: FakePip
+) -> None:
+    packaged = package(MINI, tmp_path / "build", pip=pip)
+    layer = next(a for a in packaged.artifacts if a.kind == "layer")
+
+    assert pip.platform_of(0) == "manylinux2014_aarch64"
+    assert all(call[call.index("--python-version") + 1] == "3.12" for call in pip.calls)
+    assert sorted(pip.installed) == ["aws-xray-sdk==2.15.0", "wrapt==2.5.2"]
+    names = _names(layer.path)
+    assert names and all(name.startswith("python/") for name in names)
+    assert "python/aws_xray_sdk/__init__.py" in names
+    assert not any(name.startswith("python/botocore") or "__pycache__" in name for name in names)
+    assert layer.key == f"mini-uc/layers/dependencies/{layer.sha256}.zip"
+    assert packaged.template["Resources"]["DependenciesLayer"]["Properties"]["Content"]["S3Key"] == layer.key
+
+
+def test_layer_cache_means_pip_runs_once_per_requirements_and_platform(
+    mini: Path, tmp_path: Path, pip: FakePip
+) -> None:
+    package(mini, tmp_path / "build", pip=pip)
+    shutil.rmtree(tmp_path / "build" / "mini-uc")
+    package(mini, tmp_path / "build", pip=pip)
+    assert len(pip.calls) == 2  # one resolve and one install, from the first run only
+
+    template = mini / "template.yaml"
+    template.write_text(template.read_text().replace("[arm64]", "[x86_64]"))
+    package(mini, tmp_path / "build", pip=pip)
+    assert pip.platform_of(2) == "manylinux2014_x86_64"
+
+
+def test_a_requirement_naming_an_sdk_package_keeps_it(mini: Path, tmp_path: Path) -> None:
+    (mini / "requirements.txt").write_text("aws-xray-sdk==2.15.0\nbotocore==1.44.8\n")
+    pip = FakePip((("aws-xray-sdk", "2.15.0", True), ("botocore", "1.44.8", True)))
+    package(mini, tmp_path / "build", pip=pip)
+    assert "botocore==1.44.8" in pip.installed
+
+
+def test_requirements_without_a_layer_resource_is_an_error(mini: Path, tmp_path: Path, pip: FakePip) -> None:
+    text = (mini / "template.yaml").read_text()
+    start = text.index("  DependenciesLayer:")
+    end = text.index("  OutputBucket:")
+    text = text[:start] + text[end:]
+    text = text.replace("      Layers: [!Ref DependenciesLayer]\n", "")
+    (mini / "template.yaml").write_text(text)
+    with pytest.raises(PackagingError, match="no AWS::Lambda::LayerVersion"):
+        package(mini, tmp_path / "build", pip=pip)
+
+
+def test_a_layer_resource_without_requirements_is_an_error(mini: Path, tmp_path: Path, pip: FakePip) -> None:
+    (mini / "requirements.txt").unlink()
+    with pytest.raises(PackagingError, match=r"requirements\.txt is missing"):
+        package(mini, tmp_path / "build", pip=pip)
+
+
+# ------------------------------------------------------------------------------------------------
+# template rewriting
+
+
+def test_short_form_intrinsics_become_long_form() -> None:
+    text = """
+Resources:
+  A:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketName: !Sub "${AWS::StackName}-x"
+      Tags:
+        - Key: k
+          Value: !GetAtt B.Arn
+        - Key: j
+          Value: !If [Cond, !Ref P, !Join ["", [a, !Select [0, !Split [",", !Ref L]]]]]
+"""
+    template = packaging.parse_template_text(text)
+    props = template["Resources"]["A"]["Properties"]
+    assert props["BucketName"] == {"Fn::Sub": "${AWS::StackName}-x"}
+    assert props["Tags"][0]["Value"] == {"Fn::GetAtt": ["B", "Arn"]}
+    assert props["Tags"][1]["Value"] == {
+        "Fn::If": [
+            "Cond",
+            {"Ref": "P"},
+            {"Fn::Join": ["", ["a", {"Fn::Select": [0, {"Fn::Split": [",", {"Ref": "L"}]}]}]]},
+        ]
+    }
+    assert packaging.parse_template_text(packaging.dump_template(template)) == template
+
+
+def test_handler_not_at_its_source_path_is_an_error(mini: Path, tmp_path: Path, pip: FakePip) -> None:
+    template = mini / "template.yaml"
+    template.write_text(
+        template.read_text().replace("Handler: functions/ingest/handler.handler", "Handler: x.y")
+    )
+    with pytest.raises(
+        PackagingError, match="IngestFunction: Handler must be functions/<fn>/handler.handler"
+    ):
+        package(mini, tmp_path / "build", pip=pip)
+
+
+def test_placeholder_key_must_match_the_handler_folder(mini: Path, tmp_path: Path, pip: FakePip) -> None:
+    template = mini / "template.yaml"
+    template.write_text(
+        template.read_text().replace("S3Key: functions/ingest.zip", "S3Key: functions/other.zip")
+    )
+    with pytest.raises(PackagingError, match="placeholder functions/ingest.zip"):
+        package(mini, tmp_path / "build", pip=pip)
+
+
+def test_unknown_use_case_is_a_lookup_error() -> None:
+    with pytest.raises(catalog.UnknownUseCaseError):
+        packaging.resolve("no-such-use-case")
+
+
+def _packaged_use_cases() -> list[Any]:
+    return [pytest.param(uc, id=uc.name) for uc in catalog.ALL if uc.exists] + [
+        pytest.param(str(MINI), id="fixture-mini-uc")
+    ]
+
+
+@pytest.mark.parametrize("uc", _packaged_use_cases())
+def test_every_function_handler_and_code_key_is_rewritten(uc: Any, tmp_path: Path, pip: FakePip) -> None:
+    """For every template the catalog lists (and the fixture): Handler flattened, S3Key content-addressed."""
+    use_case = packaging.resolve(uc)
+    source = packaging.load_template(use_case.template)
+    packaged = package(use_case, tmp_path / "build", pip=pip)
+    template = yaml.safe_load(packaged.template_path.read_text())
+    keys = {a.key: a for a in packaged.artifacts}
+
+    for logical_id, props in _function_resources(source).items():
+        fn = props["Handler"].split("/")[1]
+        module, func = props["Handler"].rsplit("/", 1)[1].split(".")
+        rewritten = template["Resources"][logical_id]["Properties"]
+        assert rewritten["Handler"] == f"{module}.{func}"
+        assert rewritten["Code"]["S3Bucket"] == {"Ref": "ArtifactBucket"}
+        artifact = keys[rewritten["Code"]["S3Key"]]
+        assert artifact.name == fn and artifact.sha256 in artifact.key
+        assert f"{module}.py" in _names(artifact.path)
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] == "AWS::Lambda::LayerVersion" and "Content" in resource.get("Properties", {}):
+            assert resource["Properties"]["Content"]["S3Key"] in keys, logical_id
+    assert packaged.template_path == tmp_path / "build" / use_case.name / "template.packaged.yaml"
+
+
+def test_the_source_template_is_left_untouched(tmp_path: Path, pip: FakePip) -> None:
+    before = (MINI / "template.yaml").read_bytes()
+    package(MINI, tmp_path / "build", pip=pip)
+    assert (MINI / "template.yaml").read_bytes() == before
+
+
+def test_package_cli_reports_errors_in_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert packaging.main(["no-such-use-case", "--build-root", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: unknown use case") and err.count("\n") == 1
