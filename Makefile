@@ -77,7 +77,7 @@ invoke: setup ## Run one function on the embedded cloud: UC=… FN=… EVENT=pat
 	$(PY) -m scripts.localcloud invoke $(UC) $(FN) $(if $(EVENT),--event $(EVENT),)
 
 replay-dlq: setup ## Re-put dead-lettered stream records of UC=<name>
-	@echo "make replay-dlq is not built yet"; exit 1
+	$(PY) -m scripts.replay_dlq $(UC) $(if $(STACK),--stack $(STACK)) $(if $(REGION),--region $(REGION))
 
 clean: ## Remove build output and caches (keeps the environments)
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache .hypothesis

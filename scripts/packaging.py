@@ -10,7 +10,8 @@ template would be wrong inside the flattened zip. The packager therefore
 * names every artifact by the SHA-256 of its bytes, so an unchanged function is never uploaded twice;
 * builds the third-party dependencies of ``<uc-folder>/requirements.txt`` into a layer with pip for
   the Lambda platform (architecture and Python version read from the template), cached by the hash
-  of the requirements and the platform, so pip runs at most once per machine for one input;
+  of the requirements and the platform, so pip runs at most once per machine for one input (the
+  SDK the Lambda runtime already has is left out);
 * writes ``build/<uc>/template.packaged.yaml`` with each Handler flattened to ``handler.handler``
   and each code and layer key pointing at its content-addressed artifact.
 
@@ -104,8 +105,8 @@ class PackagedUseCase:
 
     @property
     def template(self) -> dict[str, Any]:
-        loaded: dict[str, Any] = yaml.safe_load(self.template_body)
-        return loaded
+        """The packaged template as Python values (long-form intrinsics)."""
+        return parse_template_text(self.template_body, str(self.template_path))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -144,18 +145,23 @@ def requirements_file(uc: UseCase) -> Path | None:
 # them into their long form, which CloudFormation accepts just the same in the packaged template.
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """SafeLoader that reads CloudFormation short-form tags."""
+# libyaml's parser when PyYAML was built with it: a large template loads several times faster.
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
-def _construct_intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+class _CfnLoader(_BaseLoader):  # type: ignore[misc]
+    """A safe loader that reads CloudFormation short-form tags."""
+
+
+def _construct_intrinsic(loader: Any, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
     value: Any
     if isinstance(node, yaml.ScalarNode):
         value = loader.construct_scalar(node)
     elif isinstance(node, yaml.SequenceNode):
         value = loader.construct_sequence(node, deep=True)
     else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+        value = loader.construct_mapping(node, deep=True)
     if tag_suffix == "Ref":
         return {"Ref": value}
     if tag_suffix == "Condition":
@@ -186,7 +192,16 @@ def load_template(path: Path) -> dict[str, Any]:
 
 
 def dump_template(template: dict[str, Any]) -> str:
-    return yaml.safe_dump(template, sort_keys=False, default_flow_style=False, width=120, allow_unicode=True)
+    return str(
+        yaml.dump(
+            template,
+            Dumper=_BaseDumper,
+            sort_keys=False,
+            default_flow_style=False,
+            width=120,
+            allow_unicode=True,
+        )
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -252,12 +267,18 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _inputs_digest(entries: Sequence[tuple[str, Path]]) -> str:
-    """A hash of what goes into a zip: names and contents (the zip is a function of these)."""
+def _inputs_digest(entries: Sequence[tuple[str, Path]], memo: dict[Path, bytes]) -> str:
+    """A hash of what goes into a zip: names and contents (the zip is a function of these).
+
+    ``memo`` holds file hashes for one packaging run, so ``shared/`` is read once, not once per
+    function.
+    """
     digest = hashlib.sha256(f"build-{BUILD_VERSION}".encode())
     for name, path in entries:
+        if path not in memo:
+            memo[path] = hashlib.sha256(path.read_bytes()).digest()
         digest.update(name.encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+        digest.update(memo[path])
     return digest.hexdigest()
 
 
@@ -338,16 +359,23 @@ def build_layer(
 
     pip first resolves the full set with ``--dry-run --report`` for the Lambda platform, then
     installs the resolved pins with ``--no-deps`` minus :data:`RUNTIME_PROVIDED`. The cache key is
-    the hash of the requirements file, the platform and the build version, so a rerun on the same
-    machine never calls pip.
+    the hash of the requirements file, the platform, the runner and the build version, so a rerun
+    on the same machine never calls pip.
     """
     runner = pip or _run_pip
+    # A stand-in runner (tests, the offline local cloud) gets its own cache entries, so its output
+    # can never be taken for a real layer by a later deploy.
+    runner_id = "pip"
+    if pip is not None:
+        runner_id = f"{getattr(pip, '__module__', '')}.{getattr(pip, '__qualname__', type(pip).__qualname__)}"
     text = requirements.read_text(encoding="utf-8")
     key = hashlib.sha256(
-        f"{BUILD_VERSION}\0{target.pip_platform}\0{target.python_version}\0{text}".encode()
+        f"{BUILD_VERSION}\0{runner_id}\0{target.pip_platform}\0{target.python_version}\0{text}".encode()
     ).hexdigest()
     cached = cache_root / f"{key}.zip"
     if cached.is_file():
+        if not cached.with_suffix(".sha256").is_file():
+            cached.with_suffix(".sha256").write_text(sha256_file(cached) + "\n", encoding="utf-8")
         return cached, False
     platform_args = [
         "--platform",
@@ -382,8 +410,19 @@ def build_layer(
         ]
         if not files:
             raise PackagingError(f"{requirements}: pip installed nothing for the layer")
-        write_zip(cached, files)
+        sha = write_zip(cached, files)
+        cached.with_suffix(".sha256").write_text(sha + "\n", encoding="utf-8")
     return cached, True
+
+
+def layer_sha256(layer_zip: Path) -> str:
+    """The recorded hash of a cached layer (hashing a large layer on every warm run is wasted time)."""
+    recorded = layer_zip.with_suffix(".sha256")
+    if recorded.is_file():
+        sha = recorded.read_text(encoding="utf-8").strip()
+        if len(sha) == 64:
+            return sha
+    return sha256_file(layer_zip)
 
 
 def _layer_target(template: dict[str, Any], layer: dict[str, Any]) -> LayerTarget:
@@ -453,6 +492,7 @@ def package(
     state = _BuildState(build_dir / ".package-state.json")
     artifacts: list[Artifact] = []
     built: dict[str, Artifact] = {}
+    memo: dict[Path, bytes] = {}
     resources: dict[str, Any] = template["Resources"]
 
     for logical_id, resource in resources.items():
@@ -467,7 +507,7 @@ def package(
             if not function_dir.is_dir():
                 raise PackagingError(f"{logical_id}: function folder {function_dir} does not exist")
             entries = function_entries(function_dir, shared_dir)
-            inputs = _inputs_digest(entries)
+            inputs = _inputs_digest(entries, memo)
             target = build_dir / "functions" / f"{fn}.zip"
             sha = state.fresh(f"function:{fn}", inputs, target)
             rebuilt = sha is None
@@ -507,7 +547,7 @@ def package(
         layer = next(iter(layers.values()))
         platform = _layer_target(template, layer)
         zip_path, rebuilt = build_layer(requirements, platform, build_root / ".layer-cache", pip=pip)
-        sha = sha256_file(zip_path)
+        sha = layer_sha256(zip_path)
         key = artifact_key(use_case, "layer", "dependencies", sha)
         artifact = Artifact("layer", "dependencies", zip_path, key, sha, zip_path.stat().st_size, rebuilt)
         layer["Properties"]["Content"]["S3Key"] = artifact.key
@@ -547,13 +587,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--build-root", type=Path, default=DEFAULT_BUILD_ROOT)
     args = parser.parse_args(argv)
     try:
-        for use_case in package_names(args.uc):
-            print(f"{use_case.name}:")
-            describe(package(use_case, args.build_root))
-    except (PackagingError, catalog.UnknownUseCaseError) as error:
+        selected = package_names(args.uc)
+    except catalog.UnknownUseCaseError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    return 0
+    failed = 0
+    for use_case in selected:
+        print(f"{use_case.name}:")
+        try:
+            describe(package(use_case, args.build_root))
+        except PackagingError as error:
+            # With UC=all one broken use case must not hide the others: report and carry on.
+            print(f"error: {error}", file=sys.stderr)
+            failed += 1
+    return 2 if failed else 0
 
 
 if __name__ == "__main__":

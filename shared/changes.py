@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import IO, Any, Protocol
+from typing import IO, Any, NamedTuple, Protocol
 from urllib.parse import quote, unquote
 
 from shared.errors import InvalidKeyError, PatternError, StorageError
@@ -53,7 +53,8 @@ EVENT_TYPES = ("created", "modified", "deleted")
 ROOT_SHARD = ""
 MANIFEST_FORMAT = "fsxn-s3ap-manifest"
 MANIFEST_VERSION = 1
-SPOOL_BYTES = 4 * 1024 * 1024
+SPOOL_BYTES = 256 * 1024  # per spooled file kept in memory before it rolls over to /tmp
+WRITE_BUFFER_CHARS = 64 * 1024
 SORT_RUN_ITEMS = 100_000
 
 
@@ -72,9 +73,12 @@ class ManifestError(PatternError):
 # -- fingerprints and events -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Fingerprint:
-    """An opaque version of one object: ETag, size and LastModified, compared as a whole."""
+class Fingerprint(NamedTuple):
+    """An opaque version of one object: ETag, size and LastModified, compared as a whole.
+
+    A named tuple, not a dataclass: the merge builds and compares one per listed key, and tuple
+    construction and equality run in C.
+    """
 
     etag: str
     size: int
@@ -82,8 +86,7 @@ class Fingerprint:
 
     @classmethod
     def of(cls, obj: ObjectInfo) -> Fingerprint:
-        etag, size, last_modified = obj.fingerprint
-        return cls(etag, size, last_modified)
+        return cls(obj.etag, obj.size, obj.last_modified.isoformat())
 
     def to_dict(self) -> dict[str, Any]:
         return {"etag": self.etag, "size": self.size, "last_modified": self.last_modified}
@@ -195,7 +198,7 @@ class ChangeEvent:
 # -- manifest entries and the merge-diff -----------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ManifestEntry:
     """What the producer knows about one key.
 
@@ -207,6 +210,7 @@ class ManifestEntry:
     seen: Fingerprint | None = None
     pending: Fingerprint | None = None
     polls: int = 0
+    raw: str | None = field(default=None, compare=False, repr=False)  # the line it was read from
 
     def to_line(self) -> str:
         row: list[Any] = [self.key, self.seen.to_list() if self.seen else None]
@@ -221,7 +225,7 @@ class ManifestEntry:
             raise ManifestError(f"malformed manifest line {line[:120]!r}")
         seen = Fingerprint(*row[1]) if row[1] is not None else None
         if len(row) == 2:
-            return cls(row[0], seen)
+            return cls(row[0], seen, raw=line if line.endswith("\n") else line + "\n")
         return cls(row[0], seen, Fingerprint(*row[2]), int(row[3]))
 
 
@@ -235,7 +239,7 @@ UNCHANGED, CREATED, MODIFIED, DELETED, QUIET, DROPPED = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DiffStep:
     """One key's outcome: the manifest entry to keep (None = remove) and the change to emit, if any."""
 
@@ -309,8 +313,10 @@ def merge_diff(
             yield _gone(o, quiet_polls)
             o = next(old_it, _END)
         else:
-            if (last_new is not None and n.key <= last_new) or (last_old is not None and o.key <= last_old):
-                raise ListingOrderError(f"listing or manifest out of order at {n.key!r}")
+            if last_new is not None and n.key <= last_new:
+                raise ListingOrderError(f"listing out of order at {n.key!r} after {last_new!r}")
+            if last_old is not None and o.key <= last_old:
+                raise ManifestError(f"manifest out of order at {o.key!r} after {last_old!r}")
             last_new = last_old = n.key
             yield _judge(o, n, quiet_polls)
             o, n = next(old_it, _END), next(new_it, _END)
@@ -539,16 +545,28 @@ class ManifestWriter:
 
     def __init__(self, shard: str, run_id: str) -> None:
         self.spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
-        self._gzip = gzip.GzipFile(fileobj=self.spool, mode="wb", compresslevel=3, mtime=0)
+        self._gzip = gzip.GzipFile(fileobj=self.spool, mode="wb", compresslevel=1, mtime=0)
         self.count = 0
         header = {"format": MANIFEST_FORMAT, "version": MANIFEST_VERSION, "shard": shard, "run_id": run_id}
-        self._gzip.write(json.dumps(header).encode() + b"\n")
+        self._lines: list[str] = [json.dumps(header) + "\n"]
+        self._buffered = 0
 
     def add(self, entry: ManifestEntry) -> None:
-        self._gzip.write(entry.to_line().encode("utf-8") + b"\n")
+        # An unchanged entry is copied as the line it was read from: no re-serialization.
+        line = entry.raw if entry.raw is not None else entry.to_line() + "\n"
+        self._lines.append(line)
+        self._buffered += len(line)
         self.count += 1
+        if self._buffered >= WRITE_BUFFER_CHARS:
+            self._flush()
+
+    def _flush(self) -> None:
+        self._gzip.write("".join(self._lines).encode("utf-8"))
+        self._lines.clear()
+        self._buffered = 0
 
     def finish(self) -> IO[bytes]:
+        self._flush()
         self._gzip.close()
         self.spool.seek(0)
         return self.spool
@@ -717,7 +735,8 @@ class _Emitter:
             result.close()
             return
         self.waiting.append(result)
-        self._commit()
+        if not self.buffer:
+            self._commit()
 
     def flush(self) -> None:
         if not self.buffer:
@@ -779,10 +798,10 @@ def run_cycle(
 ) -> CycleSummary:
     """One producer cycle over every shard: list, diff, emit, then record "seen" per shard.
 
-    Shards are listed and diffed in parallel (at most ``max_workers`` at once, with a bounded
-    look-ahead so spooled results cannot pile up); emission and manifest writes happen in shard
-    order on the calling thread. A failing shard is reported in ``failed_shards`` and keeps its
-    manifest; the others proceed.
+    Shards are listed and diffed in parallel (at most ``max_workers`` at once, with a look-ahead
+    of one shard per worker so spooled results cannot pile up); emission and manifest writes
+    happen in shard order on the calling thread. A failing shard is reported in
+    ``failed_shards`` and keeps its manifest; the others proceed.
     """
     summary = CycleSummary(run_id=run_id or uuid.uuid4().hex)
     detected_at = utc_stamp(now)
@@ -826,7 +845,7 @@ def run_cycle(
         try:
             for shard in ordered:
                 window.append((shard, pool.submit(work, shard)))
-                if len(window) > 2 * max_workers:
+                if len(window) > max_workers:
                     settle(*window.popleft())
             while window:
                 settle(*window.popleft())

@@ -18,15 +18,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from shared.errors import FAILED, SUCCEEDED, PatternError, failed_result
+from shared.errors import FAILED, SUCCEEDED, ObjectNotFoundError, PatternError, failed_result
+from shared.pointcloud import PointCloudError, decode_labels, label_counts
 from shared.s3ap import S3AccessPoint
 
 logger = logging.getLogger(__name__)
 
 RUNS_PREFIX = "runs"
 MAX_TASK_OUTPUT_BYTES = 256 * 1024
-# Keep well below the 256 KiB Step Functions limit: the state adds the rest of its input to it.
-OUTPUT_BUDGET_BYTES = 64 * 1024
+# Four function results share one state (video, QC, segmentation, annotations) next to the small
+# discovery and config blocks; 48 KiB each keeps the whole state below the 256 KiB limit.
+OUTPUT_BUDGET_BYTES = 48 * 1024
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=-]")
 
 
@@ -154,9 +156,6 @@ def get_json(store: S3AccessPoint, key: str) -> Any:
 
 def verify_output(store: S3AccessPoint, item: StagedItem) -> dict[str, Any]:
     """Check one job output: it exists, it parses as labels, and it has one label per input point."""
-    from shared.errors import ObjectNotFoundError
-    from shared.pointcloud import PointCloudError, decode_labels, label_counts
-
     where = {"source_key": item.source_key, "output_uri": s3_uri(store.target, item.output_key)}
     try:
         body = store.get_bytes(item.output_key)

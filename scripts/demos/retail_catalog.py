@@ -10,8 +10,9 @@ Flows, in the order an operator would see them:
    (``QuietPolls=1``) before it is emitted, so the first tick records and the second emits;
 2. the stream consumer runs through the event source mapping poller (batches of ``StreamBatchSize``,
    ReportBatchItemFailures, bisect, on-failure queue);
-3. the polling state machine runs (Discover, Distributed Map over chunks, tag/describe/check per
-   file); it reconciles whatever the stream did not complete.
+3. a few files arrive late (after the producer's last tick), and the polling state machine runs
+   (Discover, Distributed Map over chunks, tag/describe/check per file); it reconciles whatever the
+   stream did not complete, here the late files.
 """
 
 from __future__ import annotations
@@ -24,6 +25,12 @@ from scripts.samples import images
 logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 20
+LATE_PREFIX = "products/late/"
+
+
+def late_count(files: int) -> int:
+    """Files written after the stream's last tick, for the polling run to pick up."""
+    return max(2, files // 10)
 
 
 def parameters(access_point: Any) -> dict[str, str]:
@@ -91,15 +98,39 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
             mapping is not None and mapping.records_succeeded > 0 and mapping.records_discarded == 0,
             f"{delivered} records in {mapping.invocations if mapping else 0} batches",
         )
+    with step(f"write {late_count(summary.files_seeded)} late files the stream has not seen yet"):
+        late = images.sample_set(
+            list(
+                images.generated_specs(
+                    late_count(summary.files_seeded), prefix=LATE_PREFIX, folders=2, seed=10_000
+                )
+            )
+        )
+        images.upload(cloud.client("s3"), access_point.arn, late)
+        summary.extra["late files"] = len(late)
+    discovery = stack.physical_ids["DiscoveryFunction"]
+    before_polling = len(cloud.runtime.invocations)
     with step("run the polling state machine (Distributed Map over the manifest)"):
         result = cloud.run_state_machine("PollingStateMachine", {"trigger": "demo"})
+        found = [
+            p for p in _payloads(cloud, discovery, before_polling) if isinstance(p, dict) and "listed" in p
+        ]
+        if found:
+            summary.files_detected += int(found[0].get("files_to_process", 0))
+            summary.extra["polling listed / to process"] = (
+                f"{found[0].get('listed')} / {found[0].get('files_to_process')}"
+            )
         summary.flow(
             "polling state machine", result.succeeded, f"{result.status} {result.error or ''}".strip()
         )
         summary.extra["polling states entered"] = dict(result.states_entered())
     summary.items_per_state = _function_counts(cloud, stack)
     dynamodb = cloud.client("dynamodb")
-    dead = dynamodb.scan(TableName=stack.physical_ids["DeadLetterTable"], Select="COUNT")["Count"]
+    letters = dynamodb.scan(TableName=stack.physical_ids["DeadLetterTable"])["Items"]
+    dead = len(letters)
+    for letter in letters:
+        key = letter.get("file_key", {}).get("S", letter["record_id"]["S"])
+        summary.extra[f"dead letter {key}"] = letter.get("error", {}).get("S", "")[:240]
     queue_url = stack.physical_ids["StreamFailureQueue"]
     attributes = cloud.client("sqs").get_queue_attributes(
         QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"]

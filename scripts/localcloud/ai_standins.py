@@ -10,9 +10,11 @@ Stand-ins:
 
 * ``rekognition.DetectLabels``: labels and confidences chosen by the SHA-256 of the image bytes
   (inline ``Image.Bytes`` or ``Image.S3Object``); honours MaxLabels and MinConfidence.
-* ``bedrock-runtime.Converse``: an assistant message whose text is a JSON object. If the prompt
-  shows a JSON shape (``"key": ...``), those keys are filled; otherwise summary/keywords/category.
-  Values come from the prompt's words and hash. Usage counts are word counts.
+* ``bedrock-runtime.Converse``: when the prompt asks for a JSON answer, a JSON object with the
+  fields it asks for, whether it shows a JSON example (``"title": "..."``) or names them in prose
+  (``"title" (string, ...)``); values come from the words of the user message and the prompt's
+  hash. Otherwise a few sentences restating the facts the prompt embeds (or its main words).
+  Usage counts are word counts.
 * ``comprehendmedical.DetectEntitiesV2`` / ``DetectPHI``: entities found by a small vocabulary and
   regular expressions, with real offsets into the text.
 * ``textract.DetectDocumentText``: one LINE block (with WORD children) per text line of the
@@ -68,6 +70,8 @@ _PARENTS = {
     "Pedestrian": "Person",
     "Lamp": "Furniture",
 }
+_COLORS = ("black", "white", "red", "blue", "green", "brown", "grey", "beige")
+_MATERIALS = ("cotton", "leather", "wool", "steel", "wood", "ceramic", "plastic", "glass")
 _CATEGORIES = ("electronics", "apparel", "home", "beauty", "sports", "toys", "grocery", "books")
 _MEDICAL = {
     "MEDICATION": ("aspirin", "ibuprofen", "metformin", "lisinopril", "amoxicillin", "insulin"),
@@ -87,10 +91,11 @@ _PHI = {
     "ID": re.compile(r"\b(?:MRN|ID)[:# ]*\d{4,}\b", re.IGNORECASE),
     "EMAIL": re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+\b"),
 }
-_WORD = re.compile(r"[A-Za-z][A-Za-z'-]{2,}")
+_WORD = re.compile(r"[A-Za-z]{3,}(?:-[A-Za-z]+)*")
 _STOP_WORDS = (
     "the and for with that this from are was were you your has have not but all any can json return "
-    "only key keys value values into about which their them they will"
+    "only key keys value values into about which their them they will folder path file name detected "
+    "write entry none jpg jpeg png webp labels catalog products"
 )
 _STOP = frozenset(_STOP_WORDS.split(" "))
 
@@ -127,38 +132,117 @@ def detect_labels(image: bytes, max_labels: int = 10, min_confidence: float = 55
     return {"Labels": chosen[:max_labels], "LabelModelVersion": "3.0"}
 
 
-def _prompt_text(params: dict[str, Any]) -> str:
-    parts = [block.get("text", "") for block in params.get("system", []) or []]
-    for message in params.get("messages", []):
-        parts.extend(block.get("text", "") for block in message.get("content", []) if "text" in block)
-    return "\n".join(parts)
+def _prompt_text(params: dict[str, Any]) -> tuple[str, str]:
+    """(system text, user text) of a Converse request."""
+    system = "\n".join(block.get("text", "") for block in params.get("system", []) or [])
+    user = "\n".join(
+        block.get("text", "")
+        for message in params.get("messages", [])
+        if message.get("role", "user") == "user"
+        for block in message.get("content", [])
+        if "text" in block
+    )
+    return system, user
+
+
+# A field the prompt asks for: "name": ... (a JSON example) or "name" (type, ...) (prose).
+_FIELD = re.compile(r'"([A-Za-z_][A-Za-z0-9_]*)"\s*(?::\s*(\S)|\((\w+))')
+
+
+def requested_fields(prompt: str) -> dict[str, str]:
+    """Field name -> kind ("string", "array", "object", "number", "boolean") the prompt asks for."""
+    fields: dict[str, str] = {}
+    for name, example, prose in _FIELD.findall(prompt):
+        if prose:
+            kind = prose.lower()
+        else:
+            kind = {"[": "array", "{": "object", '"': "string", "t": "boolean", "f": "boolean"}.get(
+                example, ""
+            )
+            kind = kind or ("number" if example[:1].isdigit() or example[:1] == "-" else "string")
+        fields.setdefault(name, "array" if kind in {"list", "array"} else kind)
+    return fields
+
+
+def _value(key: str, kind: str, words: list[str], keywords: list[str], digest: bytes, index: int) -> Any:
+    lowered = key.lower()
+    byte = digest[(index + 1) % len(digest)]
+    if kind in {"number", "integer", "float"} or any(
+        t in lowered for t in ("score", "confidence", "probability")
+    ):
+        if kind == "integer" or any(t in lowered for t in ("count", "number", "quantity")):
+            return byte % 10
+        return round(0.5 + byte / 510.0, 3)
+    if kind == "boolean" or lowered.startswith(("is_", "has_")):
+        return bool(byte % 2)
+    if kind == "array" or any(t in lowered for t in ("keywords", "tags", "labels", "items")):
+        return keywords
+    if kind == "object":
+        return {
+            "color": _COLORS[byte % len(_COLORS)],
+            "material": _MATERIALS[digest[index % len(digest)] % len(_MATERIALS)],
+        }
+    if "category" in lowered or "class" in lowered or lowered == "type":
+        return keywords[0] if keywords else _CATEGORIES[digest[0] % len(_CATEGORIES)]
+    if "title" in lowered or "name" in lowered:
+        return " ".join(w.capitalize() for w in keywords[:3]) or f"Item {digest.hex()[:6]}"
+    if "description" in lowered or "summary" in lowered:
+        return f"{' '.join(words[:20]).capitalize()}." if words else f"Item {digest.hex()[:6]}."
+    return " ".join(words[:8]) or f"{key} {digest.hex()[:8]}"
+
+
+_WANTS_JSON = re.compile(r"\b(answer|reply|respond|return|output|write)\b[^.]{0,80}\bJSON\b", re.IGNORECASE)
+
+
+def _facts(text: str) -> list[str]:
+    """``path value`` for the scalar leaves of the first JSON object embedded in ``text``."""
+    start = text.find("{")
+    if start < 0:
+        return []
+    try:
+        document, _ = json.JSONDecoder().raw_decode(text[start:])
+    except json.JSONDecodeError:
+        return []
+    leaves: list[str] = []
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, f"{path} {key}".strip())
+        elif isinstance(node, list):
+            leaves.append(f"{path} {len(node)} item(s)")
+        else:
+            leaves.append(f"{path} {node}")
+
+    walk(document, "")
+    return leaves
+
+
+def _prose(user: str, words: list[str]) -> str:
+    """A short plain-text answer: the facts the prompt gave, or its main words."""
+    facts = _facts(user)
+    if facts:
+        sentences = ["; ".join(facts[i : i + 4]) for i in range(0, min(len(facts), 16), 4)]
+        return "Local stand-in summary of the facts given. " + ". ".join(sentences) + "."
+    return "Local stand-in answer about " + ", ".join(words[:8]) + "."
 
 
 def converse(params: dict[str, Any]) -> dict[str, Any]:
-    """A structured JSON reply built from the prompt's words and requested keys."""
-    prompt = _prompt_text(params)
+    """A reply in the shape the prompt asks for: a JSON object with its fields, or a few sentences."""
+    system, user = _prompt_text(params)
+    prompt = f"{system}\n{user}"
     digest = _digest(prompt.encode())
-    words = [w.lower() for w in _WORD.findall(prompt) if w.lower() not in _STOP]
+    words = [w.lower() for w in _WORD.findall(user or system) if w.lower() not in _STOP]
     keywords = [w for w, _ in Counter(words).most_common(5)]
-    requested = list(dict.fromkeys(re.findall(r'"([A-Za-z_][A-Za-z0-9_]*)"\s*:', prompt)))
-    category = _CATEGORIES[digest[0] % len(_CATEGORIES)]
-    summary = " ".join(words[:12]).capitalize()
-    reply: dict[str, Any] = {}
-    for index, key in enumerate(requested or ["summary", "keywords", "category", "confidence"]):
-        lowered = key.lower()
-        if any(token in lowered for token in ("score", "confidence", "probability")):
-            reply[key] = round(0.5 + digest[(index + 1) % 32] / 510.0, 3)
-        elif any(token in lowered for token in ("count", "number", "quantity")):
-            reply[key] = digest[(index + 1) % 32] % 10
-        elif any(token in lowered for token in ("keywords", "tags", "labels", "list", "items")):
-            reply[key] = keywords
-        elif "category" in lowered or "class" in lowered or "type" in lowered:
-            reply[key] = category
-        elif lowered.startswith(("is_", "has_")) or lowered in {"valid", "ok", "approved"}:
-            reply[key] = bool(digest[(index + 1) % 32] % 2)
-        else:
-            reply[key] = summary or f"{key} {digest.hex()[:8]}"
-    text = json.dumps(reply)
+    if _WANTS_JSON.search(prompt):
+        fields = requested_fields(prompt) or {"summary": "string", "keywords": "array", "category": "string"}
+        reply = {
+            key: _value(key, kind, words, keywords, digest, index)
+            for index, (key, kind) in enumerate(fields.items())
+        }
+        text = json.dumps(reply)
+    else:
+        text = _prose(user or system, words)
     input_tokens = max(1, len(prompt.split()))
     output_tokens = max(1, len(text.split()))
     return {

@@ -19,6 +19,7 @@ import json
 import logging
 import shutil
 import tempfile
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
@@ -39,7 +40,13 @@ from scripts.localcloud.resources import StackInfo, create_skipped, describe_sta
 from scripts.localcloud.runtime import Invocation, LambdaRuntime
 from scripts.localcloud.sagemaker import ModelFn, SageMakerAdapter
 from scripts.localcloud.scheduler import Firing, Scheduler
-from scripts.localcloud.stepfunctions import ExecutionResult, StepFunctions, sync_state_machines
+from scripts.localcloud.stepfunctions import (
+    EarlyCallbackFix,
+    ExecutionResult,
+    StepFunctions,
+    sync_state_machines,
+)
+from scripts.localcloud.validation import ValidationAdapter
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +132,13 @@ class LocalCloud:
             self.start_execution,
             self._deliver_rule_target,
         )
-        for adapter in (self.runtime, self.eventbridge, self.sagemaker):
+        for adapter in (
+            self.runtime,
+            self.eventbridge,
+            self.sagemaker,
+            ValidationAdapter(),
+            EarlyCallbackFix(),
+        ):
             adapter.install()
             self._installed.append(adapter)
         self.runtime.log_listeners.append(self.emf)
@@ -213,7 +226,9 @@ class LocalCloud:
             FunctionName=name, InvocationType="RequestResponse", Payload=json.dumps(event or {}).encode()
         )
         raw = response["Payload"].read()
-        invocation = self.runtime.invocations[before]
+        # The outer invocation ends last; calls it made synchronously were recorded before it.
+        mine = threading.get_ident()
+        invocation = [i for i in self.runtime.invocations[before:] if i.thread_id == mine][-1]
         invocation.payload = json.loads(raw) if raw else None
         invocation.function_error = response.get("FunctionError")
         return invocation

@@ -152,12 +152,20 @@ def _create(session: Any, region: str, account_id: str, kind: str, name: str, pr
         )
         return str(props["FunctionName"])
     if kind == "AWS::Scheduler::ScheduleGroup":
-        session.client("scheduler", region_name=region).create_schedule_group(Name=name)
+        scheduler = session.client("scheduler", region_name=region)
+        try:
+            scheduler.create_schedule_group(Name=name)
+        except scheduler.exceptions.ConflictException:
+            logger.info("schedule group %s exists already (a redeploy)", name)
         return name
     if kind == "AWS::Scheduler::Schedule":
         scheduler = session.client("scheduler", region_name=region)
         kwargs = {k: v for k, v in props.items() if k != "Name"}
-        scheduler.create_schedule(Name=name, **kwargs)
+        try:
+            scheduler.create_schedule(Name=name, **kwargs)
+        except scheduler.exceptions.ConflictException:
+            # A redeploy: CloudFormation would update the schedule in place.
+            scheduler.update_schedule(Name=name, **kwargs)
         return name
     if kind == "AWS::CloudWatch::Alarm":
         kwargs = {k: v for k, v in props.items() if k != "AlarmName"}

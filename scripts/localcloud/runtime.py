@@ -36,6 +36,7 @@ import io
 import json
 import logging
 import os
+import resource
 import sys
 import threading
 import time
@@ -57,6 +58,14 @@ class SeamMovedError(RuntimeError):
     """moto changed a method this adapter replaces; the adapter must be updated before it is trusted."""
 
 
+class RuntimeSetupError(Exception):
+    """The function's code could not be loaded; Lambda reports these as ``Runtime.*`` errors."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+
+
 @dataclass
 class Invocation:
     """The outcome of one invocation, as the Invoke API would report it."""
@@ -68,6 +77,7 @@ class Invocation:
     log_lines: list[str]
     duration_ms: float
     event: Any = None
+    thread_id: int = 0
 
     @property
     def ok(self) -> bool:
@@ -122,23 +132,37 @@ class _Capture:
             self._partial = ""
 
 
-class _ThreadRouter(io.TextIOBase):
-    """A stand-in for sys.stdout that sends the invoking thread's writes to its capture."""
+class _Owner:
+    """Which threads' output belongs to an invocation: the invoking thread and threads it started.
 
-    def __init__(self, original: Any, thread_id: int, capture: _Capture) -> None:
+    Threads alive before the call (the caller, other executions) keep writing to the real stdout.
+    """
+
+    def __init__(self) -> None:
+        self.thread_id = threading.get_ident()
+        self.before = {thread.ident for thread in threading.enumerate()}
+
+    def owns(self, thread_id: int | None) -> bool:
+        return thread_id == self.thread_id or thread_id not in self.before
+
+
+class _ThreadRouter(io.TextIOBase):
+    """A stand-in for sys.stdout that sends the invocation's writes to its capture."""
+
+    def __init__(self, original: Any, owner: _Owner, capture: _Capture) -> None:
         self.original = original
-        self.thread_id = thread_id
+        self.owner = owner
         self.capture = capture
 
     def write(self, text: str) -> int:
-        if threading.get_ident() == self.thread_id:
+        if self.owner.owns(threading.get_ident()):
             self.capture.write(text)
         else:
             self.original.write(text)
         return len(text)
 
     def flush(self) -> None:
-        if threading.get_ident() != self.thread_id:
+        if not self.owner.owns(threading.get_ident()):
             self.original.flush()
 
     def isatty(self) -> bool:
@@ -146,35 +170,45 @@ class _ThreadRouter(io.TextIOBase):
 
 
 class _LogHandler(logging.Handler):
-    """Formats records as the Lambda Python runtime does: ``[LEVEL]\\ttime\\trequest id\\tmessage``."""
+    """Formats records as the Lambda Python runtime does: ``[LEVEL]\\ttime\\trequest id\\tmessage``.
 
-    def __init__(self, thread_id: int, capture: _Capture, request_id: str) -> None:
+    Records of other threads go where they would have gone without this handler: Python's
+    last-resort handler when the root logger had no handler of its own.
+    """
+
+    def __init__(
+        self, owner: _Owner, capture: _Capture, request_id: str, fallback: logging.Handler | None
+    ) -> None:
         super().__init__(logging.NOTSET)
-        self.thread_id = thread_id
+        self.owner = owner
         self.capture = capture
         self.request_id = request_id
+        self.fallback = fallback
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.thread != self.thread_id:
+        if not self.owner.owns(record.thread):
+            if self.fallback is not None and record.levelno >= self.fallback.level:
+                self.fallback.handle(record)
             return
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
         message = record.getMessage()
         if record.exc_info:
             message += "\n" + "".join(traceback.format_exception(*record.exc_info)).rstrip()
-        self.capture.add_event(
-            f"[{record.levelname}]\t{stamp}.{int(record.msecs):03d}Z\t{self.request_id}\t{message}"
-        )
+        with self.lock or contextlib.nullcontext():
+            self.capture.add_event(
+                f"[{record.levelname}]\t{stamp}.{int(record.msecs):03d}Z\t{self.request_id}\t{message}"
+            )
 
 
 @contextlib.contextmanager
 def _captured(request_id: str) -> Iterator[_Capture]:
     capture = _Capture()
-    thread_id = threading.get_ident()
+    owner = _Owner()
     saved_out, saved_err = sys.stdout, sys.stderr
-    handler = _LogHandler(thread_id, capture, request_id)
     root = logging.getLogger()
-    sys.stdout = _ThreadRouter(saved_out, thread_id, capture)
-    sys.stderr = _ThreadRouter(saved_err, thread_id, capture)
+    handler = _LogHandler(owner, capture, request_id, None if root.handlers else logging.lastResort)
+    sys.stdout = _ThreadRouter(saved_out, owner, capture)
+    sys.stderr = _ThreadRouter(saved_err, owner, capture)
     root.addHandler(handler)
     try:
         yield capture
@@ -203,6 +237,11 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, decimal.Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _peak_rss_mb() -> int:
+    # Functions share this process, so the figure is the process's peak, not the function's.
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
 
 
 def error_payload(error: BaseException, request_id: str) -> dict[str, Any]:
@@ -332,11 +371,18 @@ class LambdaRuntime:
         module = self._modules.get(key)
         if module is None:
             # A new code hash or configuration is a new execution environment: a cold start.
-            module = load_isolated(self._code_dir(fn), module_name.replace("/", "."))
+            try:
+                module = load_isolated(self._code_dir(fn), module_name.replace("/", "."))
+            except (ImportError, FileNotFoundError, SyntaxError) as error:
+                raise RuntimeSetupError(
+                    "Runtime.ImportModuleError", f"Unable to import module '{module_name}': {error}"
+                ) from error
             self._modules[key] = module
         handler = getattr(module, attr, None)
         if not callable(handler):
-            raise RuntimeError(f"{module_name} has no callable {attr!r}")
+            raise RuntimeSetupError(
+                "Runtime.HandlerNotFound", f"Handler '{attr}' missing on module '{module_name}'"
+            )
         return handler  # type: ignore[no-any-return]
 
     def run(self, fn: Any, event: Any) -> Invocation:
@@ -378,6 +424,15 @@ class LambdaRuntime:
                         "requestId": request_id,
                         "stackTrace": [],
                     }
+                except RuntimeSetupError as error:
+                    function_error = "Unhandled"
+                    payload = {
+                        "errorMessage": str(error),
+                        "errorType": error.error_type,
+                        "requestId": request_id,
+                        "stackTrace": [],
+                    }
+                    capture.add_event(f"[ERROR] {error.error_type}: {error}")
                 except Exception as error:  # noqa: BLE001 - Lambda reports any exception as a function error
                     function_error = "Unhandled"
                     payload = error_payload(error, request_id)
@@ -396,11 +451,18 @@ class LambdaRuntime:
             lines.append(
                 f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
                 f"Billed Duration: {max(1, int(duration_ms + 0.999))} ms\t"
-                f"Memory Size: {fn.memory_size} MB\tMax Memory Used: {fn.memory_size} MB"
+                f"Memory Size: {fn.memory_size} MB\tMax Memory Used: {_peak_rss_mb()} MB"
             )
         self._write_logs(fn, log_stream, lines)
         invocation = Invocation(
-            fn.function_name, request_id, payload, function_error, lines, duration_ms, event
+            fn.function_name,
+            request_id,
+            payload,
+            function_error,
+            lines,
+            duration_ms,
+            event,
+            threading.get_ident(),
         )
         self.invocations.append(invocation)
         for listener in list(self.log_listeners):

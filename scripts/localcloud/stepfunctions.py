@@ -156,3 +156,43 @@ class StepFunctions:
     ) -> ExecutionResult:
         """Start an execution and wait for its end."""
         return self.wait(self.start(name_or_arn, payload), timeout_seconds)
+
+
+class EarlyCallbackFix:
+    """Let a task token answered before the wait begins end the task, as on AWS.
+
+    With ``HeartbeatSeconds`` set, moto's interpreter creates the heartbeat endpoint only after the
+    invoked Lambda returns. A ``SendTaskSuccess`` sent from inside that Lambda (allowed on AWS, and
+    what a synchronous or mock path does) is stored but does not wake the waiter, which then sleeps
+    until the heartbeat times out. This adapter returns an outcome that is already there first.
+    """
+
+    def __init__(self) -> None:
+        self._saved: Any = None
+
+    def install(self) -> None:
+        from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+            state_task_service_callback as callback,
+        )
+
+        from scripts.localcloud.runtime import SeamMovedError
+
+        owner = callback.StateTaskServiceCallback
+        original = owner.__dict__.get("_wait_for_task_token_heartbeat")
+        if original is None:
+            raise SeamMovedError("moto StateTaskServiceCallback._wait_for_task_token_heartbeat is gone")
+
+        def wait(self: Any, env: Any, callback_endpoint: Any, heartbeat_endpoint: Any) -> Any:
+            early = callback_endpoint.get_outcome()
+            if early is not None:
+                return early
+            return original(self, env, callback_endpoint, heartbeat_endpoint)
+
+        self._saved = (owner, original)
+        setattr(owner, "_wait_for_task_token_heartbeat", wait)  # noqa: B010
+
+    def uninstall(self) -> None:
+        if self._saved is not None:
+            owner, original = self._saved
+            owner._wait_for_task_token_heartbeat = original
+            self._saved = None

@@ -1,1 +1,1 @@
-"""Sample data writers: point clouds in every supported format and small MP4 files, for tests and demos."""
+"""Deterministic sample data for tests, demos and benchmarks: point clouds, MP4 files and images."""

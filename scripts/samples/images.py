@@ -116,17 +116,25 @@ def sample_set(specs: Sequence[SampleSpec] = DEFAULT_SPECS) -> list[SampleImage]
 
 
 def generated_specs(
-    count: int, *, prefix: str = "products/", folders: int = 20, seed: int = 0
+    count: int,
+    *,
+    prefix: str = "products/",
+    folders: int = 20,
+    seed: int = 0,
+    width: int = 64,
+    height: int = 64,
 ) -> Iterator[SampleSpec]:
-    """``count`` small, valid specs spread over ``folders`` folders, cycling through the formats.
+    """``count`` valid specs spread over ``folders`` folders, cycling through the formats.
 
-    Used for volume tests and benchmarks, where listing matters and pixels do not.
+    The default 64x64 pixels suit volume tests and benchmarks, where listing matters and pixels do
+    not; such images are below the default quality minimum (500x500). Pass ``width`` and ``height``
+    for images that should pass the quality check.
     """
     extensions = ("jpg", "png", "webp")
     for index in range(count):
         folder = f"{prefix}dept-{index % folders:03d}/"
         extension = extensions[index % len(extensions)]
-        yield SampleSpec(f"{folder}item-{index:07d}.{extension}", 64, 64, seed + index)
+        yield SampleSpec(f"{folder}item-{index:07d}.{extension}", width, height, seed + index)
 
 
 def write_directory(target: Path, images: Sequence[SampleImage]) -> list[Path]:

@@ -208,6 +208,7 @@ def probe(read_range: ReadRange, size: int) -> VideoInfo:
         raise MediaError(f"{size} bytes is too small for an MP4 file")
     offset = 0
     seen: list[str] = []
+    info: VideoInfo | None = None
     while offset < size:
         if size - offset < 8:
             raise MediaError(f"{size - offset} stray bytes at offset {offset} after the last box")
@@ -230,11 +231,15 @@ def probe(read_range: ReadRange, size: int) -> VideoInfo:
                 f"{size - offset} left (truncated or corrupt)"
             )
         seen.append(kind.decode())
-        if kind == b"moov":
+        if kind == b"moov" and info is None:
             if box_size - header > MAX_MOOV_BYTES:
                 raise MediaError(f"moov box of {box_size} bytes exceeds the {MAX_MOOV_BYTES}-byte limit")
-            return _video_info(fetch(offset + header, box_size - header))
+            info = _video_info(fetch(offset + header, box_size - header))
+        # Keep walking the top-level headers after moov: a file cut inside mdat shows up as a box
+        # claiming more bytes than remain, at the cost of one 16-byte read per box.
         offset += box_size
+    if info is not None:
+        return info
     raise MediaError(f"no moov box among top-level boxes {seen[:20]}: not a complete MP4 (or fragmented)")
 
 

@@ -44,41 +44,57 @@ def _round(value: float) -> float:
     return float(round(value, 6))
 
 
+def _columns(xyz: np.ndarray) -> np.ndarray:
+    """The coordinates as a contiguous (3, N) array.
+
+    numpy reduces an (N, 3) array along axis 0 three values at a time; reducing each contiguous
+    row of the transpose is an order of magnitude faster for a million points.
+    """
+    return np.ascontiguousarray(np.asarray(xyz).T)
+
+
 def duplicate_count(xyz: np.ndarray, resolution: float = 0.001) -> int:
     """Points equal to an earlier point after rounding to ``resolution`` metres (finite points only).
 
     The three rounded coordinates are packed into one int64 key when their ranges fit in 21 bits
     each (about 2 km at 1 mm), so one sort finds them; wider clouds fall back to a row-wise unique.
     """
-    n = int(xyz.shape[0])
+    return _duplicates(_columns(xyz), resolution)
+
+
+def _duplicates(columns: np.ndarray, resolution: float) -> int:
+    n = int(columns.shape[1])
     if n < 2:
         return 0
-    scaled = np.floor(np.asarray(xyz, dtype=np.float64) / resolution + 0.5)
-    if float(np.abs(scaled).max()) >= 2.0**62:
+    scaled = np.floor(columns.astype(np.float64) / resolution + 0.5)
+    if float(max(np.abs(row).max() for row in scaled)) >= 2.0**62:
         # Coordinates too large for int64 keys at this resolution: compare the rounded floats.
-        return n - int(np.unique(scaled, axis=0).shape[0])
+        return n - int(np.unique(scaled.T, axis=0).shape[0])
     grid = scaled.astype(np.int64)
-    grid -= grid.min(axis=0)
-    span = grid.max(axis=0)
-    if int(span.max()) < (1 << 21):
-        keys = (grid[:, 0] << 42) | (grid[:, 1] << 21) | grid[:, 2]
+    for row in grid:
+        row -= row.min()
+    if max(int(row.max()) for row in grid) < (1 << 21):
+        keys = (grid[0] << 42) | (grid[1] << 21) | grid[2]
         keys.sort()
         return int(np.count_nonzero(keys[1:] == keys[:-1]))
-    return n - int(np.unique(grid, axis=0).shape[0])
+    return n - int(np.unique(grid.T, axis=0).shape[0])
 
 
 def qc(cloud: PointCloud, thresholds: QCThresholds) -> dict[str, Any]:
     """Measure ``cloud`` and judge it against ``thresholds``; JSON-safe, with a reason per failure."""
     n = cloud.count
-    xyz = cloud.xyz
-    finite_mask = np.isfinite(xyz).all(axis=1)
-    finite = xyz[finite_mask] if n else xyz
-    nonfinite = int(n - finite.shape[0])
+    columns = _columns(cloud.xyz)
+    if np.isfinite(columns).all():
+        finite = columns
+    else:
+        finite = columns[:, np.isfinite(columns[0]) & np.isfinite(columns[1]) & np.isfinite(columns[2])]
+    kept = int(finite.shape[1])
+    nonfinite = n - kept
     nan_ratio = nonfinite / n if n else 0.0
     report: dict[str, Any] = {
         "format": cloud.format,
         "point_count": n,
-        "finite_count": int(finite.shape[0]),
+        "finite_count": kept,
         "nan_inf_count": nonfinite,
         "nan_inf_ratio": _round(nan_ratio),
         "bounds": None,
@@ -89,18 +105,18 @@ def qc(cloud: PointCloud, thresholds: QCThresholds) -> dict[str, Any]:
         "duplicate_ratio": 0.0,
     }
     reasons: list[str] = []
-    if finite.shape[0]:
-        low = finite.min(axis=0).astype(np.float64)
-        high = finite.max(axis=0).astype(np.float64)
+    if kept:
+        low = [float(row.min()) for row in finite]
+        high = [float(row.max()) for row in finite]
         report["bounds"] = {"min": [_round(v) for v in low], "max": [_round(v) for v in high]}
-        extent = high - low
-        area = float(extent[0] * extent[1])
-        volume = float(area * extent[2])
-        report["density_per_m2"] = _round(finite.shape[0] / area) if area > 0 else None
-        report["density_per_m3"] = _round(finite.shape[0] / volume) if volume > 0 else None
-        dups = duplicate_count(finite, thresholds.duplicate_resolution_m)
+        extent = [b - a for a, b in zip(low, high, strict=True)]
+        area = extent[0] * extent[1]
+        volume = area * extent[2]
+        report["density_per_m2"] = _round(kept / area) if area > 0 else None
+        report["density_per_m3"] = _round(kept / volume) if volume > 0 else None
+        dups = _duplicates(finite, thresholds.duplicate_resolution_m)
         report["duplicate_count"] = dups
-        report["duplicate_ratio"] = _round(dups / finite.shape[0])
+        report["duplicate_ratio"] = _round(dups / kept)
     if cloud.intensity is not None and n:
         values = (
             cloud.intensity[np.isfinite(cloud.intensity)]

@@ -220,7 +220,8 @@ def read_pcd(data: Source) -> PointCloud:
 
 def _flat_intensity(values: np.ndarray, n: int) -> np.ndarray:
     """The first component of an intensity field, as an owned 1-D array."""
-    return np.array(values.reshape(n, -1)[:, 0])
+    width = values.size // n if n else 1
+    return np.array(values.reshape(n, width)[:, 0])
 
 
 def _pcd_compressed_columns(buf: memoryview, header: _PcdHeader, wanted: list[str]) -> dict[str, np.ndarray]:
@@ -301,12 +302,15 @@ def _las_head(data: Source) -> tuple[bytes, int]:
     return bytes(memoryview(data)[:375]), len(memoryview(data).cast("B"))
 
 
-def _check_las_header(head: bytes, total: int, fmt: str) -> None:
-    """Reject what laspy would misread or over-allocate on: short headers and impossible counts."""
+def _check_las_header(head: bytes, total: int, fmt: str) -> tuple[bool, int, int, int, int]:
+    """Reject what laspy would misread or over-allocate on: short headers and impossible counts.
+
+    Returns (compressed, header size, VLR count, point data offset, point count).
+    """
     what = fmt.upper()
     if len(head) < _LAS_HEADER.size:
         raise PointCloudError(f"{what} file of {total} bytes is shorter than a LAS header")
-    signature, major, minor, header_size, point_offset, _vlrs, point_format, record, legacy = (
+    signature, major, minor, header_size, point_offset, vlr_count, point_format, record, legacy = (
         _LAS_HEADER.unpack_from(head)
     )
     if signature != b"LASF":
@@ -327,11 +331,72 @@ def _check_las_header(head: bytes, total: int, fmt: str) -> None:
         raise PointCloudError(
             f"{what} point data offset {point_offset} is beyond the end of the {total}-byte file"
         )
+    if vlr_count * 54 > point_offset - header_size:
+        raise PointCloudError(
+            f"{what} header announces {vlr_count} VLRs, more than fit between the header and the point data"
+        )
+    if minor >= 4:
+        evlr_start, evlr_count = struct.unpack_from("<QI", head, 235)
+        if evlr_count and (evlr_start < point_offset or evlr_start + evlr_count * 60 > total):
+            raise PointCloudError(
+                f"{what} header announces {evlr_count} extended VLRs at offset {evlr_start}, "
+                f"outside the {total}-byte file"
+            )
     compressed = bool(point_format & 0xC0)
     if not compressed and point_offset + count * record > total:
         raise PointCloudError(
             f"{what} point data truncated: {count} points of {record} bytes from offset {point_offset} "
             f"need {point_offset + count * record} bytes, the file has {total}"
+        )
+    return compressed, header_size, vlr_count, point_offset, count
+
+
+def _read_at(data: Source, offset: int, length: int) -> bytes:
+    if isinstance(data, str | Path):
+        with open(data, "rb") as handle:
+            handle.seek(offset)
+            return handle.read(length)
+    return bytes(memoryview(data).cast("B")[offset : offset + length])
+
+
+def _check_laz_chunk_table(
+    data: Source, total: int, header_size: int, vlr_count: int, point_offset: int, count: int
+) -> None:
+    """Bound the LAZ chunk table before lazrs sizes an allocation from it.
+
+    lazrs trusts the table's chunk count; a corrupt count makes it request gigabytes and abort
+    the process, which no exception handler can catch. Each chunk holds at least one compressed
+    byte, and with a fixed chunk size the count follows from the point count.
+    """
+    vlrs = _read_at(data, header_size, point_offset - header_size)
+    chunk_size: int | None = None
+    pos = 0
+    for _ in range(vlr_count):
+        if pos + 54 > len(vlrs):
+            raise PointCloudError("LAZ VLR headers run past the start of the point data")
+        user_id, record_id, length = struct.unpack_from("<2x16sHH", vlrs, pos)
+        if user_id.rstrip(b"\0") == b"laszip encoded" and record_id == 22204 and length >= 16:
+            (chunk_size,) = struct.unpack_from("<I", vlrs, pos + 54 + 12)
+        pos += 54 + length
+    if chunk_size is None:
+        raise PointCloudError("LAZ file has no laszip VLR describing its compression")
+    if count == 0:
+        return
+    raw = _read_at(data, point_offset, 8)
+    if len(raw) < 8:
+        raise PointCloudError("LAZ point data truncated before its chunk table offset")
+    (table_offset,) = struct.unpack("<q", raw)
+    if table_offset == -1:  # written by a streaming encoder: the offset is the file's last 8 bytes
+        (table_offset,) = struct.unpack("<q", _read_at(data, total - 8, 8))
+    if not point_offset + 8 <= table_offset <= total - 8:
+        raise PointCloudError(f"LAZ chunk table offset {table_offset} is outside the {total}-byte file")
+    _version, chunks = struct.unpack("<II", _read_at(data, table_offset, 8))
+    limit = total - point_offset
+    if chunk_size != 0xFFFFFFFF and chunk_size > 0:
+        limit = min(limit, -(-count // chunk_size) + 1)
+    if chunks > limit:
+        raise PointCloudError(
+            f"LAZ chunk table announces {chunks} chunks, more than the file can hold ({limit})"
         )
 
 
@@ -339,7 +404,10 @@ def _read_laspy(data: Source, fmt: str) -> PointCloud:
     import laspy  # imported here: only LAS/LAZ reads pay for it
     import lazrs  # type: ignore[import-untyped]
 
-    _check_las_header(*_las_head(data), fmt)
+    head, total = _las_head(data)
+    compressed, header_size, vlr_count, point_offset, count = _check_las_header(head, total, fmt)
+    if compressed:
+        _check_laz_chunk_table(data, total, header_size, vlr_count, point_offset, count)
     selection = (
         laspy.DecompressionSelection.XY_RETURNS_CHANNEL
         | laspy.DecompressionSelection.Z
@@ -355,7 +423,7 @@ def _read_laspy(data: Source, fmt: str) -> PointCloud:
     what = fmt.upper()
     try:
         with laspy.open(
-            stream, laz_backend=laspy.LazBackend.Lazrs, decompression_selection=selection
+            stream, laz_backend=laspy.LazBackend.Lazrs, decompression_selection=selection, read_evlrs=False
         ) as reader:
             expected = int(reader.header.point_count)
             # Compressed points are read in bounded chunks, so a corrupt count cannot force a huge

@@ -135,19 +135,24 @@ def _isolated(points: np.ndarray, params: SegmentationParams) -> np.ndarray:
     n = points.shape[0]
     if n == 0:
         return np.zeros(0, dtype=bool)
-    grid = np.floor(points / params.voxel_size)
-    usable = np.isfinite(grid).all(axis=1)
+    # Work on contiguous (3, N) rows: numpy reduces an (N, 3) array along axis 0 slowly.
+    grid = np.floor(np.ascontiguousarray(points.T) / params.voxel_size)
+    usable = np.isfinite(grid[0]) & np.isfinite(grid[1]) & np.isfinite(grid[2])
     if not usable.any():
         return np.ones(n, dtype=bool)
-    centre = np.median(grid[usable], axis=0)
-    # Points over 2**19 voxels from the median cannot share a packed key space with the rest; they
-    # are isolated by any measure.
-    near = usable & (np.abs(grid - centre) < (1 << 19)).all(axis=1)
+    # Points over 2**19 voxels from the (approximate, strided-sample) median cannot share a packed
+    # key space with the rest; they are isolated by any measure.
+    stride = max(1, n // 100_000)
+    near = usable.copy()
+    for row in grid:
+        centre = np.median(row[usable][::stride])
+        near &= np.abs(row - centre) < (1 << 19)
     far: np.ndarray = ~near
     if not near.any():
         return far
-    cells = (grid[near] - grid[near].min(axis=0) + 1).astype(np.int64)
-    keys = (cells[:, 0] << (2 * _BITS)) | (cells[:, 1] << _BITS) | cells[:, 2]
+    cells = [row[near] for row in grid]
+    cells = [(row - row.min() + 1).astype(np.int64) for row in cells]
+    keys = (cells[0] << (2 * _BITS)) | (cells[1] << _BITS) | cells[2]
     occupied, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
     total = np.zeros(occupied.shape[0], dtype=np.int64)
     last = occupied.shape[0] - 1
@@ -169,8 +174,12 @@ def segment(xyz: np.ndarray, *, seed: int = 0, params: SegmentationParams = DEFA
     if points.ndim != 2 or points.shape[1] != 3:
         raise ValueError(f"xyz must have shape (N, 3), got {points.shape}")
     labels = np.full(points.shape[0], NOISE, dtype=np.uint8)
-    finite = np.isfinite(points).all(axis=1)
-    chosen = points[finite].astype(np.float64, copy=False)
+    finite: np.ndarray | slice
+    if np.isfinite(points).all():
+        finite, chosen = slice(None), points.astype(np.float64, copy=False)
+    else:
+        finite = np.isfinite(points).all(axis=1)
+        chosen = points[finite].astype(np.float64, copy=False)
     if chosen.shape[0] == 0:
         return labels
     with np.errstate(over="ignore", invalid="ignore"):

@@ -3,7 +3,7 @@
 One test per deployed configuration (a deploy takes several seconds, and tests of one module may
 run on different workers), each running its scenarios in order:
 
-* mock mode: a normal run, then a run over a volume with no LiDAR file;
+* mock mode: a normal run, a run over a volume with no LiDAR file, and one where no cloud passes QC;
 * real mode: the SageMaker stand-in runs the reference model, emits the state-change event, the
   rule invokes the callback and the callback resumes the execution; then a model that fails, so
   the callback sends SendTaskFailure and the Catch path records a FAILED status;
@@ -130,6 +130,19 @@ def test_mock_mode_and_a_volume_without_lidar(cloud: LocalCloud) -> None:
     assert clouds(empty) == {}
     assert empty["counts"]["videos"] == 1
     assert empty["run_id"] != output["run_id"]
+
+    # Only clouds that fail QC: nothing to segment, still a success with a reason per cloud.
+    s3.put_object(
+        Bucket=access_point.bucket,
+        Key="drive-02/lidar/sparse.bin",
+        Body=samples.write(samples.synthetic_scene(30, 4), "bin"),
+    )
+    rejected = run(cloud, stack).output
+    assert rejected["segmentation"] == {"status": "SKIPPED", "reason": "no point cloud passed QC"}
+    sparse = clouds(rejected)["drive-02/lidar/sparse.bin"]
+    assert sparse["qc"]["status"] == "FAILED"
+    assert "below the minimum 500" in sparse["qc"]["reasons"][0]
+    assert sparse["segmentation"]["status"] == "NOT_RUN"
 
 
 def test_real_mode_callback_and_a_failing_job(cloud: LocalCloud) -> None:

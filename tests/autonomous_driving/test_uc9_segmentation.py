@@ -431,3 +431,20 @@ def test_heartbeat_settles_a_job_whose_event_was_lost(
     kind, call = sfn.only()
     assert (kind, call["cause"]) == ("failure", "AlgorithmError: boom")
     assert callback.handler({"action": "heartbeat"}, None)["outcomes"] == {}
+
+
+def test_long_staging_sends_heartbeats_and_a_refused_heartbeat_is_not_fatal(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sfn = StepFunctionsRecorder()
+    beat = invoke.Heartbeat(sfn, TOKEN, interval=0.0)
+    beat()
+    beat()
+    assert sfn.calls == [("heartbeat", {"taskToken": TOKEN}), ("heartbeat", {"taskToken": TOKEN})]
+    sfn.error = ClientError({"Error": {"Code": "InvalidToken"}}, "SendTaskHeartbeat")
+    with caplog.at_level(logging.WARNING):
+        beat()
+    assert "SendTaskHeartbeat failed" in caplog.text
+    quiet = invoke.Heartbeat(StepFunctionsRecorder(), TOKEN, interval=3600.0)
+    quiet()
+    assert quiet.sent == 0

@@ -1,31 +1,29 @@
-"""On the local cloud, a function's EMF lines become metrics the dashboard's own queries read back.
+"""On the local cloud, a use case's EMF lines become metrics the committed dashboard's queries read back.
 
-A use case is packaged and deployed, its function runs from the uploaded zip, and FilesProcessed
-and BytesProcessed are read with GetMetricData using exactly the dimensions the generated dashboard
-puts in its widgets for that function.
+retail-catalog is packaged and deployed, its discovery function runs from the uploaded zip over
+seeded images, and FilesProcessed is read with GetMetricData using exactly the dimensions of the
+committed dashboard's widget for that function.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from scripts import catalog, cfn_template, observability_check, observability_stacks
+from scripts.demos import retail_catalog as retail_demo
 from scripts.localcloud import LocalCloud
+from scripts.localcloud.cloud import local_layer_pip
 from shared.observability import NAMESPACE
-
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "obs-uc"
-FIXTURE_UC = catalog.UseCase(9, "obs-uc", "Test", str(FIXTURE), "Fixture with a state machine and a stream.")
 
 pytestmark = [pytest.mark.e2e, pytest.mark.filterwarnings("ignore:Tried to parse:UserWarning")]
 
 
-def _dashboard_dimensions(stack: str, function: str, metric: str) -> dict[str, str]:
-    """The dimensions the dashboard's widget uses for ``metric`` of ``function``."""
-    template = observability_stacks.dashboard_template([observability_stacks.inventory(FIXTURE_UC)])
-    evaluation = cfn_template.evaluate(template, "dash", {"ObsUcStackName": stack})
+def _dashboard_dimensions(parameters: dict[str, str], function: str, metric: str) -> dict[str, str]:
+    """The dimensions the committed dashboard's widget uses for ``metric`` of ``function``."""
+    template = cfn_template.load(observability_stacks.DASHBOARD_PATH)
+    evaluation = cfn_template.evaluate(template, "dash", parameters)
     queries, problems = observability_check.dashboard_queries(
         evaluation.properties("Dashboard")["DashboardBody"], "dashboard"
     )
@@ -37,17 +35,40 @@ def _dashboard_dimensions(stack: str, function: str, metric: str) -> dict[str, s
 
 
 def test_files_processed_reads_back_with_the_dashboard_dimensions() -> None:
+    uc = catalog.find("retail-catalog")
     with LocalCloud() as cloud:
-        cloud.deploy(str(FIXTURE), {"Environment": "prod"}, stack_name="obs")
-        invocation = cloud.invoke("obs-process", {"files": [{"size": 10}, {"size": 32}, {"size": 0}]})
+        access_point = cloud.create_access_point()
+        params = retail_demo.parameters(access_point) | {
+            "EnableStreamingMode": "false",
+            "Environment": "prod",
+        }
+        cloud.deploy(str(uc.path), params, stack_name="rc", pip=local_layer_pip)
+        seeded = retail_demo.seed(cloud, access_point, 6)
+        invocation = cloud.invoke("rc-discovery", {"prefix": "products/"})
         assert invocation.function_error is None, invocation.payload
-        cloud.invoke("obs-process", {"files": [{"size": 8}]})
+        assert invocation.payload["listed"] == seeded
 
-        files_dims = _dashboard_dimensions("obs", "obs-process", "FilesProcessed")
-        assert files_dims == {"UseCase": "obs-uc", "FunctionName": "obs-process", "Environment": "prod"}
-        assert cloud.metrics(NAMESPACE, "FilesProcessed", files_dims) == 4.0
-        bytes_dims = _dashboard_dimensions("obs", "obs-process", "BytesProcessed")
-        assert cloud.metrics(NAMESPACE, "BytesProcessed", bytes_dims) == 50.0
-        # The seed's mistake, querying without the Environment dimension, finds nothing.
-        partial = {k: v for k, v in files_dims.items() if k != "Environment"}
+        dims = _dashboard_dimensions({"RetailCatalogStackName": "rc", "Environment": "prod"}, "rc-discovery",
+                                     "FilesProcessed")  # fmt: skip
+        assert dims == {"UseCase": "retail-catalog", "FunctionName": "rc-discovery", "Environment": "prod"}
+        assert cloud.metrics(NAMESPACE, "FilesProcessed", dims) == float(seeded)
+        # The seed's mistake, a query without the Environment dimension, finds nothing.
+        partial = {k: v for k, v in dims.items() if k != "Environment"}
         assert cloud.metrics(NAMESPACE, "FilesProcessed", partial) == 0.0
+
+
+def test_shared_stacks_deploy_through_the_project_deploy() -> None:
+    """``make deploy UC=alert-automation`` / ``UC=observability-dashboard`` run this same code path."""
+    with LocalCloud() as cloud:
+        alerts = cloud.deploy("alert-automation", {"NotificationEmail": "ops@example.com"})
+        assert alerts.status.endswith("_COMPLETE")
+        dashboard = cloud.deploy("observability-dashboard", {"Environment": "prod"})
+        assert dashboard.status.endswith("_COMPLETE")
+        cloudwatch = cloud.client("cloudwatch")
+        alarms = cloudwatch.describe_alarms(AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+        names = {a["AlarmName"] for a in alarms["MetricAlarms"]}
+        assert {f"{alerts.name}-processing-errors", f"{alerts.name}-processing-duration"} <= names
+        (composite,) = alarms["CompositeAlarms"]
+        assert f'ALARM("{alerts.name}-processing-errors")' in composite["AlarmRule"]
+        body = cloudwatch.get_dashboard(DashboardName="FSxN-S3AP-Patterns")["DashboardBody"]
+        assert '"Files processed (all use cases)"' in body

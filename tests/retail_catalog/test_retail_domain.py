@@ -429,3 +429,28 @@ def test_access_denied_on_the_volume_propagates(
             source, "a/b.jpg", "e", output_bucket="catalog-output", model_id="m", confidence_threshold=50,
             s3_client=buckets["client"], rekognition=rekognition, bedrock=bedrock,
         )  # fmt: skip
+
+
+def test_files_over_the_read_limit_are_refused_before_their_body_is_read(buckets: dict[str, Any]) -> None:
+    from shared.errors import ObjectTooLargeError
+    from shared.retail import read_image
+
+    key = "products/shoes/boot-002.jpg"
+    source = S3AccessPoint(buckets["source"], buckets["client"])
+    with pytest.raises(ObjectTooLargeError):
+        source.get_bytes(key, max_bytes=100)
+    with pytest.raises(ImageRejectedError, match="more than the 100"):
+        read_image(source, key, buckets["etags"][key], max_bytes=100)
+    assert len(read_image(source, key, buckets["etags"][key])) > 100
+
+
+def test_generated_specs_can_be_sized_to_pass_the_quality_check() -> None:
+    from scripts.samples.images import generated_specs
+
+    small, large = next(generated_specs(1)), next(generated_specs(1, width=640, height=600))
+    assert {i["code"] for i in check_quality(render(small)).issues} == {"too_small"}
+    assert check_quality(render(large)).passed
+    assert [s.key for s in generated_specs(4, prefix="x/", folders=2)] == [
+        "x/dept-000/item-0000000.jpg", "x/dept-001/item-0000001.png",
+        "x/dept-000/item-0000002.webp", "x/dept-001/item-0000003.jpg",
+    ]  # fmt: skip

@@ -265,3 +265,40 @@ def test_sample_event_is_a_valid_kinesis_batch(deployed: Any) -> None:
     sample = json.loads((ROOT / "retail-catalog/events/stream_consumer.json").read_text())
     assert module.handler(sample, None) == {"batchItemFailures": []}
     assert calls
+
+
+# -- replaying dead letters ------------------------------------------------------------------------
+
+
+def test_replay_re_puts_dead_letters_and_removes_them_once_accepted(deployed: Any) -> None:
+    from scripts.replay_dlq import main
+
+    _, _, dynamodb = deployed
+    kinesis = boto3.client("kinesis", region_name="us-east-1")
+    kinesis.create_stream(StreamName="changes", ShardCount=1)
+    state = StateStore("state", dynamodb)
+    dlq = DeadLetterStore("dlq", dynamodb)
+    batch = Batch()
+    failed = batch.of(event("a/broken.jpg"))
+    healed = batch.of(event("a/ok.jpg"))
+    garbage = batch.raw("@@@ not base64", partition_key="x")
+    for record, kind in ((failed, "failed"), (healed, "transient"), (garbage, "malformed")):
+        kinesis_part = record["kinesis"]
+        dlq.record(partition_key=kinesis_part["partitionKey"], data=kinesis_part["data"], raw=record,
+                   kind=kind, error="e", stack_trace="")  # fmt: skip
+    done = state.claim("a/ok.jpg", FP1, detected_at=T1, token="poll:1", timeout_seconds=60)
+    assert state.complete(done)
+
+    assert main(["--table", "dlq", "--stream", "changes", "--state-table", "state", "--dry-run"]) == 1
+    assert len(list(dlq.entries())) == 3  # a dry run changes nothing
+    assert main(["--table", "dlq", "--stream", "changes", "--state-table", "state"]) == 1  # one kept
+
+    (left,) = list(dlq.entries())
+    assert left.kind == "malformed"
+    shard = kinesis.list_shards(StreamName="changes")["Shards"][0]["ShardId"]
+    iterator = kinesis.get_shard_iterator(
+        StreamName="changes", ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+    )
+    records = kinesis.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
+    assert [ChangeEvent.from_json(r["Data"]).key for r in records] == ["a/broken.jpg"]
+    assert records[0]["PartitionKey"] == failed["kinesis"]["partitionKey"]

@@ -196,6 +196,16 @@ def test_artifact_bucket_outside_us_east_1_has_a_location_constraint(
     assert location["LocationConstraint"] == "eu-west-1"
 
 
+def test_aws_region_is_honoured_over_the_default_region(
+    aws: None, run: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_REGION", "ap-northeast-1")
+    result = run()
+    assert result.artifact_bucket.endswith("-ap-northeast-1")
+    assert ":ap-northeast-1:" in result.stack_id
+
+
 def test_tls_policy_document_denies_plain_http(monkeypatch: pytest.MonkeyPatch) -> None:
     """Off moto the policy is put; its statement is the standard aws:SecureTransport deny."""
     calls: dict[str, Any] = {}
@@ -265,7 +275,7 @@ def test_moto_crashes_updating_a_function_with_a_layer_and_deploy_says_so(
     run(mini)
     handler = mini / "functions" / "report_daily" / "handler.py"
     handler.write_text(handler.read_text() + "\n# changed\n")
-    with pytest.raises(DeployError, match="crashed: AttributeError.*delete the stack and deploy again"):
+    with pytest.raises(DeployError, match=r"crashed: AttributeError.*delete the stack and deploy again"):
         run(mini)
 
 
@@ -285,7 +295,7 @@ def test_large_template_goes_through_s3(
 
 def test_unknown_parameter_lists_the_valid_names(aws: None, run: Callable[..., Any]) -> None:
     with pytest.raises(
-        ParameterError, match="unknown parameter.*AccessPointAlias, AccessPointName, ArtifactBucket"
+        DeployError, match=r"unknown parameter.*AccessPointAlias, AccessPointName, ArtifactBucket"
     ):
         run(params="Enviroment=dev")
 
@@ -327,9 +337,10 @@ def test_failed_events_are_listed_with_their_reasons() -> None:
 class _ScriptedCloudFormation:
     """Replays a rollback the way CloudFormation reports one: events, then ROLLBACK_COMPLETE."""
 
-    def __init__(self) -> None:
+    def __init__(self, events: list[dict[str, Any]] | None = None) -> None:
         self.step = 0  # each DescribeStacks lets CloudFormation move on by one event
-        self.events = [
+        self.stall = 0  # DescribeStacks calls answered before CloudFormation has moved at all
+        self.events = events or [
             _event("1", "fsxn-x", "AWS::CloudFormation::Stack", "CREATE_IN_PROGRESS", "User Initiated"),
             _event("2", "Table", "AWS::DynamoDB::Table", "CREATE_FAILED", "Throughput exceeds the limit"),
             _event("3", "fsxn-x", "AWS::CloudFormation::Stack", "ROLLBACK_IN_PROGRESS", "resource failed"),
@@ -349,7 +360,10 @@ class _ScriptedCloudFormation:
         return Pages()
 
     def describe_stacks(self, **_: Any) -> dict[str, Any]:
-        self.step = min(self.step + 1, len(self.events) - 1)
+        if self.stall:
+            self.stall -= 1
+        else:
+            self.step = min(self.step + 1, len(self.events) - 1)
         stack_events = [e for e in self._visible() if e["ResourceType"] == "AWS::CloudFormation::Stack"]
         return {"Stacks": [{"StackName": "fsxn-x", "StackStatus": stack_events[-1]["ResourceStatus"]}]}
 
@@ -379,6 +393,26 @@ def test_waiting_streams_events_once_in_order_and_collects_failures() -> None:
     assert [e["LogicalResourceId"] for e in printer.failures()] == ["Table"]
 
 
+def test_waiting_does_not_stop_at_the_status_from_before_the_update() -> None:
+    """ExecuteChangeSet returns before the status moves; the old UPDATE_COMPLETE is not the end."""
+    stack = "AWS::CloudFormation::Stack"
+    cfn = _ScriptedCloudFormation(
+        [
+            _event("1", "fsxn-x", stack, "UPDATE_COMPLETE", None),  # the previous deploy
+            _event("2", "fsxn-x", stack, "UPDATE_IN_PROGRESS", "User Initiated"),
+            _event("3", "Fn", "AWS::Lambda::Function", "UPDATE_COMPLETE", None),
+            _event("4", "fsxn-x", stack, "UPDATE_COMPLETE", None),
+        ]
+    )
+    cfn.stall = 2  # the first DescribeStacks calls still show the previous deploy, with no new event
+    out = Lines()
+    printer = deploy_module._EventPrinter(cfn, "stack-id", out)
+    final = deploy_module.wait_for_stack(cfn, "stack-id", printer, poll_seconds=0, before="UPDATE_COMPLETE")
+    assert final["StackStatus"] == "UPDATE_COMPLETE"
+    assert [line.split()[1] for line in out] == ["UPDATE_IN_PROGRESS", "UPDATE_COMPLETE", "UPDATE_COMPLETE"]
+    assert printer.new[-1]["EventId"] == "4"
+
+
 def test_a_stack_in_rollback_complete_offers_the_delete_command(aws: None, run: Callable[..., Any]) -> None:
     run()
     backend = cloudformation_backends[ACCOUNT][REGION]
@@ -394,7 +428,7 @@ def test_template_validation_failure_is_one_clear_error(
     template.write_text(
         template.read_text().replace("TABLE_NAME: !Ref StateTable", "TABLE_NAME: !Ref NoSuchThing")
     )
-    with pytest.raises(DeployError, match="template validation failed for mini-uc: .*NoSuchThing"):
+    with pytest.raises(DeployError, match=r"template validation failed for mini-uc: .*NoSuchThing"):
         run(mini)
 
 
@@ -456,12 +490,35 @@ def test_delete_empties_only_the_stack_buckets_and_removes_the_stack(
         boto3.client("cloudformation").describe_stacks(StackName="fsxn-mini-uc")
 
 
+def test_delete_gets_past_a_tls_policy_that_moto_reads_as_deny_all(
+    aws: None, run: Callable[..., Any]
+) -> None:
+    bucket = run().outputs["OutputBucketName"]
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.put_object(Bucket=bucket, Key="a.json", Body=b"{}")
+    statement = {
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+    s3.put_bucket_policy(
+        Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    )
+    out = Lines()
+    deleted = run(fn=delete, out=out)
+    assert deleted.status == "DELETE_COMPLETE" and deleted.emptied == {bucket: 1}
+    assert "removing the policy first" in out.text
+
+
 def test_delete_leaves_retained_buckets_alone(aws: None, run: Callable[..., Any], mini: Path) -> None:
     template = mini / "template.yaml"
     template.write_text(
         template.read_text().replace(
             "  OutputBucket:\n    Type: AWS::S3::Bucket\n",
-            "  OutputBucket:\n    Type: AWS::S3::Bucket\n    DeletionPolicy: Retain\n    UpdateReplacePolicy: Retain\n",
+            "  OutputBucket:\n    Type: AWS::S3::Bucket\n"
+            "    DeletionPolicy: Retain\n    UpdateReplacePolicy: Retain\n",
         )
     )
     result = run(mini)

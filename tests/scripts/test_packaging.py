@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import shutil
 import tempfile
 import zipfile
@@ -133,6 +134,7 @@ def test_zip_bytes_depend_only_on_names_and_contents(names: list[str], data: st.
     """The same files, written in another order with other times and modes, zip to the same bytes."""
     # Two names where one is a folder of the other cannot both exist on disk.
     names = [n for n in names if not any(other.startswith(n.rsplit(".", 1)[0] + "/") for other in names)]
+    names = [n for n in names if n.split("/")[0] != "shared"]  # a function may not bring its own
     contents = {name: data.draw(st.binary(max_size=300)) for name in names}
     with tempfile.TemporaryDirectory() as scratch:
         digests = []
@@ -291,7 +293,7 @@ def test_handler_not_at_its_source_path_is_an_error(mini: Path, tmp_path: Path, 
         template.read_text().replace("Handler: functions/ingest/handler.handler", "Handler: x.y")
     )
     with pytest.raises(
-        PackagingError, match="IngestFunction: Handler must be functions/<fn>/handler.handler"
+        PackagingError, match=re.escape("IngestFunction: Handler must be functions/<fn>/handler.handler")
     ):
         package(mini, tmp_path / "build", pip=pip)
 
@@ -301,7 +303,7 @@ def test_placeholder_key_must_match_the_handler_folder(mini: Path, tmp_path: Pat
     template.write_text(
         template.read_text().replace("S3Key: functions/ingest.zip", "S3Key: functions/other.zip")
     )
-    with pytest.raises(PackagingError, match="placeholder functions/ingest.zip"):
+    with pytest.raises(PackagingError, match=re.escape("placeholder functions/ingest.zip")):
         package(mini, tmp_path / "build", pip=pip)
 
 

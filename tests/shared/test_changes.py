@@ -208,6 +208,16 @@ def test_an_out_of_order_listing_is_detected() -> None:
         list(merge_diff([], [obj("a"), obj("a")]))
 
 
+def test_an_out_of_order_manifest_is_reported_as_a_manifest_error() -> None:
+    from shared.changes import ManifestError
+
+    fp = Fingerprint("e", 1, "t")
+    with pytest.raises(ManifestError):
+        list(merge_diff([ManifestEntry("b", fp), ManifestEntry("a", fp)], []))
+    with pytest.raises(ManifestError):
+        list(merge_diff([ManifestEntry("a", fp), ManifestEntry("a", fp)], [obj("a")]))
+
+
 def test_external_sort_orders_and_dedupes_in_runs() -> None:
     keys = [f"k{random.Random(1).randrange(10**6):07d}-{i}" for i in range(50)] + ["k-dup", "k-dup"]
     shuffled = [obj(k) for k in keys]

@@ -120,17 +120,17 @@ def settle(clients: Clients, record: TokenRecord, status: str, failure_reason: s
     try:
         manifest = JobManifest.from_json(clients.output.get_bytes(record.context["manifest_key"]))
     except (KeyError, ObjectNotFoundError, LayoutError) as error:
-        reason = f"the job manifest of {record.job_name} cannot be read: {error}"
-        _record(clients, record, reason)
-        sent = _send(clients, record, False, "", "Segmentation.ManifestMissing", reason)
+        missing = f"the job manifest of {record.job_name} cannot be read: {error}"
+        _record(clients, record, missing)
+        sent = _send(clients, record, False, "", "Segmentation.ManifestMissing", missing)
         stats().failed()
-        return {"status": sent, "job_name": record.job_name, "job_status": status, "reason": reason}
-    payload, reason = settle_outputs(clients.output, manifest, mode="sagemaker", job_name=record.job_name)
+        return {"status": sent, "job_name": record.job_name, "job_status": status, "reason": missing}
+    payload, invalid = settle_outputs(clients.output, manifest, mode="sagemaker", job_name=record.job_name)
     stats().processed(files=len(manifest.items))
-    if reason is not None:
+    if invalid is not None:
         stats().failed()
-        sent = _send(clients, record, False, "", "Segmentation.OutputInvalid", reason)
-        return {"status": sent, "job_name": record.job_name, "job_status": status, "reason": reason}
+        sent = _send(clients, record, False, "", "Segmentation.OutputInvalid", invalid)
+        return {"status": sent, "job_name": record.job_name, "job_status": status, "reason": invalid}
     sent = _send(clients, record, True, json.dumps(payload), "", "")
     return {
         "status": sent,

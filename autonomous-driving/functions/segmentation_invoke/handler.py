@@ -21,6 +21,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -59,6 +61,32 @@ SAGEMAKER = "sagemaker"
 MAX_PAYLOAD_MB = 100  # Batch Transform's per-request ceiling; one cloud is one request
 MAX_CAUSE = 32_768
 MAX_ERROR = 256
+HEARTBEAT_INTERVAL_SECONDS = 60.0
+
+
+class Heartbeat:
+    """Sends SendTaskHeartbeat at most every ``interval`` seconds while this function works.
+
+    Staging and, in mock mode, segmenting many large clouds can outlast ``HeartbeatSeconds``
+    (at least 10 minutes; a function runs up to 15). A heartbeat that fails is logged, not fatal:
+    the final SendTaskSuccess or SendTaskFailure reports whether the token is still valid.
+    """
+
+    def __init__(self, sfn: Any, token: str, interval: float = HEARTBEAT_INTERVAL_SECONDS) -> None:
+        self.sfn, self.token, self.interval = sfn, token, interval
+        self.last = time.monotonic()
+        self.sent = 0
+
+    def __call__(self) -> None:
+        now = time.monotonic()
+        if now - self.last < self.interval:
+            return
+        self.last = now
+        try:
+            self.sfn.send_task_heartbeat(taskToken=self.token)
+            self.sent += 1
+        except ClientError as error:
+            logger.warning("SendTaskHeartbeat failed (%s); carrying on", error)
 
 
 class SegmentationError(PatternError):
@@ -81,12 +109,17 @@ class InvokeConfig(CommonConfig):
 
 
 def stage(
-    source: S3AccessPoint, output: S3AccessPoint, layout: RunLayout, passed: list[dict[str, Any]]
+    source: S3AccessPoint,
+    output: S3AccessPoint,
+    layout: RunLayout,
+    passed: list[dict[str, Any]],
+    beat: Callable[[], None] = lambda: None,
 ) -> tuple[list[StagedItem], list[dict[str, Any]]]:
     """Write each passed cloud as transform input; a cloud that cannot be staged is a FAILED item."""
     staged: list[StagedItem] = []
     failures: list[dict[str, Any]] = []
     for index, item in enumerate(passed):
+        beat()
         key = item["key"]
         try:
             cloud = read(source.get_bytes(key, if_match=item.get("etag") or None), detect_format(key))
@@ -112,9 +145,10 @@ def stage(
     return staged, failures
 
 
-def run_mock(output: S3AccessPoint, manifest: JobManifest) -> None:
+def run_mock(output: S3AccessPoint, manifest: JobManifest, beat: Callable[[], None] = lambda: None) -> None:
     """What the transform container would do, in process: the reference model on every input."""
     for item in manifest.items:
+        beat()
         with xray_subsegment("reference_model", {"points": item.point_count}):
             labels = reference_model(output.get_bytes(item.input_key), INPUT_CONTENT_TYPE)
         output.put(item.output_key, labels, content_type=LABELS_CONTENT_TYPE)
@@ -189,7 +223,7 @@ def segment(event: dict[str, Any], cfg: InvokeConfig, clients: dict[str, Any]) -
     qc_items = get_json(output, event["qc"]["results_key"])["items"]
     passed = [item for item in qc_items if item.get("status") == PASSED]
     if not passed:
-        result = {
+        result: dict[str, Any] = {
             "status": SKIPPED,
             "mode": mode,
             "reason": "no point cloud passed QC" if qc_items else "no point cloud was discovered",
@@ -198,7 +232,8 @@ def segment(event: dict[str, Any], cfg: InvokeConfig, clients: dict[str, Any]) -
         }
         sfn.send_task_success(taskToken=token, output=json.dumps(result))
         return result
-    staged, failures = stage(source, output, layout, passed)
+    beat = Heartbeat(sfn, token)
+    staged, failures = stage(source, output, layout, passed, beat)
     if not staged:
         raise SegmentationError(
             f"none of {len(passed)} passed clouds could be staged; first: {failures[0]['reason']}"
@@ -212,7 +247,7 @@ def segment(event: dict[str, Any], cfg: InvokeConfig, clients: dict[str, Any]) -
             cfg.token_table, client=clients["dynamodb"], ttl_seconds=cfg.callback_timeout_seconds
         )
         return start_job(cfg, clients["sagemaker"], store, token, execution["id"], layout)
-    run_mock(output, manifest)
+    run_mock(output, manifest, beat)
     payload, reason = settle_outputs(output, manifest, mode=MOCK)
     if reason is not None:
         raise SegmentationError(reason)
@@ -221,7 +256,12 @@ def segment(event: dict[str, Any], cfg: InvokeConfig, clients: dict[str, Any]) -
 
 
 def report_failure(
-    sfn: Any, token: str, error: BaseException, output: S3AccessPoint | None = None, run_id: str = ""
+    sfn: Any,
+    token: str,
+    error: BaseException,
+    output: S3AccessPoint | None = None,
+    run_id: str = "",
+    mode: str = "",
 ) -> dict[str, Any]:
     """SendTaskFailure with the error's type and reason, so the execution's Catch runs now.
 
@@ -232,7 +272,7 @@ def report_failure(
     name = f"Segmentation.{type(error).__name__}"[:MAX_ERROR]
     if output is not None and run_id:
         try:
-            record_failure(output, run_id, reason, mode="unknown")
+            record_failure(output, run_id, reason, mode=mode)
         except PatternError as write_error:
             logger.warning("could not record the segmentation failure in S3: %s", write_error.reason)
     sfn.send_task_failure(taskToken=token, error=name, cause=reason[:MAX_CAUSE])
@@ -253,9 +293,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     }
     try:
         return segment(event, cfg, clients)
+    # Whatever the error, Step Functions hears of it now (SendTaskFailure), not after TimeoutSeconds.
     except Exception as error:
         logger.exception("segmentation failed; reporting SendTaskFailure")
         run_id = run_id_for(event["execution"]["name"]) if "execution" in event else ""
-        return report_failure(
-            clients["stepfunctions"], token, error, S3AccessPoint(cfg.output_bucket), run_id
-        )
+        mode = MOCK if cfg.mock_mode else SAGEMAKER
+        output = S3AccessPoint(cfg.output_bucket)
+        return report_failure(clients["stepfunctions"], token, error, output, run_id, mode)

@@ -12,6 +12,7 @@ is anchored: the fingerprint-conditioned claim in the state table. See ``retail-
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -42,8 +43,9 @@ class ConsumerConfig:
     dlq_ttl_days: float = env("DLQ_TTL_DAYS", 14.0)
 
 
+@functools.cache
 def build_consumer(cfg: ConsumerConfig) -> Consumer:
-    """Wire the consumer to DynamoDB and the retail domain code."""
+    """Wire the consumer to DynamoDB and the retail domain code (once per cold start)."""
     import boto3
 
     dynamodb = boto3.client("dynamodb")

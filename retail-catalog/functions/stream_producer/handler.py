@@ -10,6 +10,7 @@ state table: change detection costs no DynamoDB read at all. See ``retail-catalo
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from typing import Any
 
@@ -57,16 +58,22 @@ class ProducerConfig:
         )
 
 
+@functools.cache
+def clients() -> tuple[Any, Any]:
+    """The S3 and Kinesis clients, created once per cold start."""
+    import boto3
+
+    return boto3.client("s3"), boto3.client("kinesis")
+
+
 @trace_lambda_handler
 def handler(event: dict[str, Any] | None, context: Any) -> dict[str, Any]:
     cfg = config.load(ProducerConfig)
-    import boto3
-
-    s3 = boto3.client("s3")
+    s3, kinesis = clients()
     summary = run_cycle(
         S3Lister(S3AccessPoint(cfg.access_point, s3), cfg.suffixes),
         ManifestStore(cfg.manifest_bucket, cfg.manifest_prefix, s3),
-        StreamingHelper(cfg.streaming(), boto3.client("kinesis")),
+        StreamingHelper(cfg.streaming(), kinesis),
         quiet_polls=cfg.quiet_polls,
         max_workers=cfg.shard_concurrency,
     )

@@ -155,3 +155,13 @@ Resources: {}
     ]
     with pytest.raises(UnsupportedTemplateError):
         resolver.resolve({"Fn::ImportValue": "x"})
+
+
+def test_redeploying_the_same_stack_keeps_the_locally_created_resources(
+    deployed: tuple[LocalCloud, StackInfo, AccessPoint],
+) -> None:
+    cloud, _, access_point = deployed
+    again = cloud.deploy(str(FIXTURE), _driver().parameters(access_point), stack_name="fx")
+    assert set(again.created) >= {"ProducerSchedule", "PollingSchedule", "HealthAlarm"}
+    schedules = [s["Name"] for s in cloud.client("scheduler").list_schedules()["Schedules"]]
+    assert sorted(schedules) == ["fx-polling", "fx-producer"]

@@ -184,3 +184,78 @@ def test_cron_and_at_expressions() -> None:
     assert is_due("at(2026-01-05T09:30:00)", at, 1)
     with pytest.raises(UnsupportedScheduleError):
         is_due("cron(0 0 L * ? *)", at, 1)
+
+
+def test_distributed_map_reads_its_items_from_s3_and_runs_child_executions(
+    cloud: LocalCloud, echo: str
+) -> None:
+    cloud.client("s3").create_bucket(Bucket="map-items")
+    items = [{"n": i} for i in range(5)]
+    cloud.client("s3").put_object(Bucket="map-items", Key="items.json", Body=json.dumps(items).encode())
+    definition = {
+        "StartAt": "Each",
+        "States": {
+            "Each": {
+                "Type": "Map",
+                "MaxConcurrency": 2,
+                "ItemReader": {
+                    "Resource": "arn:aws:states:::s3:getObject",
+                    "ReaderConfig": {"InputType": "JSON"},
+                    "Parameters": {"Bucket": "map-items", "Key": "items.json"},
+                },
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "Echo",
+                    "States": {
+                        "Echo": {
+                            "Type": "Task",
+                            "Resource": "arn:aws:states:::lambda:invoke",
+                            "Parameters": {"FunctionName": echo, "Payload.$": "$"},
+                            "OutputPath": "$.Payload",
+                            "End": True,
+                        }
+                    },
+                },
+                "End": True,
+            }
+        },
+    }
+    arn = cloud.client("stepfunctions").create_state_machine(
+        name="distributed", definition=json.dumps(definition), roleArn=ROLE
+    )["stateMachineArn"]
+    result = cloud.run_state_machine(arn, {})
+    assert result.succeeded, result.cause
+    assert sorted(item["n"] for item in result.output) == list(range(5))
+
+
+def test_task_token_answered_inside_the_invoked_lambda_ends_the_wait_despite_a_heartbeat(
+    cloud: LocalCloud, make_function: Callable[..., str]
+) -> None:
+    answer = (
+        "import boto3, json\n"
+        "def handler(event, context):\n"
+        "    sfn = boto3.client('stepfunctions')\n"
+        "    sfn.send_task_success(taskToken=event['token'], output=json.dumps({'ok': 1}))\n"
+        "    return {}\n"
+    )
+    arn = make_function("answers-at-once", {"handler.py": answer})
+    definition = {
+        "StartAt": "Wait",
+        "States": {
+            "Wait": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                "Parameters": {"FunctionName": arn, "Payload": {"token.$": "$$.Task.Token"}},
+                "HeartbeatSeconds": 600,
+                "TimeoutSeconds": 3600,
+                "End": True,
+            }
+        },
+    }
+    machine = cloud.client("stepfunctions").create_state_machine(
+        name="early-answer", definition=json.dumps(definition), roleArn=ROLE
+    )["stateMachineArn"]
+    # Without the fix moto waits for the 600 s heartbeat; the wait below gives up long before.
+    result = cloud.run_state_machine(machine, {}, timeout_seconds=30)
+    assert result.succeeded
+    assert result.output == {"ok": 1}

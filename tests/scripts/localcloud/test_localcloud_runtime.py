@@ -135,3 +135,32 @@ def test_running_past_the_timeout_is_reported_as_sandbox_timedout(
     assert result.function_error == "Unhandled"
     assert result.payload["errorType"] == "Sandbox.Timedout"
     assert "Task timed out after 1.00 seconds" in result.payload["errorMessage"]
+
+
+def test_import_failures_are_reported_as_lambda_runtime_errors(
+    cloud: LocalCloud, make_function: Callable[..., str]
+) -> None:
+    make_function(
+        "bad-import", {"handler.py": "import not_a_module_anywhere\ndef handler(e, c):\n    return 1\n"}
+    )
+    result = cloud.invoke("bad-import")
+    assert result.function_error == "Unhandled"
+    assert result.payload["errorType"] == "Runtime.ImportModuleError"
+    assert "Unable to import module 'handler'" in result.payload["errorMessage"]
+    make_function("no-handler", {"handler.py": "def other(e, c):\n    return 1\n"})
+    missing = cloud.invoke("no-handler")
+    assert missing.payload["errorType"] == "Runtime.HandlerNotFound"
+
+
+def test_a_handler_that_invokes_another_function_gets_its_own_result(
+    cloud: LocalCloud, make_function: Callable[..., str]
+) -> None:
+    make_function("inner", {"handler.py": "def handler(e, c):\n    return 'inner'\n"})
+    outer = (
+        "import boto3, json\n"
+        "def handler(e, c):\n"
+        "    r = boto3.client('lambda').invoke(FunctionName='inner')\n"
+        "    return {'outer': json.loads(r['Payload'].read())}\n"
+    )
+    make_function("outer", {"handler.py": outer})
+    assert cloud.invoke("outer").payload == {"outer": "inner"}

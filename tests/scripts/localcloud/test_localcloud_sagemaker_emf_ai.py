@@ -157,11 +157,9 @@ def test_bedrock_converse_fills_the_keys_the_prompt_asks_for(cloud: LocalCloud) 
     assert "handbag" in reply["tags"]
     assert 0.5 <= reply["confidence"] <= 1.0
     assert response["stopReason"] == "end_turn"
-    assert reply != json.loads(
-        converse({"messages": [{"role": "user", "content": [{"text": "other words"}]}]})["output"]["message"][
-            "content"
-        ][0]["text"]
-    )
+    other = prompt.replace("red leather handbag", "wooden garden chair")
+    answer = converse({"messages": [{"role": "user", "content": [{"text": other}]}]})
+    assert json.loads(answer["output"]["message"]["content"][0]["text"]) != reply
 
 
 def test_comprehend_medical_entities_have_real_offsets(cloud: LocalCloud) -> None:
@@ -173,3 +171,47 @@ def test_comprehend_medical_entities_have_real_offsets(cloud: LocalCloud) -> Non
     for entity in entities:
         assert text[entity["BeginOffset"] : entity["EndOffset"]] == entity["Text"]
     assert detect_entities_v2("nothing medical here")["Entities"] == []
+
+
+def test_bedrock_converse_reads_fields_named_in_prose_and_answers_prose_when_no_json_is_asked() -> None:
+    system = 'Answer with one JSON object with these fields: "title" (string), "keywords" (array of strings).'
+    asked = converse(
+        {
+            "system": [{"text": system}],
+            "messages": [{"role": "user", "content": [{"text": "A blue ceramic vase"}]}],
+        }
+    )
+    reply = json.loads(asked["output"]["message"]["content"][0]["text"])
+    assert set(reply) == {"title", "keywords"}
+    assert isinstance(reply["keywords"], list)
+    assert "vase" in reply["keywords"]
+    prose = converse(
+        {
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [
+                        {"text": 'Summarise this run in two sentences. Facts: {"files": 12, "failed": 2}'}
+                    ],
+                }
+            ]
+        }
+    )
+    text = prose["output"]["message"]["content"][0]["text"]
+    assert "files 12" in text
+    assert "failed 2" in text
+    assert not text.lstrip().startswith("{")
+
+
+def test_textract_lines_and_comprehend_medical_phi_come_from_the_document(cloud: LocalCloud) -> None:
+    document = b"INVOICE 1042\nShip to: Dock 7\n"
+    blocks = cloud.client("textract").detect_document_text(Document={"Bytes": document})["Blocks"]
+    assert [b["Text"] for b in blocks if b["BlockType"] == "LINE"] == ["INVOICE 1042", "Ship to: Dock 7"]
+    assert [b["Text"] for b in blocks if b["BlockType"] == "WORD"][:2] == ["INVOICE", "1042"]
+    text = "Seen on 2026-01-05, call 555-123-4567, MRN 123456."
+    phi = cloud.client("comprehendmedical").detect_phi(Text=text)["Entities"]
+    assert {(e["Type"], e["Text"]) for e in phi} == {
+        ("DATE", "2026-01-05"),
+        ("PHONE_OR_FAX", "555-123-4567"),
+        ("ID", "MRN 123456"),
+    }

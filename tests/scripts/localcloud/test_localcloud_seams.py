@@ -44,3 +44,35 @@ def test_installing_twice_in_one_process_is_refused() -> None:
 
     with LocalCloud() as cloud, pytest.raises(RuntimeError, match="already installed"):
         cloud.runtime.install()
+
+
+def test_validate_template_checks_structure_like_cloudformation_not_lint() -> None:
+    from scripts.localcloud.validation import check
+
+    warning_only = "Parameters:\n  Unused: {Type: String}\nResources:\n  Q: {Type: AWS::SQS::Queue}\n"
+    assert check(warning_only) == []
+    assert "Resources" in check("Parameters: {}\n")[0].message
+    assert (
+        "Unresolved resource dependencies ['Nope']"
+        in check("Resources:\n  Q:\n    Type: AWS::SQS::Queue\n    Properties: {QueueName: !Ref Nope}\n")[
+            0
+        ].message
+    )
+    assert "Type" in check("Resources:\n  Q: {Properties: {}}\n")[0].message
+    assert "format error" in check("Resources: [unclosed\n")[0].message
+
+
+def test_validate_template_api_uses_the_structural_check() -> None:
+    from botocore.exceptions import ClientError
+
+    from scripts.localcloud import LocalCloud
+
+    with LocalCloud() as cloud:
+        cfn = cloud.client("cloudformation")
+        cfn.validate_template(
+            TemplateBody="Parameters:\n  Unused: {Type: String}\nResources:\n  Q: {Type: AWS::SQS::Queue}\n"
+        )
+        with pytest.raises(ClientError, match="Unresolved"):
+            cfn.validate_template(
+                TemplateBody="Resources:\n  Q: {Type: AWS::SQS::Queue, Properties: {A: !Ref B}}\n"
+            )

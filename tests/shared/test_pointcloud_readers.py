@@ -1,0 +1,405 @@
+"""Every reader round-trips clouds written in every format, and rejects corrupt or truncated input."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from scripts.samples import pointclouds as samples
+from shared.errors import PatternError
+from shared.pointcloud import (
+    FORMATS,
+    PointCloud,
+    PointCloudError,
+    UnknownFormatError,
+    detect_format,
+    lzf,
+    read,
+)
+
+FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+# (variant name, format, writer, exact): exact writers keep float bits; LAS stores 1 mm integers.
+Writer = Callable[[PointCloud], bytes]
+VARIANTS: list[tuple[str, str, Writer, bool]] = [
+    ("pcd-ascii", "pcd", lambda c: samples.write_pcd(c, "ascii"), True),
+    ("pcd-binary", "pcd", lambda c: samples.write_pcd(c, "binary"), True),
+    ("pcd-binary-compressed", "pcd", lambda c: samples.write_pcd(c, "binary_compressed"), True),
+    ("las-1.2", "las", lambda c: samples.write_las(c, "1.2"), False),
+    ("las-1.4", "las", lambda c: samples.write_las(c, "1.4"), False),
+    ("laz-1.2", "laz", lambda c: samples.write_las(c, "1.2", compressed=True), False),
+    ("laz-1.4", "laz", lambda c: samples.write_las(c, "1.4", compressed=True), False),
+    ("ply-binary", "ply", lambda c: samples.write_ply(c, binary=True), True),
+    ("ply-ascii", "ply", lambda c: samples.write_ply(c, binary=False), True),
+    ("kitti-bin", "bin", samples.write_bin, True),
+]
+TEXT_VARIANTS = {"pcd-ascii", "ply-ascii"}
+
+
+@st.composite
+def clouds(draw: st.DrawFn, *, finite: bool = False, max_points: int = 200) -> PointCloud:
+    """Float32 clouds with integral intensity, optionally with NaN/Inf coordinates."""
+    n = draw(st.integers(0, max_points))
+    elements = st.floats(-1e5, 1e5, width=32, allow_nan=False, allow_infinity=False)
+    if not finite:
+        elements = st.one_of(elements, st.sampled_from([float("nan"), float("inf"), float("-inf")]))
+    xyz = draw(hnp.arrays(np.float32, (n, 3), elements=elements))
+    intensity = draw(hnp.arrays(np.float32, (n,), elements=st.integers(0, 65535).map(float)))
+    return PointCloud(xyz=xyz, intensity=intensity, format="bin")
+
+
+def _variant(name: str) -> tuple[str, Writer, bool]:
+    for variant, fmt, writer, exact in VARIANTS:
+        if variant == name:
+            return fmt, writer, exact
+    raise KeyError(name)
+
+
+def _assert_same(result: PointCloud, cloud: PointCloud, exact: bool) -> None:
+    assert result.count == cloud.count
+    assert result.xyz.shape == (cloud.count, 3)
+    if exact:
+        np.testing.assert_array_equal(result.xyz, cloud.xyz)
+        assert result.xyz.dtype == cloud.xyz.dtype
+    else:
+        np.testing.assert_allclose(result.xyz, cloud.xyz.astype(np.float64), rtol=0, atol=0.0005 + 0.02)
+    assert result.intensity is not None
+    assert cloud.intensity is not None
+    np.testing.assert_array_equal(result.intensity.astype(np.float64), cloud.intensity.astype(np.float64))
+
+
+@pytest.mark.parametrize("variant", [v[0] for v in VARIANTS])
+@FAST
+@given(data=st.data())
+def test_round_trip(variant: str, data: st.DataObject) -> None:
+    fmt, writer, exact = _variant(variant)
+    cloud = data.draw(clouds(finite=not exact))
+    result = read(writer(cloud), fmt)
+    assert result.format == fmt
+    _assert_same(result, cloud, exact)
+
+
+def test_las_keeps_millimetres() -> None:
+    """The 0.02 m slack above is float32 input precision; LAS itself is exact to half a millimetre."""
+    xyz = np.array([[1.0, 2.0, 3.0], [1.2345, -7.0004, 0.5]], dtype=np.float64)
+    cloud = PointCloud(xyz=xyz, intensity=np.array([0, 65535], dtype=np.uint16), format="las")
+    for compressed in (False, True):
+        result = read(samples.write_las(cloud, "1.4", compressed=compressed), "laz" if compressed else "las")
+        np.testing.assert_allclose(result.xyz, xyz, atol=0.0005 + 1e-9)
+        assert result.xyz.dtype == np.float64
+        assert result.intensity is not None
+        assert result.intensity.tolist() == [0, 65535]
+
+
+@pytest.mark.parametrize(
+    "variant", ["pcd-binary", "pcd-ascii", "pcd-binary-compressed", "ply-binary", "ply-ascii"]
+)
+def test_float64_and_no_intensity(variant: str) -> None:
+    fmt, writer, _ = _variant(variant)
+    xyz = np.random.default_rng(1).normal(size=(50, 3)) * 1e3
+    cloud = PointCloud(xyz=xyz, intensity=None, format=fmt)
+    result = read(writer(cloud), fmt)
+    assert result.intensity is None
+    assert result.xyz.dtype == np.float64
+    np.testing.assert_array_equal(result.xyz, xyz)
+
+
+@pytest.mark.parametrize("variant", [v[0] for v in VARIANTS])
+def test_reads_from_path_and_memoryview(variant: str, tmp_path: Path) -> None:
+    fmt, writer, exact = _variant(variant)
+    cloud = samples.synthetic_scene(2000, seed=4)
+    data = writer(cloud)
+    path = tmp_path / f"scan.{fmt}"
+    path.write_bytes(data)
+    _assert_same(read(path, fmt), cloud, exact)
+    _assert_same(read(str(path), detect_format(str(path))), cloud, exact)
+    _assert_same(read(memoryview(data), fmt), cloud, exact)
+
+
+def _truncation_points(variant: str, data: bytes, cloud: PointCloud) -> tuple[int, int]:
+    """The range of cut lengths that must be rejected."""
+    if variant in TEXT_VARIANTS:
+        # Cutting inside the last text row can leave a shorter but well-formed number, so only cuts
+        # that remove at least one whole row are guaranteed to be detectable.
+        last_row = data.rstrip(b"\n").rsplit(b"\n", 1)[-1]
+        return 0, len(data) - len(last_row) - 2
+    return 0, len(data) - 1
+
+
+@pytest.mark.parametrize("variant", [v[0] for v in VARIANTS])
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**16), fraction=st.floats(0, 1))
+def test_truncated_input_is_rejected(variant: str, seed: int, fraction: float) -> None:
+    fmt, writer, _ = _variant(variant)
+    cloud = samples.synthetic_scene(64, seed=seed)
+    data = writer(cloud)
+    low, high = _truncation_points(variant, data, cloud)
+    cut = low + int(fraction * (high - low))
+    if fmt == "bin" and cut % 16 == 0:
+        cut += 1  # a headerless KITTI scan cut at a point boundary is a valid, shorter scan
+    with pytest.raises(PointCloudError) as caught:
+        read(data[:cut], fmt)
+    assert caught.value.reason
+    assert isinstance(caught.value, PatternError)
+
+
+@pytest.mark.parametrize("fmt", sorted(set(FORMATS.values())))
+@settings(max_examples=60, deadline=None)
+@given(data=st.binary(max_size=600))
+def test_garbage_never_escapes_as_another_error(fmt: str, data: bytes) -> None:
+    reason = ""
+    try:
+        result = read(data, fmt)
+    except PointCloudError as error:
+        reason = error.reason
+    else:
+        assert result.xyz.shape[1] == 3
+        reason = "parsed"
+    assert reason
+
+
+@pytest.mark.parametrize("variant", [v[0] for v in VARIANTS])
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    positions=st.lists(st.floats(0, 1), min_size=1, max_size=4),
+    value=st.binary(min_size=1, max_size=1),
+)
+def test_corrupted_bytes_fail_cleanly(variant: str, seed: int, positions: list[float], value: bytes) -> None:
+    """Flipped bytes anywhere (headers included) either still parse or raise PointCloudError."""
+    fmt, writer, _ = _variant(variant)
+    data = bytearray(writer(samples.synthetic_scene(40, seed=seed)))
+    for position in positions:
+        data[int(position * (len(data) - 1))] = value[0]
+    reason = ""
+    try:
+        result = read(bytes(data), fmt)
+    except PointCloudError as error:
+        reason = error.reason
+    else:
+        assert result.count == result.xyz.shape[0]
+        reason = "parsed"
+    assert reason
+
+
+# ------------------------------------------------------------------------ specific malformed inputs
+
+PCD_HEADER = b"VERSION 0.7\nFIELDS x y z\nSIZE 4 4 4\nTYPE F F F\nCOUNT 1 1 1\nWIDTH 2\nHEIGHT 1\nPOINTS 2\n"
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"VERSION 0.7\nSIZE 4 4 4\nTYPE F F F\nWIDTH 1\nDATA ascii\n1 2 3\n", "lacks the FIELDS"),
+        (PCD_HEADER + b"DATA lzma\n", "DATA 'lzma'"),
+        (
+            PCD_HEADER.replace(b"FIELDS x y z", b"FIELDS x y w") + b"DATA ascii\n1 2 3\n4 5 6\n",
+            "no 'z' field",
+        ),
+        (PCD_HEADER.replace(b"SIZE 4 4 4", b"SIZE 4 4") + b"DATA ascii\n", "3 FIELDS but 2 SIZE"),
+        (PCD_HEADER.replace(b"TYPE F F F", b"TYPE F F X") + b"DATA ascii\n", "type X4"),
+        (PCD_HEADER.replace(b"WIDTH 2", b"WIDTH two") + b"DATA ascii\n", "non-numeric"),
+        (PCD_HEADER + b"DATA ascii\n1 2 3\n4 5 six\n", "non-numeric value"),
+        (PCD_HEADER + b"DATA ascii\n1 2 3\n4 5\n", "need 6 values, 5 present"),
+        (PCD_HEADER + b"DATA binary\n" + bytes(23), "need 24 bytes, 23 present"),
+        (PCD_HEADER + b"DATA binary_compressed\n" + struct.pack("<II", 4, 25) + bytes(4), "need 24"),
+        (PCD_HEADER + b"DATA binary_compressed\n" + struct.pack("<II", 40, 24) + bytes(4), "truncated"),
+        (
+            PCD_HEADER + b"DATA binary_compressed\n" + struct.pack("<II", 2, 24) + b"\x20\x00",
+            "before the start",
+        ),
+        (PCD_HEADER, "no 'DATA' line"),
+        (b"\xff\xfe" + PCD_HEADER + b"DATA ascii\n", "non-ASCII"),
+    ],
+)
+def test_pcd_malformed(data: bytes, reason: str) -> None:
+    with pytest.raises(PointCloudError, match=reason):
+        read(data, "pcd")
+
+
+def test_pcd_padding_fields_counts_and_v06_header() -> None:
+    """PCL pads records with '_' fields and may use COUNT > 1; the reader skips both correctly."""
+    header = (
+        b"FIELDS x y z _ rgb _ intensity\nSIZE 4 4 4 1 4 1 2\nTYPE F F F U U U U\nCOUNT 1 1 1 4 1 4 2\n"
+        b"WIDTH 3\nPOINTS 3\nDATA binary\n"
+    )
+    dtype = np.dtype(
+        [
+            ("x", "<f4"),
+            ("y", "<f4"),
+            ("z", "<f4"),
+            ("p", "u1", 4),
+            ("rgb", "<u4"),
+            ("q", "u1", 4),
+            ("i", "<u2", 2),
+        ]
+    )
+    rows = np.zeros(3, dtype=dtype)
+    rows["x"], rows["y"], rows["z"] = [1, 2, 3], [4, 5, 6], [7, 8, 9]
+    rows["i"][:, 0] = [10, 20, 30]
+    result = read(header + rows.tobytes(), "pcd")
+    np.testing.assert_array_equal(result.xyz, [[1, 4, 7], [2, 5, 8], [3, 6, 9]])
+    assert result.intensity is not None
+    assert result.intensity.tolist() == [10, 20, 30]
+
+
+def _ply(fmt: str, body: bytes, extra: str = "") -> bytes:
+    header = (
+        f"ply\nformat {fmt} 1.0\n{extra}element vertex 2\n"
+        "property float x\nproperty float y\nproperty float z\n"
+    )
+    return (header + "end_header\n").encode() + body
+
+
+def test_ply_big_endian_and_elements_around_vertex() -> None:
+    xyz = np.array([[1, 2, 3], [4, 5, 6]], dtype=">f4")
+    big = _ply("binary_big_endian", xyz.tobytes())
+    np.testing.assert_array_equal(read(big, "ply").xyz, xyz.astype(np.float32))
+    # A fixed-size element before the vertices and a face list after them.
+    header = (
+        b"ply\nformat binary_little_endian 1.0\nelement camera 1\nproperty double scale\n"
+        b"element vertex 2\nproperty float x\nproperty float y\nproperty float z\nproperty uchar intensity\n"
+        b"element face 1\nproperty list uchar int vertex_indices\nend_header\n"
+    )
+    rows = np.array(
+        [(1, 2, 3, 7), (4, 5, 6, 9)], dtype=[("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("i", "u1")]
+    )
+    face = struct.pack("<Biii", 3, 0, 1, 0)
+    result = read(header + struct.pack("<d", 2.0) + rows.tobytes() + face, "ply")
+    np.testing.assert_array_equal(result.xyz, [[1, 2, 3], [4, 5, 6]])
+    assert result.intensity is not None
+    assert result.intensity.tolist() == [7, 9]
+    ascii_ply = (
+        b"ply\nformat ascii 1.0\ncomment scan\nelement camera 1\nproperty float s\nelement vertex 1\n"
+        b"property float x\nproperty float y\nproperty float z\nend_header\n0.5\n1 2 3\n"
+    )
+    np.testing.assert_array_equal(read(ascii_ply, "ply").xyz, [[1, 2, 3]])
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"plx\n", "does not start with 'ply'"),
+        (_ply("binary_middle_endian", b""), "format 'binary_middle_endian'"),
+        (b"ply\nformat ascii 1.0\nelement face 1\nproperty float x\nend_header\n1\n", "no vertex element"),
+        (_ply("ascii", b"").replace(b"property float z\n", b""), "no 'z' property"),
+        (_ply("ascii", b"").replace(b"float z", b"quaternion z"), "not understood"),
+        (_ply("ascii", b"").replace(b"vertex 2", b"vertex -2"), "negative count"),
+        (_ply("ascii", b"1 2 3\n"), "2 vertices declared, 1 present"),
+        (_ply("ascii", b"1 2 3\n4 5\n"), "do not all have 3 values"),
+        (_ply("ascii", b"1 2 3\n4 5 x\n"), "non-numeric"),
+        (_ply("binary_little_endian", bytes(20)), "truncated"),
+        (b"ply\nformat ascii 1.0\nelement vertex 1\nproperty float x\n", "no 'end_header'"),
+        (
+            b"ply\nformat binary_little_endian 1.0\nelement face 1\nproperty list uchar int v\n"
+            b"element vertex 1\nproperty float x\nproperty float y\nproperty float z\nend_header\n",
+            "before vertex has list properties",
+        ),
+        (b"ply\nformat ascii 1.0\nproperty float x\nend_header\n", "before any element"),
+    ],
+)
+def test_ply_malformed(data: bytes, reason: str) -> None:
+    with pytest.raises(PointCloudError, match=reason):
+        read(data, "ply")
+
+
+@pytest.mark.parametrize(
+    ("mutate", "reason"),
+    [
+        (lambda d: b"LASX" + d[4:], "signature"),
+        (lambda d: d[:24] + b"\x02\x00" + d[26:], "version 2.0"),
+        (lambda d: d[:100], "shorter than a LAS header"),
+        (lambda d: d[:300], "header truncated"),
+        (lambda d: d[:-5], "point data truncated"),
+        (lambda d: d[:96] + struct.pack("<I", len(d) + 10) + d[100:], "beyond the end"),
+        (lambda d: d[:100] + struct.pack("<I", 1000) + d[104:], "VLRs"),
+        (lambda d: d[:243] + struct.pack("<I", 7) + d[247:], "extended VLRs"),
+        (lambda d: d[:247] + struct.pack("<Q", 2**40) + d[255:], "point data truncated"),
+    ],
+)
+def test_las_malformed(mutate: Callable[[bytes], bytes], reason: str) -> None:
+    data = samples.write_las(samples.synthetic_scene(100, seed=1), "1.4")
+    with pytest.raises(PointCloudError, match=reason):
+        read(mutate(data), "las")
+
+
+def test_laz_truncated_and_bogus_count() -> None:
+    data = samples.write_las(samples.synthetic_scene(3000, seed=2), "1.4", compressed=True)
+    with pytest.raises(PointCloudError, match="LAZ"):
+        read(data[: len(data) // 2], "laz")
+    # An absurd point count must fail when the data runs out, not allocate for the count.
+    bogus = data[:247] + struct.pack("<Q", 2**40) + data[255:]
+    with pytest.raises(PointCloudError, match="LAZ"):
+        read(bogus, "laz")
+
+
+def test_kitti_bin_size_must_be_whole_points() -> None:
+    with pytest.raises(PointCloudError, match="not a multiple of 16"):
+        read(bytes(33), "bin")
+    assert read(b"", "bin").count == 0
+
+
+def test_missing_path_and_unknown_format(tmp_path: Path) -> None:
+    with pytest.raises(PointCloudError, match="cannot open"):
+        read(tmp_path / "absent.pcd", "pcd")
+    with pytest.raises(PointCloudError, match="cannot open"):
+        read(tmp_path / "absent.las", "las")
+    with pytest.raises(UnknownFormatError):
+        read(b"", "xyz")
+    empty = tmp_path / "empty.bin"
+    empty.write_bytes(b"")
+    assert read(empty, "bin").count == 0
+
+
+@pytest.mark.parametrize(
+    ("key", "fmt"),
+    [("a/b/scan.PCD", "pcd"), ("x.las", "las"), ("x.LaZ", "laz"), ("d/x.ply", "ply"), ("000001.bin", "bin")],
+)
+def test_detect_format(key: str, fmt: str) -> None:
+    assert detect_format(key) == fmt
+
+
+@pytest.mark.parametrize("key", ["a.txt", "noext", "a.pcd.gz", "dir.pcd/file"])
+def test_detect_format_rejects(key: str) -> None:
+    with pytest.raises(UnknownFormatError, match="unsupported point cloud suffix"):
+        detect_format(key)
+
+
+def test_point_cloud_shape_checks() -> None:
+    with pytest.raises(PointCloudError):
+        PointCloud(xyz=np.zeros((3, 2)), intensity=None, format="bin")
+    with pytest.raises(PointCloudError):
+        PointCloud(xyz=np.zeros((3, 3)), intensity=np.zeros(2), format="bin")
+    assert PointCloud(xyz=np.zeros((3, 3)), intensity=None, format="bin").count == 3
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    data=st.one_of(
+        st.binary(max_size=2000),
+        st.lists(st.binary(min_size=1, max_size=8), max_size=60).map(
+            lambda parts: b"".join(p * 40 for p in parts)
+        ),
+    )
+)
+def test_lzf_round_trip(data: bytes) -> None:
+    """Repeated patterns exercise long and overlapping back references."""
+    packed = lzf.compress(data)
+    assert lzf.decompress(packed, len(data)) == data
+
+
+def test_lzf_rejects_wrong_size_and_overruns() -> None:
+    packed = lzf.compress(b"abcabcabcabcabc")
+    with pytest.raises(lzf.LzfError, match="decoded to 15 bytes"):
+        lzf.decompress(packed, 16)
+    with pytest.raises(lzf.LzfError, match="overruns"):
+        lzf.decompress(b"\x05ab", 6)
+    with pytest.raises(lzf.LzfError, match="back-reference"):
+        lzf.decompress(b"\x00a\xe0", 20)
