@@ -161,7 +161,13 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
     summary.output_keys = sorted(keys)
     if f"{run}summary.json" in keys:
         report = _json(cloud, bucket, f"{run}summary.json")
-        summary.extra["run summary"] = {k: v for k, v in report.items() if isinstance(v, int | str | dict)}
+        counts = {k: v for k, v in (report.get("counts") or {}).items() if k != "discovered"}
+        summary.extra["run summary"] = {
+            "status": report.get("status"),
+            "segmentation": report.get("segmentation"),
+            "counts": counts,
+            "bedrock summary": (report.get("bedrock_summary") or {}).get("status"),
+        }
     videos = _json(cloud, bucket, f"{run}manifest/video.json") if f"{run}manifest/video.json" in keys else {}
     clouds = (
         _json(cloud, bucket, f"{run}manifest/pointclouds.json")

@@ -52,10 +52,11 @@ def function_logical_id(template: dict[str, Any], fn: str) -> str:
 
 
 def _invoke(args: argparse.Namespace) -> int:
-    from scripts.demos import NotBuiltError, driver_for
+    from scripts.demos import NotBuiltError, deploy_with_fallback, driver_for
+    from scripts.deploy import DeployError
     from scripts.localcloud import LocalCloud
     from scripts.localcloud.template import load_template
-    from scripts.packaging import resolve
+    from scripts.packaging import DEFAULT_BUILD_ROOT, resolve
 
     try:
         use_case = resolve(args.uc)
@@ -71,11 +72,13 @@ def _invoke(args: argparse.Namespace) -> int:
         print(f"make invoke: no sample event at {event_path}", file=sys.stderr)
         return 2
     event = json.loads(event_path.read_text(encoding="utf-8"))
-    with LocalCloud() as cloud:
+    with LocalCloud(build_root=DEFAULT_BUILD_ROOT) as cloud:
         access_point = cloud.create_access_point()
-        cloud.deploy(
-            str(use_case.path), driver.parameters(access_point), stack_name=f"local-{use_case.name}"[:60]
-        )
+        try:
+            deploy_with_fallback(cloud, use_case, driver.parameters(access_point), None, print)
+        except DeployError as error:
+            print(f"make invoke: the deploy failed: {error}", file=sys.stderr)
+            return 1
         driver.seed(cloud, access_point, INVOKE_SEED_FILES)
         result = cloud.invoke(logical_id, event)
     print(f"function   {result.function_name}")

@@ -14,10 +14,11 @@ each shard with GetRecords and invokes the function the way the Lambda service d
   checkpoints just before the lowest failed sequence number, and the records from there on are
   delivered again. An empty or null list is success; a null, empty or unknown identifier fails the
   whole batch.
-* A failed batch (an exception, or an invalid failure report) is retried. With
-  ``BisectBatchOnFunctionError`` it is split in two halves that are retried separately; a split does
-  not use up the retry quota. A batch that cannot be split is retried at most
-  ``MaximumRetryAttempts`` times (-1: until the records expire), then discarded.
+* A failed batch (an exception, or an invalid failure report) is retried by reading again from the
+  checkpoint, so the retry may carry newer records too. With ``BisectBatchOnFunctionError`` a batch
+  that raised is split in two halves that are retried as they are; a split does not use up the
+  retry quota. A batch is retried at most ``MaximumRetryAttempts`` times (-1: until the records
+  expire), then discarded.
 * Records older than ``MaximumRecordAgeInSeconds`` are discarded instead of delivered.
 * Discarded batches are described to ``DestinationConfig.OnFailure`` (SQS queue, SNS topic or S3
   bucket) with the ``KinesisBatchInfo`` Lambda sends, and the shard moves on.
@@ -62,6 +63,7 @@ class MappingStats:
 class _Batch:
     records: list[dict[str, Any]]
     attempts: int = 0
+    split: bool = False  # a half made by bisecting: retried as it is, never re-read
 
 
 @dataclass
@@ -69,6 +71,7 @@ class _ShardState:
     checkpoint: str | None = None  # last sequence number that needs no more delivery
     started: bool = False
     retry: deque[_Batch] = field(default_factory=deque)
+    carried: tuple[str, int] | None = None  # (first sequence number, attempts) of a batch to re-read
 
 
 def _seq(record: dict[str, Any]) -> int:
@@ -204,6 +207,9 @@ class KinesisPoller:
             if not records:
                 return False
             batch = _Batch(records)
+            if state.carried and state.carried[0] == records[0]["SequenceNumber"]:
+                batch.attempts = state.carried[1]
+            state.carried = None
             state.retry.append(batch)
         expired = self._expired(mapping, batch.records)
         if expired:
@@ -236,8 +242,8 @@ class KinesisPoller:
             # Split the failed batch in two; each half is a new batch with its own retries.
             half = len(batch.records) // 2
             state.retry.popleft()
-            state.retry.appendleft(_Batch(batch.records[half:]))
-            state.retry.appendleft(_Batch(batch.records[:half]))
+            state.retry.appendleft(_Batch(batch.records[half:], split=True))
+            state.retry.appendleft(_Batch(batch.records[:half], split=True))
             stats.bisections += 1
             return True
         limit = int(mapping.get("MaximumRetryAttempts", -1))
@@ -245,6 +251,10 @@ class KinesisPoller:
             self._discard(
                 mapping, shard_id, state, batch, batch.records, "RetryAttemptsExhausted", error, stats
             )
+        elif not batch.split:
+            # Lambda retries by reading again from the checkpoint, so the retry may hold more records.
+            state.retry.popleft()
+            state.carried = (batch.records[0]["SequenceNumber"], batch.attempts)
         return True
 
     def _complete(self, state: _ShardState, batch: _Batch, count: int) -> None:
@@ -256,7 +266,7 @@ class KinesisPoller:
         rest = batch.records[count:]
         state.retry.popleft()
         if rest:
-            state.retry.appendleft(_Batch(rest, batch.attempts))
+            state.retry.appendleft(_Batch(rest, batch.attempts, batch.split))
 
     def _expired(self, mapping: dict[str, Any], records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         max_age = int(mapping.get("MaximumRecordAgeInSeconds", -1))

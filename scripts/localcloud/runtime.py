@@ -83,6 +83,10 @@ class Invocation:
     def ok(self) -> bool:
         return self.function_error is None
 
+    def __iter__(self) -> Iterator[Any]:
+        """``payload, function_error, log_lines = cloud.invoke(...)``."""
+        return iter((self.payload, self.function_error, self.log_lines))
+
 
 @dataclass
 class LambdaContext:
@@ -111,25 +115,31 @@ class LambdaContext:
 
 
 class _Capture:
-    """Log events of one invocation: stdout/stderr lines and logging records."""
+    """Log events of one invocation: stdout/stderr lines and logging records (any thread may write)."""
 
     def __init__(self) -> None:
         self.events: list[str] = []
         self._partial = ""
+        self._lock = threading.Lock()
 
     def write(self, text: str) -> None:
-        self._partial += text
-        *lines, self._partial = self._partial.split("\n")
-        self.events.extend(lines)
+        with self._lock:
+            self._partial += text
+            *lines, self._partial = self._partial.split("\n")
+            self.events.extend(lines)
 
     def add_event(self, text: str) -> None:
-        self.flush()
-        self.events.append(text)
+        with self._lock:
+            if self._partial:
+                self.events.append(self._partial)
+                self._partial = ""
+            self.events.append(text)
 
     def flush(self) -> None:
-        if self._partial:
-            self.events.append(self._partial)
-            self._partial = ""
+        with self._lock:
+            if self._partial:
+                self.events.append(self._partial)
+                self._partial = ""
 
 
 class _Owner:
@@ -194,10 +204,9 @@ class _LogHandler(logging.Handler):
         message = record.getMessage()
         if record.exc_info:
             message += "\n" + "".join(traceback.format_exception(*record.exc_info)).rstrip()
-        with self.lock or contextlib.nullcontext():
-            self.capture.add_event(
-                f"[{record.levelname}]\t{stamp}.{int(record.msecs):03d}Z\t{self.request_id}\t{message}"
-            )
+        self.capture.add_event(
+            f"[{record.levelname}]\t{stamp}.{int(record.msecs):03d}Z\t{self.request_id}\t{message}"
+        )
 
 
 @contextlib.contextmanager

@@ -211,9 +211,16 @@ def probe(read_range: ReadRange, size: int) -> VideoInfo:
     info: VideoInfo | None = None
     while offset < size:
         if size - offset < 8:
+            if info is not None:
+                logger.warning("ignoring %d stray bytes after the last box", size - offset)
+                return info
             raise MediaError(f"{size - offset} stray bytes at offset {offset} after the last box")
         head = fetch(offset, min(16, size - offset))
         (size32,) = struct.unpack_from(">I", head, 0)
+        if info is not None and not all(32 <= c < 127 for c in head[4:8]):
+            # Some writers pad the file after the last box; the movie is already read.
+            logger.warning("ignoring %d bytes of padding after the last box", size - offset)
+            return info
         kind = _box_type(head, 4)
         header = 8
         if size32 == 1:

@@ -274,3 +274,24 @@ def test_on_failure_destination_can_be_a_topic_or_a_bucket(
         )
         assert keys[0]["Key"].startswith(f"aws/lambda/{stream.uuid}/shardId-000000000000/")
         assert len(stored["payload"]["Records"]) == 1
+
+
+def test_a_retry_reads_again_from_the_checkpoint_and_picks_up_newer_records(
+    cloud: LocalCloud, make_function: Callable[..., str]
+) -> None:
+    stream = Stream(
+        cloud,
+        make_function,
+        "reread",
+        BatchSize=10,
+        FunctionResponseTypes=["ReportBatchItemFailures"],
+        MaximumRetryAttempts=1,
+    )
+    stream.put(*bodies(4, fail={2}))
+    [mapping] = [m for m in cloud.poller.mappings() if m["UUID"] == stream.uuid]
+    assert cloud.poller.poll_shard(mapping, "shardId-000000000000")
+    stream.put({"n": 4, "fail": False, "mode": "report"}, {"n": 5, "fail": False, "mode": "report"})
+    cloud.poll_streams()
+    assert stream.deliveries() == [[0, 1, 2, 3], [2, 3, 4, 5]]
+    [letter] = stream.dead_letters()
+    assert letter["KinesisBatchInfo"]["batchSize"] == 4

@@ -164,3 +164,33 @@ def test_a_handler_that_invokes_another_function_gets_its_own_result(
     )
     make_function("outer", {"handler.py": outer})
     assert cloud.invoke("outer").payload == {"outer": "inner"}
+
+
+def test_output_of_threads_the_handler_starts_goes_to_its_log(
+    cloud: LocalCloud, make_function: Callable[..., str]
+) -> None:
+    code = (
+        "import logging\n"
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "logger = logging.getLogger('worker')\n"
+        "def work(n):\n"
+        "    print(f'shard {n} listed')\n"
+        "    logger.warning('shard %d slow', n)\n"
+        "def handler(e, c):\n"
+        "    with ThreadPoolExecutor(2) as pool:\n"
+        "        list(pool.map(work, range(3)))\n"
+        "    return 'done'\n"
+    )
+    make_function("threaded", {"handler.py": code})
+    lines = cloud.invoke("threaded").log_lines
+    assert sorted(line for line in lines if line.startswith("shard")) == [
+        f"shard {n} listed" for n in range(3)
+    ]
+    assert len([line for line in lines if line.startswith("[WARNING]") and "slow" in line]) == 3
+
+
+def test_an_invocation_unpacks_into_payload_error_and_log_lines(cloud: LocalCloud, probe: str) -> None:
+    payload, error, lines = cloud.invoke(probe, {})
+    assert error is None
+    assert payload["name"] == "probe"
+    assert lines[0].startswith("START RequestId:")
