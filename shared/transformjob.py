@@ -189,11 +189,12 @@ def bounded(
     The full list always lives in S3 (the payload carries the pointer); the state payload only
     carries what fits, so the 256 KiB Step Functions limit is never hit however many files there are.
     """
-    if len(json.dumps(payload, separators=(",", ":"), default=str)) <= budget:
+    # Measured with json's default separators, the larger of the two encodings a runtime may use.
+    if len(json.dumps(payload, default=str)) <= budget:
         return payload
     items = payload.get(items_key) or []
     trimmed = {**payload, items_key: [], f"{items_key}_omitted": len(items)}
-    if len(json.dumps(trimmed, separators=(",", ":"), default=str)) > budget:
+    if len(json.dumps(trimmed, default=str)) > budget:
         raise LayoutError("a task output is over budget even without its items")
     return trimmed
 
