@@ -1,21 +1,28 @@
-"""Read CloudFormation YAML and evaluate it for one set of parameters, without AWS.
+"""Read, write and evaluate CloudFormation templates, without AWS.
 
-The observability checks need to know which resources, alarms and dashboard widgets a template
-really creates for given parameters, and with which names. This module loads the short-form tags
-(``!Sub``, ``!If`` ...) into their long form and evaluates the intrinsic functions the project's
-templates use. It is deliberately small: it covers Ref, Fn::Sub, Fn::Join, Fn::If, Fn::Select,
-Fn::Split, Fn::GetAtt, Fn::Equals/And/Or/Not and Condition, which is all the templates use.
-Anything else raises, so an unsupported construct is noticed rather than guessed.
+PyYAML knows no short-form intrinsics (``!Sub``, ``!If`` ...), so :func:`loads` turns them into
+their long form, which CloudFormation accepts just the same; :func:`dump` writes a template back as
+YAML. The packager, the deploy tool, the local cloud and the observability checks all read
+templates through here.
+
+:class:`Evaluation` evaluates the intrinsic functions the project's templates use for one set of
+parameter values: Ref, Fn::Sub, Fn::Join, Fn::If, Fn::Select, Fn::Split, Fn::GetAtt,
+Fn::Equals/And/Or/Not, Condition and AWS::NoValue. Anything else raises, so an unsupported construct
+is noticed rather than guessed. What Ref and GetAtt of a resource and the pseudo parameters resolve
+to comes from a :class:`Stack` the caller supplies: :class:`FakeStack` gives the made-up but
+well-formed names and ARNs the observability checks compare (see :func:`evaluate`);
+:class:`DeployedStack` gives a deployed stack's physical ids and attributes (the local cloud).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
@@ -27,7 +34,7 @@ PARTITION = "aws"
 
 
 class TemplateError(ValueError):
-    """The template uses a construct this evaluator does not understand, or is inconsistent."""
+    """The template is unreadable, inconsistent, or uses a construct the evaluator does not know."""
 
 
 class _NoValue:
@@ -39,70 +46,223 @@ class _NoValue:
 
 NO_VALUE = _NoValue()
 
+# --------------------------------------------------------------------------------------------------
+# Reading and writing
 
-class _Loader(yaml.SafeLoader):
-    """A YAML loader that turns CloudFormation short-form tags into long-form mappings."""
+# libyaml's parser and emitter when PyYAML was built with it: a large template loads several times
+# faster. Both produce the same values and the same text as the pure-Python classes.
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
-def _construct(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+class _Loader(_BaseLoader):  # type: ignore[misc]
+    """A safe loader that turns CloudFormation short-form tags into long-form mappings."""
+
+
+def _construct_intrinsic(loader: Any, suffix: str, node: yaml.Node) -> dict[str, Any]:
     value: Any
     if isinstance(node, yaml.ScalarNode):
         value = loader.construct_scalar(node)
-        if suffix == "GetAtt":
-            value = str(value).split(".", 1)
     elif isinstance(node, yaml.SequenceNode):
         value = loader.construct_sequence(node, deep=True)
     else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    if suffix == "Condition":
-        return {"Condition": value}
-    return {name: value}
+        value = loader.construct_mapping(node, deep=True)
+    if suffix in {"Ref", "Condition"}:
+        return {suffix: value}
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {f"Fn::{suffix}": value}
 
 
-_Loader.add_multi_constructor("!", _construct)
+_Loader.add_multi_constructor("!", _construct_intrinsic)
 
 
-def load(path: str | Path) -> dict[str, Any]:
-    """Load a template file into plain dicts and lists (long-form intrinsics)."""
-    return loads(Path(path).read_text(encoding="utf-8"))
+class _Dumper(_BaseDumper):  # type: ignore[misc]
+    """Block style, keys in insertion order, multi-line strings as literal blocks, no aliases."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _str_representer(dumper: Any, data: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in data else None
+    node: yaml.ScalarNode = dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+    return node
+
+
+_Dumper.add_representer(str, _str_representer)
 
 
 def loads(text: str) -> dict[str, Any]:
-    # A SafeLoader subclass: only the CloudFormation tags are added.
-    data = yaml.load(text, Loader=_Loader)
-    if not isinstance(data, dict):
+    """Parse template text, YAML with short-form tags or JSON, into plain dicts and lists."""
+    document: Any = None
+    if text.lstrip().startswith("{"):
+        # JSON first: PyYAML rejects valid JSON indented with tabs.
+        try:
+            document = json.loads(text)
+        except ValueError:
+            document = None
+    if document is None:
+        try:
+            document = yaml.load(text, Loader=_Loader)
+        except yaml.YAMLError as error:
+            raise TemplateError(f"not valid YAML: {error}") from error
+    if not isinstance(document, dict):
         raise TemplateError("a template is a mapping")
-    return data
+    return document
 
+
+def load(path: str | Path) -> dict[str, Any]:
+    """Load a template file (see :func:`loads`)."""
+    return loads(Path(path).read_text(encoding="utf-8"))
+
+
+def dump(template: Mapping[str, Any]) -> str:
+    """A template as YAML (long-form intrinsics) that :func:`loads` reads back unchanged."""
+    return str(yaml.dump(template, Dumper=_Dumper, sort_keys=False, width=100_000, allow_unicode=True))
+
+
+# --------------------------------------------------------------------------------------------------
+# What Ref and GetAtt of resources mean
+
+
+class Stack(Protocol):
+    """The stack a template is evaluated as: pseudo parameters, Ref and GetAtt of its resources."""
+
+    @property
+    def pseudo(self) -> Mapping[str, Any]: ...
+
+    def ref(self, evaluation: Evaluation, logical_id: str) -> Any: ...
+
+    def get_att(self, evaluation: Evaluation, logical_id: str, attribute: str) -> Any: ...
+
+
+def pseudo_parameters(stack_name: str, stack_id: str, region: str, account_id: str) -> dict[str, str]:
+    """The pseudo parameters of a stack in the ``aws`` partition (``AWS::NoValue`` is the evaluator's)."""
+    return {
+        "AWS::StackName": stack_name,
+        "AWS::StackId": stack_id,
+        "AWS::Region": region,
+        "AWS::AccountId": account_id,
+        "AWS::Partition": PARTITION,
+        "AWS::URLSuffix": "amazonaws.com",
+    }
+
+
+# The property that names each resource type, for resolving Ref to a physical name.
+_NAME_PROPERTY: dict[str, str] = {
+    "AWS::Lambda::Function": "FunctionName",
+    "AWS::StepFunctions::StateMachine": "StateMachineName",
+    "AWS::Kinesis::Stream": "Name",
+    "AWS::DynamoDB::Table": "TableName",
+    "AWS::SQS::Queue": "QueueName",
+    "AWS::SNS::Topic": "TopicName",
+    "AWS::S3::Bucket": "BucketName",
+    "AWS::Logs::LogGroup": "LogGroupName",
+    "AWS::CloudWatch::Alarm": "AlarmName",
+    "AWS::CloudWatch::CompositeAlarm": "AlarmName",
+    "AWS::CloudWatch::Dashboard": "DashboardName",
+}
+
+
+@dataclass(frozen=True)
+class FakeStack:
+    """A stack that was never deployed: fixed account and region, names from the template itself.
+
+    A resource with an explicit name property is called that; ARNs are built the way AWS builds
+    them for the types the checks compare. Anything else gets a ``<ref:...>``/``<getatt:...>`` marker.
+    """
+
+    stack_name: str
+
+    @property
+    def pseudo(self) -> Mapping[str, Any]:
+        stack_id = f"arn:{PARTITION}:cloudformation:{REGION}:{ACCOUNT}:stack/{self.stack_name}/id"
+        return pseudo_parameters(self.stack_name, stack_id, REGION, ACCOUNT)
+
+    def ref(self, evaluation: Evaluation, logical_id: str) -> Any:
+        resources = evaluation.template.get("Resources") or {}
+        if logical_id not in resources:
+            raise TemplateError(f"Ref to undeclared {logical_id}")
+        rtype = resources[logical_id].get("Type", "")
+        physical = evaluation.physical_name(logical_id)
+        if rtype == "AWS::StepFunctions::StateMachine":
+            return f"arn:{PARTITION}:states:{REGION}:{ACCOUNT}:stateMachine:{physical}"
+        if rtype == "AWS::SNS::Topic":
+            return f"arn:{PARTITION}:sns:{REGION}:{ACCOUNT}:{physical}"
+        if rtype == "AWS::SQS::Queue":
+            return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{physical}"
+        if rtype in _NAME_PROPERTY:
+            return physical
+        return f"<ref:{logical_id}>"
+
+    def get_att(self, evaluation: Evaluation, logical_id: str, attribute: str) -> Any:
+        resources = evaluation.template.get("Resources") or {}
+        if logical_id not in resources:
+            raise TemplateError(f"GetAtt of undeclared {logical_id}")
+        rtype = resources[logical_id].get("Type", "")
+        physical = evaluation.physical_name(logical_id)
+        if rtype == "AWS::SQS::Queue" and attribute == "QueueName":
+            return physical
+        if rtype == "AWS::Lambda::Function" and attribute == "Arn":
+            return f"arn:{PARTITION}:lambda:{REGION}:{ACCOUNT}:function:{physical}"
+        if rtype == "AWS::StepFunctions::StateMachine" and attribute in {"Arn", "Name"}:
+            return str(self.ref(evaluation, logical_id)) if attribute == "Arn" else physical
+        if rtype == "AWS::Kinesis::Stream" and attribute == "Arn":
+            return f"arn:{PARTITION}:kinesis:{REGION}:{ACCOUNT}:stream/{physical}"
+        if rtype == "AWS::SNS::Topic" and attribute == "TopicName":
+            return physical
+        return f"<getatt:{logical_id}.{attribute}>"
+
+
+@dataclass(frozen=True)
+class DeployedStack:
+    """A stack that exists: Ref is the physical id CloudFormation reported, GetAtt asks ``attribute``."""
+
+    pseudo: Mapping[str, Any]
+    physical_ids: Mapping[str, Any]
+    attribute: Callable[[str, str], Any]
+
+    def ref(self, evaluation: Evaluation, logical_id: str) -> Any:
+        if logical_id in self.physical_ids:
+            return self.physical_ids[logical_id]
+        raise TemplateError(f"cannot resolve Ref {logical_id!r}")
+
+    def get_att(self, evaluation: Evaluation, logical_id: str, attribute: str) -> Any:
+        return self.attribute(logical_id, attribute)
+
+
+# --------------------------------------------------------------------------------------------------
+# Evaluation
 
 _SUB_VAR = re.compile(r"\$\{([^}]*)\}")
 
 
 @dataclass
 class Evaluation:
-    """A template evaluated for a stack name and parameter values."""
+    """A template evaluated as ``stack`` with parameter values (declared defaults fill the rest).
+
+    Every condition is evaluated up front, as CloudFormation does when it creates the stack.
+    """
 
     template: Mapping[str, Any]
-    stack_name: str
+    stack: Stack
     parameters: dict[str, str] = field(default_factory=dict)
     conditions: dict[str, bool] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        declared = self.template.get("Parameters", {}) or {}
+        declared = self.template.get("Parameters") or {}
+        unknown = set(self.parameters) - set(declared)
+        if unknown:
+            raise TemplateError(f"unknown parameter(s) {sorted(unknown)}")
         values: dict[str, str] = {}
         for name, spec in declared.items():
             if name in self.parameters:
                 values[name] = str(self.parameters[name])
             elif "Default" in spec:
                 values[name] = str(spec["Default"])
-            else:
-                values[name] = f"<{name}>"
-        unknown = set(self.parameters) - set(declared)
-        if unknown:
-            raise TemplateError(f"unknown parameter(s) {sorted(unknown)}")
         self.parameters = values
-        for name in self.template.get("Conditions", {}) or {}:
+        for name in self.template.get("Conditions") or {}:
             self.condition(name)
 
     # -- conditions ------------------------------------------------------------------------------
@@ -158,54 +318,18 @@ class Evaluation:
             return f"<generated:{logical}>"
         return str(self.value(raw))
 
-    def _ref(self, name: str) -> Any:
-        pseudo = {
-            "AWS::StackName": self.stack_name,
-            "AWS::Region": REGION,
-            "AWS::AccountId": ACCOUNT,
-            "AWS::Partition": PARTITION,
-            "AWS::URLSuffix": "amazonaws.com",
-            "AWS::StackId": f"arn:{PARTITION}:cloudformation:{REGION}:{ACCOUNT}:stack/{self.stack_name}/id",
-            "AWS::NoValue": NO_VALUE,
-        }
+    # -- values ----------------------------------------------------------------------------------
+
+    def ref(self, name: str) -> Any:
+        """Ref of a pseudo parameter, a parameter or a resource."""
+        if name == "AWS::NoValue":
+            return NO_VALUE
+        pseudo = self.stack.pseudo
         if name in pseudo:
             return pseudo[name]
         if name in self.parameters:
             return self.parameters[name]
-        resources = self.template.get("Resources") or {}
-        if name in resources:
-            rtype = resources[name].get("Type", "")
-            physical = self.physical_name(name)
-            if rtype == "AWS::StepFunctions::StateMachine":
-                return f"arn:{PARTITION}:states:{REGION}:{ACCOUNT}:stateMachine:{physical}"
-            if rtype == "AWS::SNS::Topic":
-                return f"arn:{PARTITION}:sns:{REGION}:{ACCOUNT}:{physical}"
-            if rtype == "AWS::SQS::Queue":
-                return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{physical}"
-            if rtype in _NAME_PROPERTY:
-                return physical
-            return f"<ref:{name}>"
-        raise TemplateError(f"Ref to undeclared {name}")
-
-    def _getatt(self, logical: str, attribute: str) -> str:
-        resources = self.template.get("Resources") or {}
-        if logical not in resources:
-            raise TemplateError(f"GetAtt of undeclared {logical}")
-        rtype = resources[logical].get("Type", "")
-        physical = self.physical_name(logical)
-        if rtype == "AWS::SQS::Queue" and attribute == "QueueName":
-            return physical
-        if rtype == "AWS::Lambda::Function" and attribute == "Arn":
-            return f"arn:{PARTITION}:lambda:{REGION}:{ACCOUNT}:function:{physical}"
-        if rtype == "AWS::StepFunctions::StateMachine" and attribute in {"Arn", "Name"}:
-            return str(self._ref(logical)) if attribute == "Arn" else physical
-        if rtype == "AWS::Kinesis::Stream" and attribute == "Arn":
-            return f"arn:{PARTITION}:kinesis:{REGION}:{ACCOUNT}:stream/{physical}"
-        if rtype == "AWS::SNS::Topic" and attribute == "TopicName":
-            return physical
-        return f"<getatt:{logical}.{attribute}>"
-
-    # -- values ----------------------------------------------------------------------------------
+        return self.stack.ref(self, name)
 
     def value(self, node: Any) -> Any:
         """Evaluate every intrinsic function in ``node``."""
@@ -217,7 +341,7 @@ class Evaluation:
         if len(node) == 1:
             ((key, arg),) = node.items()
             if key == "Ref":
-                return self._ref(arg)
+                return self.ref(arg)
             if key.startswith("Fn::"):
                 return self._function(key, arg)
         out = {}
@@ -244,7 +368,7 @@ class Evaluation:
             return str(self.value(text)).split(separator)
         if key == "Fn::GetAtt":
             logical, attribute = arg if isinstance(arg, list) else str(arg).split(".", 1)
-            return self._getatt(logical, attribute)
+            return self.stack.get_att(self, logical, attribute)
         if key in {"Fn::Equals", "Fn::And", "Fn::Or", "Fn::Not"}:
             return self._condition_value({key: arg})
         raise TemplateError(f"unsupported intrinsic {key}")
@@ -263,30 +387,21 @@ class Evaluation:
                 return str(variables[name])
             if "." in name and not name.startswith("AWS::"):
                 logical, attribute = name.split(".", 1)
-                return self._getatt(logical, attribute)
-            return str(self._ref(name))
+                return str(self.stack.get_att(self, logical, attribute))
+            return str(self.ref(name))
 
         return _SUB_VAR.sub(replace, str(text))
-
-
-# The property that names each resource type, for resolving Ref to a physical name.
-_NAME_PROPERTY: dict[str, str] = {
-    "AWS::Lambda::Function": "FunctionName",
-    "AWS::StepFunctions::StateMachine": "StateMachineName",
-    "AWS::Kinesis::Stream": "Name",
-    "AWS::DynamoDB::Table": "TableName",
-    "AWS::SQS::Queue": "QueueName",
-    "AWS::SNS::Topic": "TopicName",
-    "AWS::S3::Bucket": "BucketName",
-    "AWS::Logs::LogGroup": "LogGroupName",
-    "AWS::CloudWatch::Alarm": "AlarmName",
-    "AWS::CloudWatch::CompositeAlarm": "AlarmName",
-    "AWS::CloudWatch::Dashboard": "DashboardName",
-}
 
 
 def evaluate(
     template: Mapping[str, Any], stack_name: str, parameters: Mapping[str, str] | None = None
 ) -> Evaluation:
-    """Evaluate ``template`` as stack ``stack_name`` with ``parameters`` (defaults elsewhere)."""
-    return Evaluation(template, stack_name, dict(parameters or {}))
+    """Evaluate ``template`` as the never-deployed stack ``stack_name`` (see :class:`FakeStack`).
+
+    A parameter with neither a value nor a default reads as ``<name>``.
+    """
+    given = dict(parameters or {})
+    for name, spec in (template.get("Parameters") or {}).items():
+        if name not in given and "Default" not in spec:
+            given[name] = f"<{name}>"
+    return Evaluation(template, FakeStack(stack_name), given)

@@ -45,7 +45,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
 from botocore.parsers import ResponseParserError
 
-from scripts import catalog, deploy_params, packaging
+from scripts import catalog, cfn_template, deploy_params, packaging
 from scripts.catalog import UseCase
 from scripts.packaging import PackagedUseCase, PackagingError
 
@@ -764,7 +764,7 @@ def _retained_resources(cfn: Any, stack_id: str) -> set[str]:
         body = cfn.get_template(StackName=stack_id, TemplateStage="Original").get("TemplateBody")
     except ClientError:
         return set()
-    template = body if isinstance(body, dict) else packaging.parse_template_text(str(body))
+    template = body if isinstance(body, dict) else cfn_template.loads(str(body))
     return {
         logical_id
         for logical_id, resource in template.get("Resources", {}).items()

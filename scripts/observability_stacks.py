@@ -20,12 +20,10 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from scripts import catalog, cfn_template, metrics_registry
 from shared.observability import HANDLER_METRICS, NAMESPACE
@@ -37,6 +35,7 @@ DASHBOARD_PATH = CFN_DIR / "observability-dashboard.yaml"
 ALERTS_PATH = CFN_DIR / "alert-automation.yaml"
 SLACK_HANDLER_PATH = CFN_DIR / "functions" / "slack_notifier" / "handler.py"
 PERIOD = 300
+PERCENTILES = ("p50", "p90", "p99")
 ZIPFILE_LIMIT = 4096
 ITERATOR_AGE = "GetRecords.IteratorAgeMilliseconds"
 SLACK_LOG_ARN = (
@@ -175,13 +174,24 @@ class Mirror:
         return mirrored
 
 
-def _stack_parameter(inv: Inventory) -> dict[str, Any]:
-    return {
+def _not_empty(parameter: str) -> dict[str, Any]:
+    """A condition: ``parameter`` was given a value."""
+    return {"Fn::Not": [{"Fn::Equals": [{"Ref": parameter}, ""]}]}
+
+
+def _add_stack_switch(inv: Inventory, parameters: dict[str, Any], conditions: dict[str, Any]) -> None:
+    """The ``<UseCase>StackName`` parameter and the condition that shows the use case when it is set."""
+    parameters[inv.stack_parameter] = {
         "Type": "String",
         "Default": "",
         "AllowedPattern": "^$|^[A-Za-z][-A-Za-z0-9]{0,127}$",
         "Description": (f"Name of the deployed {inv.uc.name} ({inv.uc.code}) stack; empty leaves it out."),
     }
+    conditions[inv.show_condition] = _not_empty(inv.stack_parameter)
+
+
+def _environment_parameter() -> dict[str, Any]:
+    return {"Type": "String", "Default": "prod", "Description": ENVIRONMENT_HELP}
 
 
 # -- the dashboard ---------------------------------------------------------------------------------
@@ -214,23 +224,42 @@ def _text(markdown: str) -> Widget:
     return {"type": "text", "width": 24, "height": 2, "properties": {"markdown": markdown}}
 
 
+def _physical(inv: Inventory, named: Named) -> str:
+    """The resource's name in the use-case stack, as a ``Fn::Sub`` text of the shared template."""
+    return f"${{{inv.stack_parameter}}}-{named.suffix}"
+
+
+def _lambda_dims(inv: Inventory, fn: Named) -> list[tuple[str, str]]:
+    return [("FunctionName", _physical(inv, fn))]
+
+
 def _emf_dims(inv: Inventory, fn: Named) -> list[tuple[str, str]]:
-    return [
-        ("UseCase", inv.uc.name),
-        ("FunctionName", f"${{{inv.stack_parameter}}}-{fn.suffix}"),
-        ("Environment", "${Environment}"),
-    ]
+    return [("UseCase", inv.uc.name), ("FunctionName", _physical(inv, fn)), ("Environment", "${Environment}")]
 
 
-def _fn_name(inv: Inventory, fn: Named) -> str:
-    return f"${{{inv.stack_parameter}}}-{fn.suffix}"
+def _own_metric(inv: Inventory, fn: Named, name: str, unit: str | None = None) -> list[Any]:
+    """A line for one of the function's own EMF metrics: p90 of a time, else the sum."""
+    stat = "p90" if unit in {"Milliseconds", "Seconds", "Microseconds"} else "Sum"
+    return _metric(NAMESPACE, name, _emf_dims(inv, fn), stat=stat, label=f"{fn.suffix} {name}")
+
+
+def _per_function(
+    title: str,
+    inv: Inventory,
+    fns: list[Named],
+    metric: tuple[str, str, str],
+    dims: Callable[[Inventory, Named], list[tuple[str, str]]],
+    width: int = 8,
+) -> Widget:
+    """One graph with a line per function: ``metric`` is (namespace, metric name, statistic)."""
+    namespace, name, stat = metric
+    return _graph(
+        title, [_metric(namespace, name, dims(inv, f), stat=stat, label=f.suffix) for f in fns], width
+    )
 
 
 def _state_machine_arn(inv: Inventory, sm: Named) -> str:
-    return (
-        "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:"
-        f"${{{inv.stack_parameter}}}-{sm.suffix}"
-    )
+    return "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:" + _physical(inv, sm)
 
 
 def _search(metric: str, stat: str) -> str:
@@ -288,65 +317,42 @@ def _rows_for(inv: Inventory, condition: str | None) -> list[Widget]:
         widgets.append(_graph(f"Step Functions executions{tag}", lines, 8 if fns else 24))
     if fns:
         width = 8 if sms else 12
-        for metric in ("Errors", "Throttles"):
-            lines = [
-                _metric(
-                    "AWS/Lambda", metric, [("FunctionName", _fn_name(inv, f))], stat="Sum", label=f.suffix
-                )
-                for f in fns
-            ]
-            widgets.append(_graph(f"Lambda {metric.lower()}{tag}", lines, width))
-        for stat in ("p50", "p90", "p99"):
-            lines = [
-                _metric(
-                    "AWS/Lambda", "Duration", [("FunctionName", _fn_name(inv, f))], stat=stat, label=f.suffix
-                )
-                for f in fns
-            ]
-            widgets.append(_graph(f"Lambda duration {stat} (ms){tag}", lines, 8))
-        for metric in ("FilesProcessed", "BytesProcessed", "ProcessingErrors"):
-            lines = [_metric(NAMESPACE, metric, _emf_dims(inv, f), stat="Sum", label=f.suffix) for f in fns]
-            widgets.append(_graph(f"{metric}{tag}", lines, 8))
-        for stat in ("p50", "p90", "p99"):
-            lines = [
-                _metric(NAMESPACE, "ProcessingDuration", _emf_dims(inv, f), stat=stat, label=f.suffix)
-                for f in fns
-            ]
-            widgets.append(_graph(f"ProcessingDuration {stat} (ms){tag}", lines, 8))
-        custom = []
-        for f in fns:
-            own = {
-                name: unit
-                for name, unit in metrics_registry.metrics_of_function(inv.uc, f.folder).items()
-                if name not in HANDLER_METRICS and not _is_transform_metric(name)
-            }
-            for name, unit in sorted(own.items()):
-                stat = "p90" if unit in {"Milliseconds", "Seconds", "Microseconds"} else "Sum"
-                custom.append(
-                    _metric(NAMESPACE, name, _emf_dims(inv, f), stat=stat, label=f"{f.suffix} {name}")
-                )
+        for name in ("Errors", "Throttles"):
+            metric = ("AWS/Lambda", name, "Sum")
+            widgets.append(
+                _per_function(f"Lambda {name.lower()}{tag}", inv, fns, metric, _lambda_dims, width)
+            )
+        for stat in PERCENTILES:
+            metric = ("AWS/Lambda", "Duration", stat)
+            widgets.append(_per_function(f"Lambda duration {stat} (ms){tag}", inv, fns, metric, _lambda_dims))
+        for name in ("FilesProcessed", "BytesProcessed", "ProcessingErrors"):
+            widgets.append(_per_function(f"{name}{tag}", inv, fns, (NAMESPACE, name, "Sum"), _emf_dims))
+        for stat in PERCENTILES:
+            metric = (NAMESPACE, "ProcessingDuration", stat)
+            widgets.append(_per_function(f"ProcessingDuration {stat} (ms){tag}", inv, fns, metric, _emf_dims))
+        custom = [
+            _own_metric(inv, f, name, unit)
+            for f in fns
+            for name, unit in sorted(metrics_registry.metrics_of_function(inv.uc, f.folder).items())
+            if name not in HANDLER_METRICS and not _is_transform_metric(name)
+        ]
         if custom:
             widgets.append(_graph(f"Function-specific metrics{tag}", custom, 24))
     for stream in streams:
-        dims = [("StreamName", f"${{{inv.stack_parameter}}}-{stream.suffix}")]
-        widgets.append(_graph(
-            f"Kinesis iterator age (ms), {stream.suffix}",
-            [_metric("AWS/Kinesis", ITERATOR_AGE, dims, stat="Maximum", label="max age")],
-            6,
-        ))  # fmt: skip
-        widgets.append(_graph(
-            f"Kinesis incoming records, {stream.suffix}",
-            [_metric("AWS/Kinesis", "IncomingRecords", dims, stat="Sum", label="records")],
-            6,
-        ))  # fmt: skip
-        widgets.append(_graph(
-            f"Kinesis throttles, {stream.suffix}",
-            [
-                _metric("AWS/Kinesis", "WriteProvisionedThroughputExceeded", dims, stat="Sum", label="write"),
-                _metric("AWS/Kinesis", "ReadProvisionedThroughputExceeded", dims, stat="Sum", label="read"),
-            ],
-            6,
-        ))  # fmt: skip
+        dims = [("StreamName", _physical(inv, stream))]
+        for title, series in (
+            ("Kinesis iterator age (ms)", [(ITERATOR_AGE, "Maximum", "max age")]),
+            ("Kinesis incoming records", [("IncomingRecords", "Sum", "records")]),
+            (
+                "Kinesis throttles",
+                [("WriteProvisionedThroughputExceeded", "Sum", "write"),
+                 ("ReadProvisionedThroughputExceeded", "Sum", "read")],
+            ),
+        ):  # fmt: skip
+            metrics = [
+                _metric("AWS/Kinesis", name, dims, stat=stat, label=label) for name, stat, label in series
+            ]
+            widgets.append(_graph(f"{title}, {stream.suffix}", metrics, 6))
         widgets.append(_dlq_widget(inv, stream))
     return widgets
 
@@ -370,10 +376,7 @@ def _transform_widget(inv: Inventory) -> Widget | None:
     for f in inv.functions:
         for name, unit in sorted(metrics_registry.metrics_of_function(inv.uc, f.folder).items()):
             if _is_transform_metric(name):
-                stat = "p90" if unit in {"Milliseconds", "Seconds", "Microseconds"} else "Sum"
-                lines.append(
-                    _metric(NAMESPACE, name, _emf_dims(inv, f), stat=stat, label=f"{f.suffix} {name}")
-                )
+                lines.append(_own_metric(inv, f, name, unit))
     return _graph("SageMaker transform jobs", lines, 24) if lines else None
 
 
@@ -383,12 +386,10 @@ def _dlq_widget(inv: Inventory, stream: Named) -> Widget:
     for f in inv.functions:
         for name in metrics_registry.metrics_of_function(inv.uc, f.folder):
             if "deadletter" in name.lower() or "dlq" in name.lower():
-                lines.append(
-                    _metric(NAMESPACE, name, _emf_dims(inv, f), stat="Sum", label=f"{f.suffix} {name}")
-                )
+                lines.append(_own_metric(inv, f, name))
     for queue in inv.queues:
         if queue.condition == stream.condition:
-            dims = [("QueueName", f"${{{inv.stack_parameter}}}-{queue.suffix}")]
+            dims = [("QueueName", _physical(inv, queue))]
             lines.append(
                 _metric(
                     "AWS/SQS", "ApproximateNumberOfMessagesVisible", dims, stat="Maximum", label=queue.suffix
@@ -438,19 +439,14 @@ def dashboard_template(invs: list[Inventory]) -> dict[str, Any]:
             "AllowedPattern": "^[A-Za-z0-9_-]{1,255}$",
             "Description": "Name of the CloudWatch dashboard.",
         },
-        "Environment": {
-            "Type": "String",
-            "Default": "prod",
-            "Description": ENVIRONMENT_HELP,
-        },
+        "Environment": _environment_parameter(),
     }
     conditions: dict[str, Any] = {}
     totals = totals_widgets()
     body: list[Any] = ['{"widgets":[', _text_node(_json(totals[:1]))]
     body += [_text_node("," + _json([widget])) for widget in totals[1:]]
     for inv in invs:
-        parameters[inv.stack_parameter] = _stack_parameter(inv)
-        conditions[inv.show_condition] = {"Fn::Not": [{"Fn::Equals": [{"Ref": inv.stack_parameter}, ""]}]}
+        _add_stack_switch(inv, parameters, conditions)
         pieces: list[Any] = []
         for mirrored, widget in _section(inv, mirror):
             text = "," + _json([widget])
@@ -508,6 +504,37 @@ def _topic_actions() -> dict[str, Any]:
     return {"AlarmActions": [{"Ref": "AlertTopic"}], "OKActions": [{"Ref": "AlertTopic"}]}
 
 
+def _insights_alarm(
+    suffix: str, description: str, query: tuple[str, str, str], test: tuple[str, str], periods: int = 1
+) -> dict[str, Any]:
+    """An alarm on a Metrics Insights query over every function's EMF metric in the environment.
+
+    ``query`` is (metric id, aggregate function, metric); ``test`` is (comparison, threshold
+    parameter). With several periods every one of them must breach.
+    """
+    metric_id, function, metric = query
+    comparison, threshold = test
+    properties: dict[str, Any] = {
+        "AlarmName": {"Fn::Sub": f"${{AWS::StackName}}-{suffix}"},
+        "AlarmDescription": description,
+        "Metrics": [
+            {"Id": metric_id, "Expression": _insights(function, metric), "Period": PERIOD, "ReturnData": True}
+        ],
+        "EvaluationPeriods": periods,
+    }
+    if periods > 1:
+        properties["DatapointsToAlarm"] = periods
+    properties.update(
+        {
+            "Threshold": {"Ref": threshold},
+            "ComparisonOperator": comparison,
+            "TreatMissingData": "notBreaching",
+            **_topic_actions(),
+        }
+    )
+    return {"Type": "AWS::CloudWatch::Alarm", "Properties": properties}
+
+
 def alert_template(invs: list[Inventory]) -> dict[str, Any]:
     """The alert stack: CMK, encrypted topic, subscriptions, Slack, cross-use-case alarms."""
     mirror = Mirror()
@@ -517,11 +544,7 @@ def alert_template(invs: list[Inventory]) -> dict[str, Any]:
             f"{SLACK_HANDLER_PATH} exceeds the {ZIPFILE_LIMIT}-byte ZipFile limit"
         )
     parameters: dict[str, Any] = {
-        "Environment": {
-            "Type": "String",
-            "Default": "prod",
-            "Description": ENVIRONMENT_HELP,
-        },
+        "Environment": _environment_parameter(),
         "NotificationEmail": {
             "Type": "String",
             "Default": "",
@@ -577,64 +600,31 @@ def alert_template(invs: list[Inventory]) -> dict[str, Any]:
     if any(inv.state_machines for inv in invs):
         parameters.update(sm_parameters)
     conditions: dict[str, Any] = {
-        "HasEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "NotificationEmail"}, ""]}]},
-        "HasHttps": {"Fn::Not": [{"Fn::Equals": [{"Ref": "HttpsEndpoint"}, ""]}]},
-        "HasSlack": {"Fn::Not": [{"Fn::Equals": [{"Ref": "SlackWebhookSecretArn"}, ""]}]},
+        "HasEmail": _not_empty("NotificationEmail"),
+        "HasHttps": _not_empty("HttpsEndpoint"),
+        "HasSlack": _not_empty("SlackWebhookSecretArn"),
     }
     resources: dict[str, Any] = _alert_core(slack_code)
-    resources["ProcessingErrorsAlarm"] = {
-        "Type": "AWS::CloudWatch::Alarm",
-        "Properties": {
-            "AlarmName": {"Fn::Sub": "${AWS::StackName}-processing-errors"},
-            "AlarmDescription": (
-                "Handled or raised processing errors, summed over every function of every use case in "
-                "this environment (EMF ProcessingErrors), reached the threshold in 5 minutes."
-            ),
-            "Metrics": [
-                {
-                    "Id": "errors",
-                    "Expression": _insights("SUM", "ProcessingErrors"),
-                    "Period": PERIOD,
-                    "ReturnData": True,
-                }
-            ],
-            "EvaluationPeriods": 1,
-            "Threshold": {"Ref": "ProcessingErrorThreshold"},
-            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
-            "TreatMissingData": "notBreaching",
-            **_topic_actions(),
-        },
-    }
-    resources["ProcessingDurationAlarm"] = {
-        "Type": "AWS::CloudWatch::Alarm",
-        "Properties": {
-            "AlarmName": {"Fn::Sub": "${AWS::StackName}-processing-duration"},
-            "AlarmDescription": (
-                "The average handler duration across all functions (EMF ProcessingDuration, milliseconds) "
-                "stayed above DurationBaselineMs for three 5-minute periods."
-            ),
-            "Metrics": [
-                {
-                    "Id": "duration",
-                    "Expression": _insights("AVG", "ProcessingDuration"),
-                    "Period": PERIOD,
-                    "ReturnData": True,
-                }
-            ],
-            "EvaluationPeriods": 3,
-            "DatapointsToAlarm": 3,
-            "Threshold": {"Ref": "DurationBaselineMs"},
-            "ComparisonOperator": "GreaterThanThreshold",
-            "TreatMissingData": "notBreaching",
-            **_topic_actions(),
-        },
-    }
+    resources["ProcessingErrorsAlarm"] = _insights_alarm(
+        "processing-errors",
+        "Handled or raised processing errors, summed over every function of every use case in "
+        "this environment (EMF ProcessingErrors), reached the threshold in 5 minutes.",
+        ("errors", "SUM", "ProcessingErrors"),
+        ("GreaterThanOrEqualToThreshold", "ProcessingErrorThreshold"),
+    )
+    resources["ProcessingDurationAlarm"] = _insights_alarm(
+        "processing-duration",
+        "The average handler duration across all functions (EMF ProcessingDuration, milliseconds) "
+        "stayed above DurationBaselineMs for three 5-minute periods.",
+        ("duration", "AVG", "ProcessingDuration"),
+        ("GreaterThanThreshold", "DurationBaselineMs"),
+        periods=3,
+    )
     correlated: list[Any] = []
     for inv in invs:
         if not inv.state_machines:
             continue
-        parameters[inv.stack_parameter] = _stack_parameter(inv)
-        conditions[inv.show_condition] = {"Fn::Not": [{"Fn::Equals": [{"Ref": inv.stack_parameter}, ""]}]}
+        _add_stack_switch(inv, parameters, conditions)
         for sm in inv.state_machines:
             condition = inv.show_condition
             if sm.condition is not None:
@@ -750,6 +740,20 @@ def alert_template(invs: list[Inventory]) -> dict[str, Any]:
     }
 
 
+def _subscription(condition: str, protocol: str, endpoint: Any) -> dict[str, Any]:
+    """A subscription to the alert topic whose failed deliveries go to the dead-letter queue."""
+    return {
+        "Type": "AWS::SNS::Subscription",
+        "Condition": condition,
+        "Properties": {
+            "TopicArn": {"Ref": "AlertTopic"},
+            "Protocol": protocol,
+            "Endpoint": endpoint,
+            "RedrivePolicy": _REDRIVE,
+        },
+    }
+
+
 def _alert_core(slack_code: str) -> dict[str, Any]:
     """KMS key, topic, topic policy, subscriptions and the optional Slack notifier."""
     account_condition = {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
@@ -854,26 +858,8 @@ def _alert_core(slack_code: str) -> dict[str, Any]:
                 },
             },
         },
-        "EmailSubscription": {
-            "Type": "AWS::SNS::Subscription",
-            "Condition": "HasEmail",
-            "Properties": {
-                "TopicArn": {"Ref": "AlertTopic"},
-                "Protocol": "email",
-                "Endpoint": {"Ref": "NotificationEmail"},
-                "RedrivePolicy": _REDRIVE,
-            },
-        },
-        "HttpsSubscription": {
-            "Type": "AWS::SNS::Subscription",
-            "Condition": "HasHttps",
-            "Properties": {
-                "TopicArn": {"Ref": "AlertTopic"},
-                "Protocol": "https",
-                "Endpoint": {"Ref": "HttpsEndpoint"},
-                "RedrivePolicy": _REDRIVE,
-            },
-        },
+        "EmailSubscription": _subscription("HasEmail", "email", {"Ref": "NotificationEmail"}),
+        "HttpsSubscription": _subscription("HasHttps", "https", {"Ref": "HttpsEndpoint"}),
         "AlertDeliveryDeadLetterQueue": {
             "Type": "AWS::SQS::Queue",
             "Properties": {
@@ -1033,16 +1019,7 @@ def _alert_core(slack_code: str) -> dict[str, Any]:
                 "SourceAccount": {"Ref": "AWS::AccountId"},
             },
         },
-        "SlackSubscription": {
-            "Type": "AWS::SNS::Subscription",
-            "Condition": "HasSlack",
-            "Properties": {
-                "TopicArn": {"Ref": "AlertTopic"},
-                "Protocol": "lambda",
-                "Endpoint": {"Fn::GetAtt": ["SlackNotifier", "Arn"]},
-                "RedrivePolicy": _REDRIVE,
-            },
-        },
+        "SlackSubscription": _subscription("HasSlack", "lambda", {"Fn::GetAtt": ["SlackNotifier", "Arn"]}),
         "SlackNotifierInvokeConfig": {
             "Type": "AWS::Lambda::EventInvokeConfig",
             "Condition": "HasSlack",
@@ -1062,20 +1039,6 @@ def _alert_core(slack_code: str) -> dict[str, Any]:
 # -- writing ---------------------------------------------------------------------------------------
 
 
-class _Dumper(yaml.SafeDumper):
-    """Block style, keys in insertion order, multi-line strings as literal blocks, no aliases."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
-
-
-def _str_representer(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in data else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
-
-
-_Dumper.add_representer(str, _str_representer)
-
 HEADER = (
     "# Generated by `python -m scripts.observability_stacks` from the use-case templates and the\n"
     "# metrics registry. Do not edit by hand: change the generator and regenerate.\n"
@@ -1083,7 +1046,7 @@ HEADER = (
 
 
 def render(template: dict[str, Any]) -> str:
-    return HEADER + yaml.dump(template, Dumper=_Dumper, sort_keys=False, width=100_000, allow_unicode=True)
+    return HEADER + cfn_template.dump(template)
 
 
 def generated() -> dict[Path, str]:

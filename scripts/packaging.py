@@ -35,9 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from scripts import catalog
+from scripts import catalog, cfn_template
 from scripts.catalog import ROOT, UseCase
 
 logger = logging.getLogger(__name__)
@@ -106,7 +104,7 @@ class PackagedUseCase:
     @property
     def template(self) -> dict[str, Any]:
         """The packaged template as Python values (long-form intrinsics)."""
-        return parse_template_text(self.template_body, str(self.template_path))
+        return cfn_template.loads(self.template_body)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -138,70 +136,6 @@ def uc_folder(uc: UseCase) -> Path:
 def requirements_file(uc: UseCase) -> Path | None:
     path = uc_folder(uc) / "requirements.txt" if uc.number else uc.template.with_suffix(".requirements.txt")
     return path if path.is_file() else None
-
-
-# --------------------------------------------------------------------------------------------------
-# CloudFormation YAML: PyYAML knows no short-form intrinsics (!Ref, !Sub, ...), so this loader turns
-# them into their long form, which CloudFormation accepts just the same in the packaged template.
-
-
-# libyaml's parser when PyYAML was built with it: a large template loads several times faster.
-_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_BaseDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-
-
-class _CfnLoader(_BaseLoader):  # type: ignore[misc]
-    """A safe loader that reads CloudFormation short-form tags."""
-
-
-def _construct_intrinsic(loader: Any, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
-    value: Any
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    if tag_suffix == "Ref":
-        return {"Ref": value}
-    if tag_suffix == "Condition":
-        return {"Condition": value}
-    if tag_suffix == "GetAtt" and isinstance(value, str):
-        resource, _, attribute = value.partition(".")
-        return {"Fn::GetAtt": [resource, attribute]}
-    return {f"Fn::{tag_suffix}": value}
-
-
-_CfnLoader.add_multi_constructor("!", _construct_intrinsic)
-
-
-def parse_template_text(text: str, source: str = "template") -> dict[str, Any]:
-    """Parse CloudFormation YAML (or JSON) text into plain Python values."""
-    try:
-        loaded = yaml.load(text, Loader=_CfnLoader)
-    except yaml.YAMLError as error:
-        raise PackagingError(f"{source}: not valid YAML: {error}") from error
-    if not isinstance(loaded, dict) or not isinstance(loaded.get("Resources"), dict):
-        raise PackagingError(f"{source}: not a CloudFormation template (no Resources section)")
-    return loaded
-
-
-def load_template(path: Path) -> dict[str, Any]:
-    """Parse a CloudFormation template file."""
-    return parse_template_text(path.read_text(encoding="utf-8"), str(path))
-
-
-def dump_template(template: dict[str, Any]) -> str:
-    return str(
-        yaml.dump(
-            template,
-            Dumper=_BaseDumper,
-            sort_keys=False,
-            default_flow_style=False,
-            width=120,
-            allow_unicode=True,
-        )
-    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -487,7 +421,12 @@ def package(
     use_case = resolve(uc)
     if not use_case.exists:
         raise PackagingError(f"{use_case.name} has no template yet ({use_case.template} is missing)")
-    template = load_template(use_case.template)
+    try:
+        template = cfn_template.load(use_case.template)
+    except cfn_template.TemplateError as error:
+        raise PackagingError(f"{use_case.template}: {error}") from error
+    if not isinstance(template.get("Resources"), dict):
+        raise PackagingError(f"{use_case.template}: not a CloudFormation template (no Resources section)")
     build_dir = build_root / use_case.name
     state = _BuildState(build_dir / ".package-state.json")
     artifacts: list[Artifact] = []
@@ -553,7 +492,7 @@ def package(
         layer["Properties"]["Content"]["S3Key"] = artifact.key
         artifacts.append(artifact)
 
-    body = dump_template(template)
+    body = cfn_template.dump(template)
     template_path = build_dir / "template.packaged.yaml"
     template_path.parent.mkdir(parents=True, exist_ok=True)
     if not template_path.is_file() or template_path.read_text(encoding="utf-8") != body:

@@ -20,7 +20,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
-from scripts import catalog, cfn_template
+from scripts import catalog, cfn_template, observability_check
 
 logger = logging.getLogger(__name__)
 
@@ -49,13 +49,12 @@ class Placed:
 
 def showcase_parameters(template: dict[str, Any]) -> dict[str, str]:
     """Every section on: ``<UseCase>StackName`` set, every true/false switch true."""
-    params: dict[str, str] = {}
-    for name, spec in (template.get("Parameters") or {}).items():
-        if name.endswith("StackName"):
-            params[name] = f"{name[: -len('StackName')].lower()}-stack"
-        elif sorted(str(v) for v in spec.get("AllowedValues", [])) == ["false", "true"]:
-            params[name] = "true"
-    return params
+    stacks = {
+        name: f"{name.removesuffix('StackName').lower()}-stack"
+        for name in template.get("Parameters") or {}
+        if name.endswith("StackName")
+    }
+    return observability_check.maximal_parameters(template) | stacks
 
 
 def dashboard_body(template_path: Path, parameters: dict[str, str] | None = None) -> dict[str, Any]:

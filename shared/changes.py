@@ -38,18 +38,23 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import IO, Any, NamedTuple, Protocol
+from datetime import datetime
+from typing import IO, Any, Protocol
 from urllib.parse import quote, unquote
 
-from shared.errors import InvalidKeyError, PatternError, StorageError
-from shared.s3ap import MAX_PAGE_SIZE, ObjectInfo, S3AccessPoint, validate_key
+# Re-exported: the event types were defined here first and callers import them from this module.
+from shared.change_events import EVENT_TYPES as EVENT_TYPES
+from shared.change_events import EVENT_VERSION as EVENT_VERSION
+from shared.change_events import ChangeEvent as ChangeEvent
+from shared.change_events import Fingerprint as Fingerprint
+from shared.change_events import MalformedEventError as MalformedEventError
+from shared.change_events import utc_stamp as utc_stamp
+from shared.errors import PatternError, StorageError
+from shared.s3ap import ObjectInfo, S3AccessPoint
 from shared.streaming import PutRecordsFailedError, StreamingHelper, StreamRecord
 
 logger = logging.getLogger(__name__)
 
-EVENT_VERSION = 1
-EVENT_TYPES = ("created", "modified", "deleted")
 ROOT_SHARD = ""
 MANIFEST_FORMAT = "fsxn-s3ap-manifest"
 MANIFEST_VERSION = 1
@@ -58,141 +63,12 @@ WRITE_BUFFER_CHARS = 64 * 1024
 SORT_RUN_ITEMS = 100_000
 
 
-class MalformedEventError(PatternError, ValueError):
-    """A change event is not valid version-1 JSON with every required field."""
-
-
 class ListingOrderError(PatternError):
     """A listing was not in strictly increasing byte order, so the merge cannot trust it."""
 
 
 class ManifestError(PatternError):
     """A stored manifest is unreadable or out of order; the shard keeps it and fails."""
-
-
-# -- fingerprints and events -----------------------------------------------------------------------
-
-
-class Fingerprint(NamedTuple):
-    """An opaque version of one object: ETag, size and LastModified, compared as a whole.
-
-    A named tuple, not a dataclass: the merge builds and compares one per listed key, and tuple
-    construction and equality run in C.
-    """
-
-    etag: str
-    size: int
-    last_modified: str
-
-    @classmethod
-    def of(cls, obj: ObjectInfo) -> Fingerprint:
-        return cls(obj.etag, obj.size, obj.last_modified.isoformat())
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"etag": self.etag, "size": self.size, "last_modified": self.last_modified}
-
-    def to_list(self) -> list[Any]:
-        return [self.etag, self.size, self.last_modified]
-
-    @classmethod
-    def from_dict(cls, data: Any) -> Fingerprint:
-        if not isinstance(data, dict):
-            raise MalformedEventError("fingerprint must be an object with etag, size and last_modified")
-        etag, size, last_modified = data.get("etag"), data.get("size"), data.get("last_modified")
-        if not isinstance(etag, str):
-            raise MalformedEventError("fingerprint.etag must be a string")
-        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-            raise MalformedEventError("fingerprint.size must be a non-negative integer")
-        if not isinstance(last_modified, str) or not last_modified:
-            raise MalformedEventError("fingerprint.last_modified must be a non-empty string")
-        return cls(etag, size, last_modified)
-
-
-def utc_stamp(moment: datetime | None = None) -> str:
-    """A fixed-width UTC timestamp whose string order is its time order (used in conditions)."""
-    moment = moment or datetime.now(UTC)
-    if moment.tzinfo is None:
-        raise ValueError("timestamps must be timezone-aware")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _parse_stamp(value: Any, name: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise MalformedEventError(f"{name} must be an ISO 8601 timestamp string")
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError as error:
-        raise MalformedEventError(f"{name} {value!r} is not an ISO 8601 timestamp") from error
-    if moment.tzinfo is None:
-        raise MalformedEventError(f"{name} {value!r} has no time zone")
-    return utc_stamp(moment)
-
-
-@dataclass(frozen=True)
-class ChangeEvent:
-    """One versioned change event, as written to the stream.
-
-    ``detected_at`` orders versions of one key: a later producer run has a later stamp, so the
-    consumer can refuse an event older than the state it already holds.
-    """
-
-    key: str
-    event_type: str
-    fingerprint: Fingerprint
-    detected_at: str
-    run_id: str
-    version: int = EVENT_VERSION
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "version": self.version,
-            "key": self.key,
-            "event_type": self.event_type,
-            "fingerprint": self.fingerprint.to_dict(),
-            "detected_at": self.detected_at,
-            "run_id": self.run_id,
-        }
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False)
-
-    @classmethod
-    def from_dict(cls, data: Any) -> ChangeEvent:
-        """Validate strictly; every problem raises :class:`MalformedEventError` naming the field."""
-        if not isinstance(data, dict):
-            raise MalformedEventError("a change event must be a JSON object")
-        version = data.get("version")
-        if version != EVENT_VERSION or isinstance(version, bool):
-            raise MalformedEventError(f"unsupported event version {version!r}; expected {EVENT_VERSION}")
-        for name in ("key", "event_type", "fingerprint", "detected_at", "run_id"):
-            if name not in data:
-                raise MalformedEventError(f"missing field {name!r}")
-        key = data["key"]
-        try:
-            validate_key(key)
-        except InvalidKeyError as error:
-            raise MalformedEventError(f"unsafe key: {error.reason}", key=repr(key)[:200]) from error
-        event_type = data["event_type"]
-        if event_type not in EVENT_TYPES:
-            raise MalformedEventError(f"unknown event_type {event_type!r}; expected one of {EVENT_TYPES}")
-        run_id = data["run_id"]
-        if not isinstance(run_id, str) or not run_id:
-            raise MalformedEventError("run_id must be a non-empty string")
-        return cls(
-            key=key,
-            event_type=event_type,
-            fingerprint=Fingerprint.from_dict(data["fingerprint"]),
-            detected_at=_parse_stamp(data["detected_at"], "detected_at"),
-            run_id=run_id,
-        )
-
-    @classmethod
-    def from_json(cls, text: str | bytes) -> ChangeEvent:
-        try:
-            data = json.loads(text)
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise MalformedEventError(f"not valid JSON: {error}") from error
-        return cls.from_dict(data)
 
 
 # -- manifest entries and the merge-diff -----------------------------------------------------------
@@ -344,44 +220,21 @@ class S3Lister:
         self.access_point = access_point
         self.suffixes = tuple(s.lower() for s in suffixes)
 
-    def _wanted(self, key: str) -> bool:
-        return not key.endswith("/") and (not self.suffixes or key.lower().endswith(self.suffixes))
-
-    def _delimited(self) -> Iterator[dict[str, Any]]:
-        ap = self.access_point
-        request: dict[str, Any] = {"Bucket": ap.target, "Delimiter": "/", "MaxKeys": MAX_PAGE_SIZE}
-        while True:
-            response = ap._call("ListObjectsV2", None, lambda: ap.client.list_objects_v2(**request))
-            yield response
-            token = response.get("NextContinuationToken")
-            if not response.get("IsTruncated") or not token:
-                return
-            request["ContinuationToken"] = token
-
     def shards(self) -> list[str]:
         """Every top-level prefix, plus the root shard if files sit at the root."""
         found: list[str] = []
         root = False
-        for response in self._delimited():
-            found.extend(str(p["Prefix"]) for p in response.get("CommonPrefixes", ()))
-            root = root or any(self._wanted(item["Key"]) for item in response.get("Contents", ()))
+        for page in self.access_point.iter_level(suffixes=self.suffixes):
+            found.extend(page.prefixes)
+            root = root or bool(page.objects)
         return ([ROOT_SHARD] if root else []) + found
 
     def pages(self, shard: str) -> Iterator[list[ObjectInfo]]:
         if shard != ROOT_SHARD:
             yield from self.access_point.iter_pages(shard, suffixes=self.suffixes)
             return
-        for response in self._delimited():
-            yield [
-                ObjectInfo(
-                    key=item["Key"],
-                    size=int(item["Size"]),
-                    etag=str(item.get("ETag", "")).strip('"'),
-                    last_modified=item["LastModified"],
-                )
-                for item in response.get("Contents", ())
-                if self._wanted(item["Key"])
-            ]
+        for page in self.access_point.iter_level(suffixes=self.suffixes):
+            yield page.objects
 
     def iter_objects(self) -> Iterator[ObjectInfo]:
         """Every wanted object, shard by shard (the polling path's reconciliation walks this)."""
@@ -609,56 +462,48 @@ def diff_shard(
     run_id: str,
     partition_key: Callable[[str], str],
 ) -> ShardResult:
-    """List one shard, merge it with its manifest, and spool the events and the new manifest."""
-    args = (manifests, has_manifest, quiet_polls, detected_at, run_id, partition_key)
-    try:
-        return _diff_once(shard, lister.pages(shard), *args, fallback=False)
-    except ListingOrderError as error:
-        logger.warning("shard %r: %s; listing again and sorting on disk", shard, error.reason)
-    return _diff_once(shard, lister.pages(shard), *args, fallback=True)
+    """List one shard, merge it with its manifest, and spool the events and the new manifest.
 
-
-def _diff_once(
-    shard: str,
-    pages: Iterator[list[ObjectInfo]],
-    manifests: ManifestStore,
-    has_manifest: bool,
-    quiet_polls: int,
-    detected_at: str,
-    run_id: str,
-    partition_key: Callable[[str], str],
-    *,
-    fallback: bool,
-) -> ShardResult:
-    result = ShardResult(shard, sorted_fallback=fallback)
-    result.events = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, mode="w+", encoding="utf-8")  # noqa: SIM115
-    result.manifest = ManifestWriter(shard, run_id)
-    counts = dict.fromkeys((UNCHANGED, CREATED, MODIFIED, DELETED, QUIET, DROPPED), 0)
-    listed = 0
-    try:
-        objects: Iterable[ObjectInfo] = _objects(pages)
-        if fallback:
-            objects = external_sort(objects)
-        with manifests.read(shard, exists=has_manifest) as old:
-            for step in merge_diff(old, objects, quiet_polls=quiet_polls):
-                counts[step.kind] += 1
-                if step.kind != DELETED and step.kind != DROPPED:
-                    listed += 1
-                if step.entry is not None:
-                    result.manifest.add(step.entry)
-                if step.kind != UNCHANGED:
-                    result.dirty = True
-                if step.emits:
-                    assert step.fingerprint is not None
-                    event = ChangeEvent(step.key, step.kind, step.fingerprint, detected_at, run_id)
-                    result.events.write(json.dumps([partition_key(step.key), event.to_json()]) + "\n")
-                    result.event_count += 1
-    except BaseException:
-        result.close()
-        raise
-    result.counts = {**counts, "listed": listed}
-    result.events.seek(0)
-    return result
+    If the listing turns out not to be in byte order, the shard is listed again and sorted on
+    disk (``sorted_fallback``) rather than emitting false changes.
+    """
+    for fallback in (False, True):
+        result = ShardResult(shard, sorted_fallback=fallback)
+        result.events = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, mode="w+", encoding="utf-8")  # noqa: SIM115
+        result.manifest = ManifestWriter(shard, run_id)
+        counts = dict.fromkeys((UNCHANGED, CREATED, MODIFIED, DELETED, QUIET, DROPPED), 0)
+        listed = 0
+        try:
+            objects: Iterable[ObjectInfo] = _objects(lister.pages(shard))
+            if fallback:
+                objects = external_sort(objects)
+            with manifests.read(shard, exists=has_manifest) as old:
+                for step in merge_diff(old, objects, quiet_polls=quiet_polls):
+                    counts[step.kind] += 1
+                    if step.kind != DELETED and step.kind != DROPPED:
+                        listed += 1
+                    if step.entry is not None:
+                        result.manifest.add(step.entry)
+                    if step.kind != UNCHANGED:
+                        result.dirty = True
+                    if step.emits:
+                        assert step.fingerprint is not None
+                        event = ChangeEvent(step.key, step.kind, step.fingerprint, detected_at, run_id)
+                        result.events.write(json.dumps([partition_key(step.key), event.to_json()]) + "\n")
+                        result.event_count += 1
+        except ListingOrderError as error:
+            result.close()
+            if fallback:
+                raise
+            logger.warning("shard %r: %s; listing again and sorting on disk", shard, error.reason)
+            continue
+        except BaseException:
+            result.close()
+            raise
+        result.counts = {**counts, "listed": listed}
+        result.events.seek(0)
+        return result
+    raise AssertionError("unreachable: the sorted listing either returns or raises")
 
 
 # -- the cycle -------------------------------------------------------------------------------------

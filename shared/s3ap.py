@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from shared.errors import (
     AccessDeniedError,
@@ -59,6 +59,13 @@ class ObjectInfo:
     @property
     def fingerprint(self) -> tuple[str, int, str]:
         return (self.etag, self.size, self.last_modified.isoformat())
+
+
+class LevelPage(NamedTuple):
+    """One page of a delimited listing: the sub-prefixes and the objects at that level."""
+
+    prefixes: list[str]
+    objects: list[ObjectInfo]
 
 
 def validate_target(target: str) -> str:
@@ -146,6 +153,31 @@ class S3AccessPoint:
 
     # -- listing -------------------------------------------------------------------------------
 
+    def _responses(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """ListObjectsV2 responses for ``request``, one page at a time, following continuation tokens."""
+        while True:
+            response = self._call("ListObjectsV2", None, lambda: self.client.list_objects_v2(**request))
+            yield response
+            token = response.get("NextContinuationToken")
+            if not response.get("IsTruncated") or not token:
+                return
+            request.pop("StartAfter", None)
+            request["ContinuationToken"] = token
+
+    @staticmethod
+    def _page_objects(response: dict[str, Any], wanted: tuple[str, ...]) -> list[ObjectInfo]:
+        """The listed objects of one response, without directory markers and filtered by suffix."""
+        return [
+            ObjectInfo(
+                key=item["Key"],
+                size=int(item["Size"]),
+                etag=str(item.get("ETag", "")).strip('"'),
+                last_modified=item["LastModified"],
+            )
+            for item in response.get("Contents", ())
+            if not item["Key"].endswith("/") and (not wanted or item["Key"].lower().endswith(wanted))
+        ]
+
     def iter_pages(
         self,
         prefix: str = "",
@@ -165,41 +197,46 @@ class S3AccessPoint:
         request: dict[str, Any] = {"Bucket": self.target, "Prefix": prefix, "MaxKeys": page_size}
         if start_after:
             request["StartAfter"] = start_after
-        while True:
-            response = self._call("ListObjectsV2", None, lambda: self.client.list_objects_v2(**request))
-            page = [
-                ObjectInfo(
-                    key=item["Key"],
-                    size=int(item["Size"]),
-                    etag=str(item.get("ETag", "")).strip('"'),
-                    last_modified=item["LastModified"],
-                )
-                for item in response.get("Contents", ())
-                if not item["Key"].endswith("/") and (not wanted or item["Key"].lower().endswith(wanted))
-            ]
-            yield page
-            token = response.get("NextContinuationToken")
-            if not response.get("IsTruncated") or not token:
-                return
-            request.pop("StartAfter", None)
-            request["ContinuationToken"] = token
+        for response in self._responses(request):
+            yield self._page_objects(response, wanted)
 
     def iter_objects(self, prefix: str = "", *, suffixes: Sequence[str] = ()) -> Iterator[ObjectInfo]:
         """Every object under ``prefix``, one at a time."""
         for page in self.iter_pages(prefix, suffixes=suffixes):
             yield from page
 
+    def iter_level(
+        self,
+        prefix: str = "",
+        *,
+        delimiter: str = "/",
+        suffixes: Sequence[str] = (),
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> Iterator[LevelPage]:
+        """One directory level below ``prefix``, page by page: its sub-prefixes and its own objects.
+
+        A delimited ListObjectsV2: the objects directly at this level (filtered like
+        :meth:`iter_pages`) and the common prefixes one level down, without listing below them.
+        """
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}, got {page_size}")
+        wanted = tuple(s.lower() for s in suffixes)
+        request: dict[str, Any] = {
+            "Bucket": self.target,
+            "Prefix": prefix,
+            "Delimiter": delimiter,
+            "MaxKeys": page_size,
+        }
+        for response in self._responses(request):
+            yield LevelPage(
+                prefixes=[str(item["Prefix"]) for item in response.get("CommonPrefixes", ())],
+                objects=self._page_objects(response, wanted),
+            )
+
     def list_prefixes(self, prefix: str = "", delimiter: str = "/") -> Iterator[str]:
         """The common prefixes (top-level "directories") directly below ``prefix``."""
-        request: dict[str, Any] = {"Bucket": self.target, "Prefix": prefix, "Delimiter": delimiter}
-        while True:
-            response = self._call("ListObjectsV2", None, lambda: self.client.list_objects_v2(**request))
-            for item in response.get("CommonPrefixes", ()):
-                yield str(item["Prefix"])
-            token = response.get("NextContinuationToken")
-            if not response.get("IsTruncated") or not token:
-                return
-            request["ContinuationToken"] = token
+        for page in self.iter_level(prefix, delimiter=delimiter):
+            yield from page.prefixes
 
     # -- objects -------------------------------------------------------------------------------
 

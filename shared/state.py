@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.changes import Fingerprint, utc_stamp
+from shared.change_events import Fingerprint, utc_stamp
 from shared.errors import PatternError
 
 logger = logging.getLogger(__name__)
@@ -348,6 +348,25 @@ def _why_refused(state: FileState | None, fingerprint: Fingerprint, now: float) 
     ):
         return BUSY
     return STALE
+
+
+def _table_definition(table_name: str, hash_key: str) -> dict[str, Any]:
+    return {
+        "TableName": table_name,
+        "KeySchema": [{"AttributeName": hash_key, "KeyType": "HASH"}],
+        "AttributeDefinitions": [{"AttributeName": hash_key, "AttributeType": "S"}],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+
+
+def state_table_definition(table_name: str) -> dict[str, Any]:
+    """``CreateTable`` arguments for :class:`StateStore` (the template's key; for tests and benchmarks)."""
+    return _table_definition(table_name, "file_key")
+
+
+def dead_letter_table_definition(table_name: str) -> dict[str, Any]:
+    """``CreateTable`` arguments for :class:`DeadLetterStore` (the template's key)."""
+    return _table_definition(table_name, "record_id")
 
 
 # -- dead letters ----------------------------------------------------------------------------------

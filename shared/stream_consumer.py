@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.changes import ChangeEvent, MalformedEventError
+from shared.change_events import ChangeEvent, MalformedEventError
 from shared.errors import SUCCEEDED
 from shared.observability import stats
 from shared.state import CLAIMED, DeadLetterStore, StateStore
@@ -49,6 +49,7 @@ class ConsumeReport:
 
     failures: list[str] = field(default_factory=list)
     outcomes: dict[str, int] = field(default_factory=dict)
+    dead_lettered: int = 0  # dead letters written (the handler emits it as RecordsDeadLettered)
 
     def count(self, outcome: str) -> None:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
@@ -109,13 +110,16 @@ class Consumer:
         for shard_records in by_shard.values():
             for index, record in enumerate(shard_records):
                 try:
-                    report.count(self.handle(record))
+                    outcome = self.handle(record)
                 except Exception as error:  # noqa: BLE001 - recorded, reported and retried in order
-                    self._transient(record, error)
+                    report.dead_lettered += self._transient(record, error)
                     report.count(TRANSIENT)
                     later = [_sequence(r) for r in shard_records[index:]]
                     report.failures.extend(seq for seq in later if seq is not None)
                     break
+                report.count(outcome)
+                # Both outcomes are returned only after their dead letter was written.
+                report.dead_lettered += outcome in (MALFORMED, FAILED_RESULT)
         return report
 
     def handle(self, record: Mapping[str, Any]) -> str:
@@ -169,7 +173,8 @@ class Consumer:
             key=key,
         )
 
-    def _transient(self, record: Mapping[str, Any], error: Exception) -> None:
+    def _transient(self, record: Mapping[str, Any], error: Exception) -> bool:
+        """Count and log a failure Lambda will retry; True if its dead letter was written."""
         stats().failed()
         logger.warning("record %s failed and will be retried: %r", _sequence(record), error)
         key: str | None
@@ -182,3 +187,5 @@ class Consumer:
             self._dead_letter(record, TRANSIENT, f"{type(error).__name__}: {error}", stack, key=key)
         except Exception:
             logger.exception("could not dead-letter record %s; it stays on the stream", _sequence(record))
+            return False
+        return True

@@ -324,6 +324,12 @@ class StreamingHelper:
         summary = PutSummary(records=len(batch))
         pending = batch
         last_codes: dict[str, int] = {}
+
+        def still_failed(reason: str, **details: Any) -> PutRecordsFailedError:
+            # Everything not yet accepted goes back to the caller: nothing of the batch is dropped.
+            accepted = accepted_before + len(batch) - len(pending)
+            return PutRecordsFailedError(reason, pending, accepted=accepted, **details)
+
         for attempt in range(self.config.max_attempts):
             if attempt:
                 self._sleep(self.backoff(attempt - 1))
@@ -338,11 +344,9 @@ class StreamingHelper:
             except Exception as error:
                 code = _client_error_code(error)
                 if code not in RETRYABLE_CODES:
-                    raise PutRecordsFailedError(
+                    raise still_failed(
                         f"PutRecords to {self.config.stream_name} failed with "
                         f"{code or type(error).__name__}: {error}",
-                        pending,
-                        accepted=accepted_before + len(batch) - len(pending),
                         code=code,
                     ) from error
                 logger.warning("PutRecords attempt %d failed with %s; retrying", attempt + 1, code)
@@ -350,11 +354,7 @@ class StreamingHelper:
                 continue
             results = response.get("Records", [])
             if len(results) != len(pending):
-                raise PutRecordsFailedError(
-                    f"PutRecords returned {len(results)} results for {len(pending)} records",
-                    pending,
-                    accepted=accepted_before + len(batch) - len(pending),
-                )
+                raise still_failed(f"PutRecords returned {len(results)} results for {len(pending)} records")
             failed = [r for r, result in zip(pending, results, strict=True) if result.get("ErrorCode")]
             if not failed:
                 return summary
@@ -370,10 +370,8 @@ class StreamingHelper:
                 last_codes,
             )
             pending = failed
-        raise PutRecordsFailedError(
+        raise still_failed(
             f"{len(pending)} record(s) still not accepted by {self.config.stream_name} after "
             f"{self.config.max_attempts} attempts ({last_codes})",
-            pending,
-            accepted=accepted_before + len(batch) - len(pending),
             error_codes=last_codes,
         )

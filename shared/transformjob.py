@@ -11,6 +11,7 @@ each one under the output path, so the output key of a staged input is known in 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import re
@@ -19,7 +20,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from shared.errors import FAILED, SUCCEEDED, ObjectNotFoundError, PatternError, failed_result
-from shared.pointcloud import PointCloudError, decode_labels, label_counts
+from shared.pointcloud import PointCloudError
 from shared.s3ap import S3AccessPoint
 
 logger = logging.getLogger(__name__)
@@ -43,11 +44,30 @@ def run_id_for(execution_name: str) -> str:
     return _UNSAFE.sub("_", execution_name.strip())[:80]
 
 
+class _Under:
+    """A key of a run, relative to its root: ``layout.qc_results`` is ``runs/<run-id>/qc/results.json``."""
+
+    def __init__(self, relative: str) -> None:
+        self.relative = relative
+
+    def __get__(self, layout: RunLayout, owner: type[RunLayout] | None = None) -> str:
+        return f"{layout.root}/{self.relative}"
+
+
 @dataclass(frozen=True)
 class RunLayout:
     """Object keys of one run in the output bucket."""
 
     run_id: str
+
+    video_results = _Under("video/results.json")
+    qc_results = _Under("qc/results.json")
+    segmentation_input_prefix = _Under("segmentation/input/")
+    segmentation_output_prefix = _Under("segmentation/output/")
+    job_manifest = _Under("segmentation/job.json")
+    segmentation_result = _Under("segmentation/result.json")
+    annotations = _Under("annotations/coco.json")
+    summary = _Under("summary.json")
 
     @property
     def root(self) -> str:
@@ -55,38 +75,6 @@ class RunLayout:
 
     def manifest(self, kind: str) -> str:
         return f"{self.root}/manifest/{kind}.json"
-
-    @property
-    def video_results(self) -> str:
-        return f"{self.root}/video/results.json"
-
-    @property
-    def qc_results(self) -> str:
-        return f"{self.root}/qc/results.json"
-
-    @property
-    def segmentation_input_prefix(self) -> str:
-        return f"{self.root}/segmentation/input/"
-
-    @property
-    def segmentation_output_prefix(self) -> str:
-        return f"{self.root}/segmentation/output/"
-
-    @property
-    def job_manifest(self) -> str:
-        return f"{self.root}/segmentation/job.json"
-
-    @property
-    def segmentation_result(self) -> str:
-        return f"{self.root}/segmentation/result.json"
-
-    @property
-    def annotations(self) -> str:
-        return f"{self.root}/annotations/coco.json"
-
-    @property
-    def summary(self) -> str:
-        return f"{self.root}/summary.json"
 
     def input_key(self, index: int) -> str:
         return f"{self.segmentation_input_prefix}{index:06d}.bin"
@@ -154,8 +142,22 @@ def get_json(store: S3AccessPoint, key: str) -> Any:
     return json.loads(store.get_bytes(key))
 
 
+def discovered_items(
+    store: S3AccessPoint, discovery: Mapping[str, Any], kind: str
+) -> tuple[RunLayout, list[Any]]:
+    """The run's layout and the files discovery listed for ``kind`` (``video`` or ``pointclouds``).
+
+    ``discovery`` is the discovery step's output: the run id and, per kind, its manifest's key.
+    """
+    layout = RunLayout(discovery["run_id"])
+    return layout, list(get_json(store, discovery[kind]["manifest_key"])["items"])
+
+
 def verify_output(store: S3AccessPoint, item: StagedItem) -> dict[str, Any]:
     """Check one job output: it exists, it parses as labels, and it has one label per input point."""
+    # numpy-backed: imported here so that the functions that only use the run layout stay light.
+    from shared.pointcloud import decode_labels, label_counts
+
     where = {"source_key": item.source_key, "output_uri": s3_uri(store.target, item.output_key)}
     try:
         body = store.get_bytes(item.output_key)
@@ -206,6 +208,36 @@ def summarize(results: Sequence[Mapping[str, Any]]) -> dict[str, int]:
         status = str(result.get("status", FAILED))
         counts[status] = counts.get(status, 0) + 1
     return counts
+
+
+def _epoch_ms(value: Any) -> float | None:
+    """A time as epoch milliseconds: events carry numbers (ms) or ISO strings, the API datetimes."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if isinstance(value, dt.datetime):
+        stamp = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+        return stamp.timestamp() * 1000
+    return None
+
+
+def job_duration_ms(job: Mapping[str, Any]) -> float | None:
+    """How long a transform job ran, from ``TransformStartTime`` to ``TransformEndTime``.
+
+    ``job`` is a state-change event's ``detail`` or a ``DescribeTransformJob`` answer. None when
+    either time is missing or unreadable (an event need not carry them), so no made-up value is sent.
+    """
+    start = _epoch_ms(job.get("TransformStartTime"))
+    end = _epoch_ms(job.get("TransformEndTime"))
+    if start is None or end is None or end < start:
+        return None
+    return end - start
 
 
 def record_failure(

@@ -96,16 +96,11 @@ def representative_item_size() -> int:
     from moto import mock_aws
 
     from shared.changes import Fingerprint
-    from shared.state import StateStore
+    from shared.state import StateStore, state_table_definition
 
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name=REGION)
-        dynamodb.create_table(
-            TableName="state",
-            KeySchema=[{"AttributeName": "file_key", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "file_key", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        dynamodb.create_table(**state_table_definition("state"))
         store = StateStore("state", dynamodb)
         key = "d07/img00123456.jpg"
         fp = Fingerprint("9b2cf535f27731c974343645a3985328", 48213, BASE.isoformat())
@@ -263,14 +258,7 @@ def _moto_run(report: Report, n: int, scan_item_bytes: int) -> None:
 
         scan_rcu, scan_calls = scan_cost(n, scan_item_bytes)
         label = f"N={n:,}"
-        report.add(
-            f"{label} DynamoDB RCU per cycle (merge-diff)",
-            0,
-            "RCU",
-            baseline=scan_rcu,
-            target="0 (seed: full Scan)",
-            met=True,
-        )
+        _read_units(report, label, n, scan_rcu)
         report.add(
             f"{label} DynamoDB calls per cycle (merge-diff)",
             dynamodb_calls,
@@ -278,13 +266,6 @@ def _moto_run(report: Report, n: int, scan_item_bytes: int) -> None:
             baseline=scan_calls,
             target="0",
             met=dynamodb_calls == 0,
-        )
-        report.add(
-            f"{label} RCU of BatchGetItem per listed key",
-            n * 0.5,
-            "RCU",
-            baseline=scan_rcu,
-            target="(rejected design)",
         )
         listing_floor = math.ceil(n / 1000)
         report.add(
@@ -310,15 +291,7 @@ def _moto_run(report: Report, n: int, scan_item_bytes: int) -> None:
             target="≤ 1.3",
             met=detect <= 1.3 * bare,
         )
-        expected_puts = math.ceil(changes / 500)
-        report.add(
-            f"{label} PutRecords calls ({changes} changes)",
-            put_calls,
-            "calls",
-            baseline=expected_puts,
-            target="= ceil(changes/500)",
-            met=put_calls == expected_puts,
-        )
+        _put_calls(report, label, put_calls, changes)
         if n == MOTO_SIZES[0]:
             _consumer_writes(report, kinesis)
 
@@ -327,17 +300,12 @@ def _consumer_writes(report: Report, kinesis: Any) -> None:
     """Consumer DynamoDB writes per record: first delivery, then the same records delivered again."""
     import boto3
 
-    from shared.state import DeadLetterStore, StateStore
+    from shared.state import DeadLetterStore, StateStore, dead_letter_table_definition, state_table_definition
     from shared.stream_consumer import Consumer
 
     dynamodb = boto3.client("dynamodb", region_name=REGION)
-    for name, key in (("state", "file_key"), ("dlq", "record_id")):
-        dynamodb.create_table(
-            TableName=name,
-            KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+    dynamodb.create_table(**state_table_definition("state"))
+    dynamodb.create_table(**dead_letter_table_definition("dlq"))
     shard = kinesis.list_shards(StreamName="changes")["Shards"][0]["ShardId"]
     iterator = kinesis.get_shard_iterator(
         StreamName="changes", ShardId=shard, ShardIteratorType="TRIM_HORIZON"
@@ -425,6 +393,38 @@ def _memory_run(n: int, *, traced: bool) -> tuple[float, float | None, int, int]
     return seconds, peak, kinesis.calls, changes
 
 
+def _read_units(report: Report, label: str, n: int, scan_rcu: float) -> None:
+    """DynamoDB read units per cycle: none for the merge-diff, beside the seed's Scan and BatchGetItem."""
+    report.add(
+        f"{label} DynamoDB RCU per cycle (merge-diff)",
+        0,
+        "RCU",
+        baseline=scan_rcu,
+        target="0 (seed: full Scan)",
+        met=True,
+    )
+    report.add(
+        f"{label} RCU of BatchGetItem per listed key",
+        n * 0.5,
+        "RCU",
+        baseline=scan_rcu,
+        target="(rejected design)",
+    )
+
+
+def _put_calls(report: Report, label: str, put_calls: int, changes: int) -> None:
+    """PutRecords requests of one cycle against the floor of 500 records per request."""
+    expected = math.ceil(changes / 500)
+    report.add(
+        f"{label} PutRecords calls ({changes} changes)",
+        put_calls,
+        "calls",
+        baseline=expected,
+        target="= ceil(changes/500)",
+        met=put_calls == expected,
+    )
+
+
 def _shard_counts(n: int) -> list[int]:
     return [n // PREFIXES + (1 if s < n % PREFIXES else 0) for s in range(PREFIXES)]
 
@@ -456,30 +456,8 @@ def run(report: Report) -> None:
             "ms",
             target="O(N): flat per key",
         )
-        expected = math.ceil(changes / 500)
-        report.add(
-            f"{label} PutRecords calls ({changes} changes)",
-            put_calls,
-            "calls",
-            baseline=expected,
-            target="= ceil(changes/500)",
-            met=put_calls == expected,
-        )
+        _put_calls(report, label, put_calls, changes)
         if n == MEMORY_SIZES[-1]:
             scan_rcu, _ = scan_cost(n, scan_item_bytes)
-            report.add(
-                f"{label} DynamoDB RCU per cycle (merge-diff)",
-                0,
-                "RCU",
-                baseline=scan_rcu,
-                target="0 (seed: full Scan)",
-                met=True,
-            )
+            _read_units(report, label, n, scan_rcu)
             report.add(f"{label} seed Scan RCU per month at 1 cycle/min", scan_rcu * 60 * 24 * 30, "RCU")
-            report.add(
-                f"{label} RCU of BatchGetItem per listed key",
-                n * 0.5,
-                "RCU",
-                baseline=scan_rcu,
-                target="(rejected design)",
-            )

@@ -1,8 +1,9 @@
 """UC11 retail-catalog on the embedded local cloud: streaming and polling paths over sample images.
 
 The sample set is the project's own (``scripts.samples.images``): real JPEG, PNG and WebP files in
-several sizes, plus files that must fail the quality check on purpose (truncated, too small, odd
-aspect ratio, not an image) and two files that share a name in different folders.
+catalog sizes (all above the 500x500 quality minimum), plus four files that must fail on purpose
+(truncated, too small, odd aspect ratio: the quality check flags them; not an image: processing
+fails and the record is dead-lettered) and two files that share a name in different folders.
 
 Flows, in the order an operator would see them:
 
@@ -13,11 +14,17 @@ Flows, in the order an operator would see them:
 3. a few files arrive late (after the producer's last tick), and the polling state machine runs
    (Discover, Distributed Map over chunks, tag/describe/check per file); it reconciles whatever the
    stream did not complete, here the late files.
+
+After each path the driver reads the result documents in the output bucket: every file that path
+was given must have one. The summary shows how many files passed or failed the quality check,
+and why each failing file failed, as read from those documents.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from scripts.samples import images
@@ -50,8 +57,19 @@ def parameters(access_point: Any) -> dict[str, str]:
 def sample_specs(files: int) -> list[images.SampleSpec]:
     """The default set (with its defective files) first, then generated valid images."""
     specs = list(images.DEFAULT_SPECS[:files])
-    specs.extend(images.generated_specs(max(0, files - len(specs)), prefix="products/generated/", folders=5))
+    extra = max(0, files - len(specs))
+    specs.extend(
+        images.generated_specs(extra, prefix="products/generated/", folders=5, sizes=images.CATALOG_SIZES)
+    )
     return specs
+
+
+def late_specs(files: int) -> list[images.SampleSpec]:
+    """The files written after the stream's last tick (valid catalog images)."""
+    count = late_count(files)
+    return list(
+        images.generated_specs(count, prefix=LATE_PREFIX, folders=2, seed=10_000, sizes=images.CATALOG_SIZES)
+    )
 
 
 def seed(cloud: Any, access_point: Any, files: int) -> int:
@@ -74,6 +92,39 @@ def _payloads(cloud: Any, function_name: str, since: int) -> list[Any]:
     return [i.payload for i in cloud.runtime.invocations[since:] if i.function_name == function_name]
 
 
+def result_documents(s3: Any, bucket: str) -> dict[str, dict[str, Any]]:
+    """The newest result document per source key, read from the output bucket's ``results/by-key/``."""
+    found: dict[str, dict[str, Any]] = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="results/by-key/"):
+        for obj in page.get("Contents", []):
+            document = json.loads(s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read())
+            source = str(document["source"]["key"])
+            if source not in found or document["processed_at"] > found[source]["processed_at"]:
+                found[source] = document
+    return found
+
+
+def _quality_figures(summary: Any, documents: Iterable[dict[str, Any]]) -> None:
+    """Quality passed / failed and processing failures, with the reasons, from the result documents."""
+    passed, failed, unprocessed = 0, {}, {}
+    for document in documents:
+        key = document["source"]["key"]
+        quality = document.get("quality")
+        if document["status"] != "SUCCEEDED" or quality is None:
+            unprocessed[key] = str(document.get("reason", document["status"]))
+        elif quality["passed"]:
+            passed += 1
+        else:
+            failed[key] = "; ".join(f"{issue['code']}: {issue['message']}" for issue in quality["issues"])
+    summary.extra["quality passed"] = passed
+    summary.extra["quality failed"] = len(failed)
+    summary.extra["processing failed"] = len(unprocessed)
+    for key, codes in sorted(failed.items()):
+        summary.extra[f"quality failed {key}"] = codes
+    for key, reason in sorted(unprocessed.items()):
+        summary.extra[f"processing failed {key}"] = reason[:240]
+
+
 def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) -> None:
     producer = stack.physical_ids["StreamProducerFunction"]
     since = len(cloud.runtime.invocations)
@@ -93,20 +144,23 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
         summary.extra["stream records delivered"] = delivered
         summary.extra["stream batches"] = mapping.invocations if mapping else 0
         summary.extra["stream function errors"] = mapping.function_errors if mapping else 0
+        output_bucket = stack.outputs.get("OutputBucketName") or stack.physical_ids.get("OutputBucket", "")
+        s3 = cloud.client("s3")
+        streamed = result_documents(s3, output_bucket)
+        missing = sorted({spec.key for spec in sample_specs(summary.files_seeded)} - set(streamed))
+        summary.extra["streaming: seeded files without a result"] = missing
         summary.flow(
             "stream consumer",
-            mapping is not None and mapping.records_succeeded > 0 and mapping.records_discarded == 0,
-            f"{delivered} records in {mapping.invocations if mapping else 0} batches",
+            mapping is not None
+            and mapping.records_succeeded > 0
+            and mapping.records_discarded == 0
+            and not missing,
+            f"{delivered} records in {mapping.invocations if mapping else 0} batches, "
+            f"{len(streamed)} result documents",
         )
     with step(f"write {late_count(summary.files_seeded)} late files the stream has not seen yet"):
-        late = images.sample_set(
-            list(
-                images.generated_specs(
-                    late_count(summary.files_seeded), prefix=LATE_PREFIX, folders=2, seed=10_000
-                )
-            )
-        )
-        images.upload(cloud.client("s3"), access_point.arn, late)
+        late = images.sample_set(late_specs(summary.files_seeded))
+        images.upload(s3, access_point.arn, late)
         summary.extra["late files"] = len(late)
     discovery = stack.physical_ids["DiscoveryFunction"]
     before_polling = len(cloud.runtime.invocations)
@@ -120,10 +174,18 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
             summary.extra["polling listed / to process"] = (
                 f"{found[0].get('listed')} / {found[0].get('files_to_process')}"
             )
+        documents = result_documents(s3, output_bucket)
+        late_keys = {spec.key for spec in late_specs(summary.files_seeded)}
+        missing = sorted(late_keys - set(documents))
+        summary.extra["polling: late files without a result"] = missing
+        summary.extra["polling: late files the stream processed"] = sorted(late_keys & set(streamed))
         summary.flow(
-            "polling state machine", result.succeeded, f"{result.status} {result.error or ''}".strip()
+            "polling state machine",
+            result.succeeded and not missing,
+            f"{result.status} {result.error or ''}".strip(),
         )
         summary.extra["polling states entered"] = dict(result.states_entered())
+    _quality_figures(summary, documents.values())
     summary.items_per_state = _function_counts(cloud, stack)
     dynamodb = cloud.client("dynamodb")
     letters = dynamodb.scan(TableName=stack.physical_ids["DeadLetterTable"])["Items"]
@@ -137,8 +199,7 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
     )["Attributes"]
     summary.dlq_entries = int(dead) + int(attributes.get("ApproximateNumberOfMessages", 0))
     summary.extra["dead-letter table items"] = int(dead)
-    output_bucket = stack.outputs.get("OutputBucketName") or stack.physical_ids.get("OutputBucket", "")
     keys: list[str] = []
-    for page in cloud.client("s3").get_paginator("list_objects_v2").paginate(Bucket=output_bucket):
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=output_bucket):
         keys.extend(obj["Key"] for obj in page.get("Contents", []))
     summary.output_keys = sorted(keys)

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from scripts import catalog
+from scripts import catalog, cfn_template
 
 logger = logging.getLogger(__name__)
 
@@ -55,15 +55,12 @@ def _invoke(args: argparse.Namespace) -> int:
     from scripts.demos import NotBuiltError, deploy_with_fallback, driver_for
     from scripts.deploy import DeployError
     from scripts.localcloud import LocalCloud
-    from scripts.localcloud.template import load_template
     from scripts.packaging import DEFAULT_BUILD_ROOT, resolve
 
     try:
         use_case = resolve(args.uc)
         driver = driver_for(use_case)
-        logical_id = function_logical_id(
-            load_template(use_case.template.read_text(encoding="utf-8")), args.fn
-        )
+        logical_id = function_logical_id(cfn_template.load(use_case.template), args.fn)
     except (NotBuiltError, catalog.UnknownUseCaseError, LookupError) as error:
         print(f"make invoke: {error}", file=sys.stderr)
         return 2

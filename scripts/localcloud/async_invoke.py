@@ -15,12 +15,13 @@ Retries run at once; the back-off between them (one and two minutes on AWS) is n
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from scripts.localcloud import delivery
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ class AsyncInvoker:
         failed = invocation.function_error is not None
         return {
             "version": "1.0",
-            "timestamp": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+            "timestamp": delivery.lambda_time(),
             "requestContext": {
                 "requestId": invocation.request_id,
                 "functionArn": f"{self._arn(function)}:$LATEST",
@@ -102,14 +103,8 @@ class AsyncInvoker:
 
     def _send(self, destination: str, record: dict[str, Any]) -> None:
         body = json.dumps(record, default=str)
-        service = destination.split(":")[2]
-        if service == "sqs":
-            sqs = self.session.client("sqs", region_name=self.region)
-            url = sqs.get_queue_url(QueueName=destination.rsplit(":", 1)[1])["QueueUrl"]
-            sqs.send_message(QueueUrl=url, MessageBody=body)
-        elif service == "sns":
-            self.session.client("sns", region_name=self.region).publish(TopicArn=destination, Message=body)
-        elif service == "lambda":
+        service = delivery.service_of(destination)
+        if service == "lambda":
             self(destination, record)
         elif service == "events":
             self.session.client("events", region_name=self.region).put_events(
@@ -124,4 +119,4 @@ class AsyncInvoker:
                 ]
             )
         else:
-            raise ValueError(f"unsupported asynchronous-invoke destination {destination}")
+            delivery.send(self.session, self.region, destination, body)

@@ -15,6 +15,7 @@ Nothing here talks to AWS: moto patches botocore for the whole process while the
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import shutil
@@ -31,6 +32,7 @@ from typing import Any
 
 import boto3
 
+from scripts.localcloud import delivery
 from scripts.localcloud.ai_standins import AIStandIns
 from scripts.localcloud.async_invoke import AsyncInvoker
 from scripts.localcloud.emf import EmfExtractor
@@ -120,7 +122,8 @@ class LocalCloud:
         self.runtime = LambdaRuntime(self.work_dir, enforce_timeout=self.enforce_timeout)
         self.stepfunctions = StepFunctions(self.client("stepfunctions"), pump=self._pump)
         self.async_invoker = AsyncInvoker(self.session, self.region, self.invoke)
-        self.eventbridge = EventBridgeAdapter(self.invoke_async, self.start_execution, self._send_to_queue)
+        dead_letter = functools.partial(delivery.send, self.session, self.region)
+        self.eventbridge = EventBridgeAdapter(self.invoke_async, self.start_execution, dead_letter)
         self.sagemaker = SageMakerAdapter(self.session, self.region, self.account_id)
         self.emf = EmfExtractor(self.session, self.region)
         self.poller = KinesisPoller(self.session, self.region, clock=self.clock)
@@ -236,12 +239,6 @@ class LocalCloud:
     def invoke_async(self, function: str, payload: Any) -> str | None:
         """An asynchronous invoke with Lambda's retries and destinations; the error type if it failed."""
         return self.async_invoker(self.physical_id(function), payload)
-
-    def _send_to_queue(self, queue_arn: str, body: str) -> None:
-        sqs = self.client("sqs")
-        sqs.send_message(
-            QueueUrl=sqs.get_queue_url(QueueName=queue_arn.rsplit(":", 1)[1])["QueueUrl"], MessageBody=body
-        )
 
     def invocation_counts(self) -> dict[str, int]:
         """How many times each function ran (every invoke path), by function name."""

@@ -28,6 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from scripts.localcloud.runtime import Patches
+
 logger = logging.getLogger(__name__)
 
 
@@ -71,7 +73,7 @@ class EventBridgeAdapter:
         self.start_execution = start_execution
         self.send_to_queue = send_to_queue
         self.deliveries: list[Delivery] = []
-        self._saved: Any = None
+        self._patches = Patches()
         self._lock = threading.Lock()
 
     def install(self) -> None:
@@ -80,7 +82,7 @@ class EventBridgeAdapter:
 
         check_seams()
         adapter = self
-        original = Rule.__dict__["send_to_targets"]
+        original = Patches.original(Rule, "send_to_targets")
 
         def send_to_targets(self: Any, original_event: dict[str, Any], transform_input: bool = True) -> None:
             if self.state != "ENABLED" or not self.event_pattern.matches_event(original_event):
@@ -100,14 +102,10 @@ class EventBridgeAdapter:
                     finally:
                         self.targets = saved_targets
 
-        self._saved = (Rule, original)
-        setattr(Rule, "send_to_targets", send_to_targets)  # noqa: B010
+        self._patches.patch(Rule, "send_to_targets", send_to_targets)
 
     def uninstall(self) -> None:
-        if self._saved is not None:
-            owner, original = self._saved
-            owner.send_to_targets = original
-            self._saved = None
+        self._patches.undo()
 
     def payload_for(self, target: dict[str, Any], event: dict[str, Any], parser: Any) -> Any:
         if "Input" in target:

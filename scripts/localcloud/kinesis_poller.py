@@ -39,6 +39,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from scripts.localcloud import delivery
+
 logger = logging.getLogger(__name__)
 
 REPORT_BATCH_ITEM_FAILURES = "ReportBatchItemFailures"
@@ -368,7 +370,7 @@ class KinesisPoller:
                 "functionError": function_error or "",
             },
             "version": "1.0",
-            "timestamp": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+            "timestamp": delivery.lambda_time(),
             "KinesisBatchInfo": {
                 "shardId": shard_id,
                 "startSequenceNumber": records[0]["SequenceNumber"],
@@ -391,15 +393,7 @@ class KinesisPoller:
         if not destination:
             logger.warning("discarded %d records of %s with no OnFailure destination", len(records), shard_id)
             return
-        body = json.dumps(info)
-        service = destination.split(":")[2]
-        if service == "sqs":
-            sqs = self.session.client("sqs", region_name=self.region)
-            url = sqs.get_queue_url(QueueName=destination.rsplit(":", 1)[1])["QueueUrl"]
-            sqs.send_message(QueueUrl=url, MessageBody=body)
-        elif service == "sns":
-            self.session.client("sns", region_name=self.region).publish(TopicArn=destination, Message=body)
-        elif service == "s3":
+        if delivery.service_of(destination) == "s3":
             # For an S3 destination Lambda also includes the records themselves.
             stamp = dt.datetime.now(dt.UTC)
             key = (
@@ -411,8 +405,8 @@ class KinesisPoller:
                 Bucket=destination.split(":::", 1)[1], Key=key, Body=json.dumps(payload).encode()
             )
         else:
-            raise ValueError(f"unsupported OnFailure destination {destination}")
+            delivery.send(self.session, self.region, destination, json.dumps(info))
 
 
 def _iso(value: Any) -> str:
-    return dt.datetime.fromtimestamp(_epoch(value), dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return delivery.lambda_time(dt.datetime.fromtimestamp(_epoch(value), dt.UTC))

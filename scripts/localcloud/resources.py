@@ -13,10 +13,11 @@ PutCompositeAlarm API, but they are stored and described like any composite alar
 from __future__ import annotations
 
 import logging
+from collections import ChainMap
 from dataclasses import dataclass, field
 from typing import Any
 
-from scripts.localcloud.template import Resolver, UnsupportedTemplateError, load_template
+from scripts.cfn_template import DeployedStack, Evaluation, TemplateError, loads, pseudo_parameters
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def describe_stack(session: Any, region: str, stack_name: str) -> StackInfo:
     stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
     resources = cfn.describe_stack_resources(StackName=stack_name)["StackResources"]
     body = cfn.get_template(StackName=stack_name)["TemplateBody"]
-    template = dict(body) if isinstance(body, dict) else load_template(str(body))
+    template = dict(body) if isinstance(body, dict) else loads(str(body))
     return StackInfo(
         name=stack_name,
         stack_id=stack["StackId"],
@@ -87,7 +88,7 @@ def _moto_get_att(account_id: str, region: str, stack_id: str) -> Any:
     def get_att(logical_id: str, attribute: str) -> Any:
         resource = stack.resource_map[logical_id]
         if resource is None:
-            raise UnsupportedTemplateError(f"GetAtt {logical_id}.{attribute}: the resource was not created")
+            raise TemplateError(f"GetAtt {logical_id}.{attribute}: the resource was not created")
         return resource.get_cfn_attribute(attribute)
 
     return get_att
@@ -96,40 +97,27 @@ def _moto_get_att(account_id: str, region: str, stack_id: str) -> Any:
 def create_skipped(session: Any, region: str, account_id: str, info: StackInfo) -> dict[str, str]:
     """Create every skipped resource of the stack; return logical id -> name (or ARN) created."""
     resources: dict[str, Any] = info.template.get("Resources", {})
-    names: dict[str, str] = {}
-
-    def skipped_ref(logical_id: str) -> str | None:
-        return names.get(logical_id)
-
-    resolver = Resolver(
-        info.template,
-        info.parameters,
-        pseudo={
-            "AWS::StackName": info.name,
-            "AWS::StackId": info.stack_id,
-            "AWS::Region": region,
-            "AWS::AccountId": account_id,
-            "AWS::Partition": "aws",
-            "AWS::URLSuffix": "amazonaws.com",
-        },
-        physical_ids=info.physical_ids,
-        get_att=_moto_get_att(account_id, region, info.stack_id),
-        skipped_ref=skipped_ref,
+    names: dict[str, str] = {}  # skipped resources: filled below, then resolvable by Ref
+    stack = DeployedStack(
+        pseudo=pseudo_parameters(info.name, info.stack_id, region, account_id),
+        physical_ids=ChainMap(info.physical_ids, names),
+        attribute=_moto_get_att(account_id, region, info.stack_id),
     )
+    evaluation = Evaluation(info.template, stack, info.parameters)
     chosen = [
         (logical_id, resource)
         for kind in SKIPPED_TYPES
         for logical_id, resource in resources.items()
         if resource.get("Type") == kind
-        and (not resource.get("Condition") or resolver.condition(resource["Condition"]))
+        and (not resource.get("Condition") or evaluation.condition(resource["Condition"]))
     ]
     # Names first, so composite alarm rules and schedules can refer to any of them.
     for logical_id, resource in chosen:
         raw_name = (resource.get("Properties") or {}).get(_NAME_PROPERTY[resource["Type"]])
-        names[logical_id] = str(resolver.resolve(raw_name)) if raw_name else f"{info.name}-{logical_id}"
+        names[logical_id] = str(evaluation.value(raw_name)) if raw_name else f"{info.name}-{logical_id}"
     created: dict[str, str] = {}
     for logical_id, resource in chosen:
-        properties = resolver.resolve(resource.get("Properties") or {})
+        properties = evaluation.value(resource.get("Properties") or {})
         created[logical_id] = _create(
             session, region, account_id, resource["Type"], names[logical_id], properties
         )
@@ -206,4 +194,4 @@ def _create(session: Any, region: str, account_id: str, kind: str, name: str, pr
             AccountId=account_id, Name=name, Bucket=props["Bucket"]
         )
         return f"arn:aws:s3:{region}:{account_id}:accesspoint/{name}"
-    raise UnsupportedTemplateError(f"{kind} is not created locally")
+    raise TemplateError(f"{kind} is not created locally")

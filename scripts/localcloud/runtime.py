@@ -58,6 +58,30 @@ class SeamMovedError(RuntimeError):
     """moto changed a method this adapter replaces; the adapter must be updated before it is trusted."""
 
 
+class Patches:
+    """Methods an adapter replaced on moto classes; :meth:`undo` puts the originals back."""
+
+    def __init__(self) -> None:
+        self._saved: list[tuple[Any, str, Any]] = []
+
+    @staticmethod
+    def original(owner: Any, name: str) -> Any:
+        """The method ``owner`` itself defines, which a replacement may call; it must still exist."""
+        method = owner.__dict__.get(name)
+        if method is None:
+            raise SeamMovedError(f"moto {owner.__name__}.{name} is gone")
+        return method
+
+    def patch(self, owner: Any, name: str, replacement: Any) -> None:
+        self._saved.append((owner, name, self.original(owner, name)))
+        setattr(owner, name, replacement)
+
+    def undo(self) -> None:
+        while self._saved:
+            owner, name, original = self._saved.pop()
+            setattr(owner, name, original)
+
+
 class RuntimeSetupError(Exception):
     """The function's code could not be loaded; Lambda reports these as ``Runtime.*`` errors."""
 
@@ -280,7 +304,7 @@ class LambdaRuntime:
         self._modules: dict[tuple[str, str, str], ModuleType] = {}
         self._streams: dict[tuple[str, str, str], str] = {}
         self._lock = threading.RLock()
-        self._saved: list[tuple[Any, str, Any]] = []
+        self._patches = Patches()
 
     # -- patching --
 
@@ -311,18 +335,12 @@ class LambdaRuntime:
             return None
 
         _invoke_lambda.__localcloud__ = True  # type: ignore[attr-defined]
-        self._patch(LambdaFunction, "_invoke_lambda", _invoke_lambda)
-        self._patch(LambdaFunction, "invoke", invoke)
-        self._patch(LambdaBackend, "send_kinesis_message", send_kinesis_message)
-
-    def _patch(self, owner: Any, name: str, replacement: Any) -> None:
-        self._saved.append((owner, name, owner.__dict__[name]))
-        setattr(owner, name, replacement)
+        self._patches.patch(LambdaFunction, "_invoke_lambda", _invoke_lambda)
+        self._patches.patch(LambdaFunction, "invoke", invoke)
+        self._patches.patch(LambdaBackend, "send_kinesis_message", send_kinesis_message)
 
     def uninstall(self) -> None:
-        while self._saved:
-            owner, name, original = self._saved.pop()
-            setattr(owner, name, original)
+        self._patches.undo()
 
     # -- running --
 

@@ -29,6 +29,8 @@ from typing import Any
 
 from moto.core.utils import utcnow
 
+from scripts.localcloud.runtime import Patches
+
 logger = logging.getLogger(__name__)
 
 ModelFn = Callable[[bytes, str], bytes]
@@ -60,7 +62,7 @@ class SageMakerAdapter:
         self.models: dict[str | None, ModelFn] = {}
         self.pending: list[str] = []
         self.finished: dict[str, str] = {}
-        self._saved: Any = None
+        self._patches = Patches()
 
     def register_model(self, model_name: str | None, fn: ModelFn) -> None:
         """Use ``fn`` for jobs of ``model_name`` (``None``: for any model without its own function)."""
@@ -69,11 +71,7 @@ class SageMakerAdapter:
     def install(self) -> None:
         from moto.sagemaker.models import SageMakerModelBackend
 
-        original = SageMakerModelBackend.__dict__.get("create_transform_job")
-        if original is None:
-            from scripts.localcloud.runtime import SeamMovedError
-
-            raise SeamMovedError("moto SageMakerModelBackend.create_transform_job is gone")
+        original = Patches.original(SageMakerModelBackend, "create_transform_job")
         adapter = self
 
         def create_transform_job(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -83,14 +81,10 @@ class SageMakerAdapter:
             adapter.pending.append(job.transform_job_name)
             return job
 
-        self._saved = (SageMakerModelBackend, original)
-        setattr(SageMakerModelBackend, "create_transform_job", create_transform_job)  # noqa: B010
+        self._patches.patch(SageMakerModelBackend, "create_transform_job", create_transform_job)
 
     def uninstall(self) -> None:
-        if self._saved is not None:
-            owner, original = self._saved
-            owner.create_transform_job = original
-            self._saved = None
+        self._patches.undo()
 
     def _backend(self) -> Any:
         from moto.sagemaker.models import sagemaker_backends

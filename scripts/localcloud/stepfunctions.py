@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from scripts.localcloud.runtime import Patches
+
 logger = logging.getLogger(__name__)
 
 RUNNING = "RUNNING"
@@ -168,19 +170,15 @@ class EarlyCallbackFix:
     """
 
     def __init__(self) -> None:
-        self._saved: Any = None
+        self._patches = Patches()
 
     def install(self) -> None:
         from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
             state_task_service_callback as callback,
         )
 
-        from scripts.localcloud.runtime import SeamMovedError
-
         owner = callback.StateTaskServiceCallback
-        original = owner.__dict__.get("_wait_for_task_token_heartbeat")
-        if original is None:
-            raise SeamMovedError("moto StateTaskServiceCallback._wait_for_task_token_heartbeat is gone")
+        original = Patches.original(owner, "_wait_for_task_token_heartbeat")
 
         def wait(self: Any, env: Any, callback_endpoint: Any, heartbeat_endpoint: Any) -> Any:
             early = callback_endpoint.get_outcome()
@@ -188,11 +186,7 @@ class EarlyCallbackFix:
                 return early
             return original(self, env, callback_endpoint, heartbeat_endpoint)
 
-        self._saved = (owner, original)
-        setattr(owner, "_wait_for_task_token_heartbeat", wait)  # noqa: B010
+        self._patches.patch(owner, "_wait_for_task_token_heartbeat", wait)
 
     def uninstall(self) -> None:
-        if self._saved is not None:
-            owner, original = self._saved
-            owner._wait_for_task_token_heartbeat = original
-            self._saved = None
+        self._patches.undo()

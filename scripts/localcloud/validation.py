@@ -15,9 +15,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
-from scripts.localcloud.template import UnsupportedTemplateError, load_template
+from scripts.cfn_template import TemplateError, loads
+from scripts.localcloud.runtime import Patches
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +57,8 @@ def _refs(node: Any) -> set[str]:
 def check(body: str) -> list[Finding]:
     """CloudFormation's own checks of a template body; an empty list means valid."""
     try:
-        template = load_template(body)
-    except (yaml.YAMLError, ValueError, UnsupportedTemplateError) as error:
+        template = loads(body)
+    except TemplateError as error:
         return [Finding(f"Template format error: {error}")]
     unknown = sorted(set(template) - SECTIONS)
     if unknown:
@@ -98,25 +97,15 @@ class ValidationAdapter:
     """Replaces moto's lint-based ValidateTemplate with :func:`check`."""
 
     def __init__(self) -> None:
-        self._saved: Any = None
+        self._patches = Patches()
 
     def install(self) -> None:
         from moto.cloudformation.models import CloudFormationBackend
 
-        from scripts.localcloud.runtime import SeamMovedError
-
-        original = CloudFormationBackend.__dict__.get("validate_template")
-        if original is None:
-            raise SeamMovedError("moto CloudFormationBackend.validate_template is gone")
-
         def validate_template(self: Any, template: str) -> list[Any]:
             return check(template)
 
-        self._saved = (CloudFormationBackend, original)
-        setattr(CloudFormationBackend, "validate_template", validate_template)  # noqa: B010
+        self._patches.patch(CloudFormationBackend, "validate_template", validate_template)
 
     def uninstall(self) -> None:
-        if self._saved is not None:
-            owner, original = self._saved
-            owner.validate_template = original
-            self._saved = None
+        self._patches.undo()

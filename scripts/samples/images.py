@@ -115,6 +115,12 @@ def sample_set(specs: Sequence[SampleSpec] = DEFAULT_SPECS) -> list[SampleImage]
     return [SampleImage(spec, render(spec)) for spec in specs]
 
 
+# Catalog-sized images (above the default 500x500 minimum, aspect ratios 0.8 to 1.33) for demos and
+# end-to-end runs, where every generated file should pass the quality check. Kept modest because
+# WebP encoding is the slowest step of seeding.
+CATALOG_SIZES: tuple[tuple[int, int], ...] = ((800, 800), (640, 800), (1000, 750), (600, 600))
+
+
 def generated_specs(
     count: int,
     *,
@@ -123,18 +129,21 @@ def generated_specs(
     seed: int = 0,
     width: int = 64,
     height: int = 64,
+    sizes: Sequence[tuple[int, int]] = (),
 ) -> Iterator[SampleSpec]:
     """``count`` valid specs spread over ``folders`` folders, cycling through the formats.
 
     The default 64x64 pixels suit volume tests and benchmarks, where listing matters and pixels do
-    not; such images are below the default quality minimum (500x500). Pass ``width`` and ``height``
-    for images that should pass the quality check.
+    not; such images are below the default quality minimum (500x500). Pass ``sizes`` (for example
+    :data:`CATALOG_SIZES`, cycled through) or ``width`` and ``height`` for images that should pass
+    the quality check.
     """
     extensions = ("jpg", "png", "webp")
     for index in range(count):
         folder = f"{prefix}dept-{index % folders:03d}/"
         extension = extensions[index % len(extensions)]
-        yield SampleSpec(f"{folder}item-{index:07d}.{extension}", width, height, seed + index)
+        w, h = sizes[index % len(sizes)] if sizes else (width, height)
+        yield SampleSpec(f"{folder}item-{index:07d}.{extension}", w, h, seed + index)
 
 
 def write_directory(target: Path, images: Sequence[SampleImage]) -> list[Path]:

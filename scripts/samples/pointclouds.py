@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import io
 import logging
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from shared.pointcloud import GROUND, HIGH, LOW, NOISE, OBJECT, PointCloud, lzf
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
 
 logger = logging.getLogger(__name__)
 
@@ -28,14 +32,14 @@ _PLY_TYPE = {
 }
 
 
-def _columns(cloud: PointCloud) -> list[tuple[str, np.ndarray]]:
+def _columns(cloud: PointCloud) -> list[tuple[str, NDArray[Any]]]:
     columns = [(axis, cloud.xyz[:, index]) for index, axis in enumerate("xyz")]
     if cloud.intensity is not None:
         columns.append(("intensity", cloud.intensity))
     return columns
 
 
-def _record(columns: list[tuple[str, np.ndarray]]) -> np.ndarray:
+def _record(columns: list[tuple[str, NDArray[Any]]]) -> NDArray[Any]:
     dtype = np.dtype([(name, values.dtype.newbyteorder("<")) for name, values in columns])
     rows = np.empty(columns[0][1].shape[0], dtype=dtype)
     for name, values in columns:
@@ -43,7 +47,7 @@ def _record(columns: list[tuple[str, np.ndarray]]) -> np.ndarray:
     return rows
 
 
-def _text_format(dtype: np.dtype) -> str:
+def _text_format(dtype: np.dtype[Any]) -> str:
     """printf format that round-trips a value of ``dtype`` through text."""
     if dtype.kind == "f":
         return "%.9g" if dtype.itemsize == 4 else "%.17g"
@@ -158,7 +162,7 @@ def write(cloud: PointCloud, fmt: str) -> bytes:
     raise ValueError(f"unknown format {fmt!r}")
 
 
-def synthetic_scene_with_truth(n_points: int, seed: int = 0) -> tuple[PointCloud, np.ndarray]:
+def synthetic_scene_with_truth(n_points: int, seed: int = 0) -> tuple[PointCloud, NDArray[Any]]:
     """A street scene and the label each point was generated as.
 
     About 70% tilted, slightly rough ground (80 m x 80 m around the sensor), 18% on parked cars
@@ -174,12 +178,12 @@ def synthetic_scene_with_truth(n_points: int, seed: int = 0) -> tuple[PointCloud
     n_noise = n_points - n_ground - n_cars - n_poles - n_low
     slope = np.array([0.01, -0.004])
 
-    def ground_z(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        heights: np.ndarray = slope[0] * x + slope[1] * y - 1.7
+    def ground_z(x: NDArray[Any], y: NDArray[Any]) -> NDArray[Any]:
+        heights: NDArray[Any] = slope[0] * x + slope[1] * y - 1.7
         return heights
 
-    parts: list[np.ndarray] = []
-    truth: list[np.ndarray] = []
+    parts: list[NDArray[Any]] = []
+    truth: list[NDArray[Any]] = []
 
     xy = rng.uniform(-40, 40, size=(n_ground, 2))
     parts.append(np.column_stack([xy, ground_z(xy[:, 0], xy[:, 1]) + rng.normal(0, 0.03, n_ground)]))

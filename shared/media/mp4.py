@@ -80,24 +80,39 @@ def _box_type(raw: bytes, offset: int) -> bytes:
     return kind
 
 
+def _box_header(head: bytes, offset: int, room: int, where: str) -> tuple[bytes, int, int]:
+    """(type, header length, box size) of the box at ``offset`` whose first (up to 16) bytes are ``head``.
+
+    ``room`` is what ``where`` (the parent box, or the file) holds from ``offset`` on. A 32-bit
+    size of 1 means a 64-bit size follows the type; 0 means the box runs to the end of ``where``.
+    """
+    (size32,) = struct.unpack_from(">I", head, 0)
+    kind = _box_type(head, 4)
+    header = 8
+    if size32 == 1:
+        if len(head) < 16:
+            raise MediaError(f"box {kind!r} at offset {offset} is cut inside its 64-bit size")
+        (size,) = struct.unpack_from(">Q", head, 8)
+        header = 16
+    elif size32 == 0:
+        size = room
+    else:
+        size = size32
+    if size < header or size > room:
+        raise MediaError(
+            f"box {kind.decode()!r} at offset {offset} claims {size} bytes; {where} has {room} left "
+            "(truncated or corrupt)"
+        )
+    return kind, header, size
+
+
 def _children(buf: bytes, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
     """(type, payload start, payload end) of each box in ``buf[start:end]``."""
     pos = start
     while pos < end:
         if end - pos < 8:
             raise MediaError(f"{end - pos} stray bytes at offset {pos} where a box header should be")
-        (size32,) = _unpack(">I", buf, pos, end, "box header")
-        kind = _box_type(buf, pos + 4)
-        header = 8
-        if size32 == 1:
-            (size,) = _unpack(">Q", buf, pos + 8, end, f"64-bit size of box {kind!r}")
-            header = 16
-        elif size32 == 0:
-            size = end - pos
-        else:
-            size = size32
-        if size < header or pos + size > end:
-            raise MediaError(f"box {kind.decode()!r} at offset {pos} has size {size}, beyond its parent")
+        kind, header, size = _box_header(buf[pos : min(pos + 16, end)], pos, end - pos, "its parent")
         yield kind, pos + header, pos + size
         pos += size
 
@@ -216,27 +231,11 @@ def probe(read_range: ReadRange, size: int) -> VideoInfo:
                 return info
             raise MediaError(f"{size - offset} stray bytes at offset {offset} after the last box")
         head = fetch(offset, min(16, size - offset))
-        (size32,) = struct.unpack_from(">I", head, 0)
         if info is not None and not all(32 <= c < 127 for c in head[4:8]):
             # Some writers pad the file after the last box; the movie is already read.
             logger.warning("ignoring %d bytes of padding after the last box", size - offset)
             return info
-        kind = _box_type(head, 4)
-        header = 8
-        if size32 == 1:
-            if len(head) < 16:
-                raise MediaError(f"box {kind!r} at offset {offset} is cut inside its 64-bit size")
-            (box_size,) = struct.unpack_from(">Q", head, 8)
-            header = 16
-        elif size32 == 0:
-            box_size = size - offset
-        else:
-            box_size = size32
-        if box_size < header or offset + box_size > size:
-            raise MediaError(
-                f"box {kind.decode()!r} at offset {offset} claims {box_size} bytes; the file has "
-                f"{size - offset} left (truncated or corrupt)"
-            )
+        kind, header, box_size = _box_header(head, offset, size - offset, "the file")
         seen.append(kind.decode())
         if kind == b"moov" and info is None:
             if box_size - header > MAX_MOOV_BYTES:

@@ -2,15 +2,29 @@
 
 Pure functions over bytes and numpy arrays, with no AWS calls, so handlers, the local cloud's
 SageMaker stand-in and tests share one implementation.
+
+The names of :mod:`shared.pointcloud.model` (formats, labels, errors) load with the package. The
+numpy-backed parts load on first use of one of their names, so a function that only needs a format
+list or a label name does not pay numpy's import time at its cold start.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from shared.pointcloud.model import (
     FORMATS,
+    GROUND,
+    HIGH,
     KITTI_BIN,
+    LABELS,
     LAS,
     LAZ,
+    LOW,
+    NOISE,
+    OBJECT,
+    PASSED,
     PCD,
     PLY,
     PointCloud,
@@ -18,32 +32,68 @@ from shared.pointcloud.model import (
     UnknownFormatError,
     detect_format,
 )
-from shared.pointcloud.qc import PASSED, QCThresholds, duplicate_count, qc
-from shared.pointcloud.readers import read
-from shared.pointcloud.segmentation import (
-    DEFAULT_PARAMS,
-    GROUND,
-    HIGH,
-    LABELS,
-    LOW,
-    NOISE,
-    OBJECT,
-    Plane,
-    SegmentationParams,
-    fit_ground_plane,
-    label_counts,
-    segment,
-)
-from shared.pointcloud.transform import (
-    INPUT_CONTENT_TYPE,
-    LABELS_CONTENT_TYPE,
-    LabelFormatError,
-    decode_labels,
-    decode_transform_input,
-    encode_labels,
-    encode_transform_input,
-    reference_model,
-)
+
+if TYPE_CHECKING:
+    from shared.pointcloud.quality import QCThresholds, duplicate_count, qc
+    from shared.pointcloud.readers import read
+    from shared.pointcloud.segmentation import (
+        DEFAULT_PARAMS,
+        Plane,
+        SegmentationParams,
+        fit_ground_plane,
+        label_counts,
+        segment,
+    )
+    from shared.pointcloud.transform import (
+        INPUT_CONTENT_TYPE,
+        LABELS_CONTENT_TYPE,
+        LabelFormatError,
+        decode_labels,
+        decode_transform_input,
+        encode_labels,
+        encode_transform_input,
+        reference_model,
+    )
+
+# Submodule -> the names it contributes, imported when one of them is first used.
+_DEFERRED: dict[str, tuple[str, ...]] = {
+    "quality": ("QCThresholds", "duplicate_count", "qc"),
+    "readers": ("read",),
+    "segmentation": (
+        "DEFAULT_PARAMS",
+        "Plane",
+        "SegmentationParams",
+        "fit_ground_plane",
+        "label_counts",
+        "segment",
+    ),
+    "transform": (
+        "INPUT_CONTENT_TYPE",
+        "LABELS_CONTENT_TYPE",
+        "LabelFormatError",
+        "decode_labels",
+        "decode_transform_input",
+        "encode_labels",
+        "encode_transform_input",
+        "reference_model",
+    ),
+}
+_SOURCE = {name: module for module, names in _DEFERRED.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the submodule that defines ``name`` on first use (PEP 562) and keep the value."""
+    module = _SOURCE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_SOURCE))
+
 
 __all__ = [
     "DEFAULT_PARAMS",

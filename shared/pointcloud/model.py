@@ -1,7 +1,8 @@
-"""The in-memory point cloud, its typed error, and the file-suffix to format mapping.
+"""The in-memory point cloud, its typed error, the file-suffix to format mapping and the labels.
 
 Every reader returns a :class:`PointCloud`; every failure to read raises :class:`PointCloudError`,
-which the handlers turn into a per-file FAILED result with the reason.
+which the handlers turn into a per-file FAILED result with the reason. This module needs no numpy
+at import, so a function that only needs the names (discovery, the annotation step) stays light.
 """
 
 from __future__ import annotations
@@ -9,10 +10,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from shared.errors import PatternError
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +24,13 @@ LAS = "las"
 LAZ = "laz"
 PLY = "ply"
 KITTI_BIN = "bin"
+
+# The segmentation classes: label value -> name.
+GROUND, LOW, OBJECT, HIGH, NOISE = 0, 1, 2, 3, 4
+LABELS: dict[int, str] = {GROUND: "ground", LOW: "low", OBJECT: "object", HIGH: "high", NOISE: "noise"}
+
+# The QC status of a cloud that met every threshold.
+PASSED = "PASSED"
 
 # Lower-case file suffix -> format name passed to ``read``.
 FORMATS: dict[str, str] = {
@@ -52,6 +62,16 @@ def detect_format(key: str) -> str:
         ) from None
 
 
+def format_name(fmt: str) -> str:
+    """``fmt`` as a supported format name (``".PCD"`` -> ``"pcd"``), else :class:`UnknownFormatError`."""
+    name = fmt.lower().lstrip(".")
+    if name not in FORMATS.values():
+        raise UnknownFormatError(
+            f"unsupported point cloud format {fmt!r}; expected one of {sorted(FORMATS.values())}"
+        )
+    return name
+
+
 @dataclass(frozen=True)
 class PointCloud:
     """Point coordinates (N, 3) plus optional per-point intensity, as read from one file.
@@ -61,8 +81,8 @@ class PointCloud:
     file's numeric type (uint16 for LAS, float32 for KITTI) or is ``None`` when the file has none.
     """
 
-    xyz: np.ndarray
-    intensity: np.ndarray | None
+    xyz: NDArray[Any]
+    intensity: NDArray[Any] | None
     format: str
 
     def __post_init__(self) -> None:

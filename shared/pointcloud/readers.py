@@ -8,26 +8,19 @@ intensity layers. Anything corrupt or truncated raises :class:`PointCloudError` 
 
 from __future__ import annotations
 
-import io
 import logging
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from shared.pointcloud import lzf
-from shared.pointcloud.model import (
-    KITTI_BIN,
-    LAS,
-    LAZ,
-    PCD,
-    PLY,
-    PointCloud,
-    PointCloudError,
-    UnknownFormatError,
-)
+from shared.pointcloud.model import KITTI_BIN, LAS, LAZ, PCD, PLY, PointCloud, PointCloudError, format_name
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
 
 logger = logging.getLogger(__name__)
 
@@ -40,14 +33,9 @@ _INTENSITY_NAMES = ("intensity", "scalar_intensity", "i")
 
 def read(data: Source, fmt: str) -> PointCloud:
     """Read a point cloud in format ``fmt`` (see ``FORMATS``) from bytes or a local file path."""
-    name = fmt.lower().lstrip(".")
-    reader = _READERS.get(name)
-    if reader is None:
-        raise UnknownFormatError(
-            f"unsupported point cloud format {fmt!r}; expected one of {sorted(_READERS)}"
-        )
+    name = format_name(fmt)
     try:
-        return reader(data)
+        return _READERS[name](data)
     except PointCloudError:
         raise
     except (ValueError, IndexError, KeyError, struct.error, OverflowError, EOFError) as error:
@@ -65,12 +53,12 @@ def _buffer(data: Source) -> memoryview:
             raise PointCloudError(f"cannot open {path}: {error.strerror}") from error
         if size == 0:
             return memoryview(b"")
-        mapped: np.ndarray = np.memmap(path, dtype=np.uint8, mode="r")
+        mapped: NDArray[Any] = np.memmap(path, dtype=np.uint8, mode="r")
         return mapped.data.cast("B")
     return memoryview(data).cast("B")
 
 
-def _floats(arrays: list[np.ndarray]) -> np.ndarray:
+def _floats(arrays: list[NDArray[Any]]) -> NDArray[Any]:
     """Stack three coordinate columns into one (N, 3) array of their common float type."""
     dtype = np.result_type(*arrays, np.float32)
     if not np.issubdtype(dtype, np.floating):
@@ -113,14 +101,14 @@ _PCD_TYPES.update({(kind, size): f"{kind.lower()}{size}" for kind in "IU" for si
 @dataclass(frozen=True)
 class _PcdHeader:
     names: list[str]
-    dtypes: list[np.dtype]
+    dtypes: list[np.dtype[Any]]
     counts: list[int]
     points: int
     data: str
     offset: int
 
     @property
-    def record(self) -> np.dtype:
+    def record(self) -> np.dtype[Any]:
         return np.dtype(
             [
                 (name, dt) if count == 1 else (name, dt, (count,))
@@ -197,7 +185,7 @@ def read_pcd(data: Source) -> PointCloud:
     n = header.points
     intensity_name = _intensity_field(header.names)
     wanted = ["x", "y", "z"] + ([intensity_name] if intensity_name else [])
-    columns: dict[str, np.ndarray]
+    columns: dict[str, NDArray[Any]]
     if header.data == "binary":
         record = header.record
         need = n * record.itemsize
@@ -218,13 +206,21 @@ def read_pcd(data: Source) -> PointCloud:
     return PointCloud(xyz=xyz, intensity=intensity, format=PCD)
 
 
-def _flat_intensity(values: np.ndarray, n: int) -> np.ndarray:
+def _flat_intensity(values: NDArray[Any], n: int) -> NDArray[Any]:
     """The first component of an intensity field, as an owned 1-D array."""
     width = values.size // n if n else 1
     return np.array(values.reshape(n, width)[:, 0])
 
 
-def _pcd_compressed_columns(buf: memoryview, header: _PcdHeader, wanted: list[str]) -> dict[str, np.ndarray]:
+def _lzf_decompress(data: bytes | memoryview, size: int) -> bytes:
+    from shared.pointcloud import lzf  # only binary_compressed PCD needs it
+
+    return lzf.decompress(data, size)
+
+
+def _pcd_compressed_columns(
+    buf: memoryview, header: _PcdHeader, wanted: list[str]
+) -> dict[str, NDArray[Any]]:
     start = header.offset
     if len(buf) - start < 8:
         raise PointCloudError("PCD binary_compressed data truncated before its size fields")
@@ -241,9 +237,9 @@ def _pcd_compressed_columns(buf: memoryview, header: _PcdHeader, wanted: list[st
             f"PCD binary_compressed data truncated: {compressed} compressed bytes announced, "
             f"{len(buf) - start - 8} present"
         )
-    raw = lzf.decompress(buf[start + 8 : start + 8 + compressed], uncompressed) if expected else b""
+    raw = _lzf_decompress(buf[start + 8 : start + 8 + compressed], uncompressed) if expected else b""
     # The decompressed block is column-major: every value of field 0, then of field 1, ...
-    columns: dict[str, np.ndarray] = {}
+    columns: dict[str, NDArray[Any]] = {}
     offset = 0
     for name, dtype, count in zip(header.names, header.dtypes, header.counts, strict=True):
         if name in wanted:
@@ -252,7 +248,7 @@ def _pcd_compressed_columns(buf: memoryview, header: _PcdHeader, wanted: list[st
     return columns
 
 
-def _pcd_ascii_columns(buf: memoryview, header: _PcdHeader, wanted: list[str]) -> dict[str, np.ndarray]:
+def _pcd_ascii_columns(buf: memoryview, header: _PcdHeader, wanted: list[str]) -> dict[str, NDArray[Any]]:
     n = header.points
     per_row = sum(header.counts)
     tokens = bytes(buf[header.offset :]).split()
@@ -265,7 +261,7 @@ def _pcd_ascii_columns(buf: memoryview, header: _PcdHeader, wanted: list[str]) -
         table = np.array(tokens[: n * per_row], dtype=np.float64).reshape(n, per_row)
     except ValueError as error:
         raise PointCloudError(f"PCD ascii data has a non-numeric value: {error}") from None
-    columns: dict[str, np.ndarray] = {}
+    columns: dict[str, NDArray[Any]] = {}
     column = 0
     for name, dtype, count in zip(header.names, header.dtypes, header.counts, strict=True):
         if name in wanted:
@@ -277,191 +273,11 @@ def _pcd_ascii_columns(buf: memoryview, header: _PcdHeader, wanted: list[str]) -
 # ----------------------------------------------------------------------------------------- LAS/LAZ
 
 
-def read_las(data: Source) -> PointCloud:
-    """LAS 1.2-1.4, uncompressed."""
-    return _read_laspy(data, LAS)
+def _read_las(data: Source, fmt: str) -> PointCloud:
+    """LAS 1.2-1.4 or LAZ, through laspy: its module (and laspy) load on the first LAS/LAZ read only."""
+    from shared.pointcloud import las
 
-
-def read_laz(data: Source) -> PointCloud:
-    """LAZ (LAS compressed with LASzip), decompressed by lazrs."""
-    return _read_laspy(data, LAZ)
-
-
-_LAS_HEADER = struct.Struct("<4s20xBB68xHIIBHI")  # signature .. legacy point count (offset 107)
-_LAZ_CHUNK_POINTS = 1 << 20
-
-
-def _las_head(data: Source) -> tuple[bytes, int]:
-    """The first 375 bytes (the LAS 1.4 header size) and the total size of the input."""
-    if isinstance(data, str | Path):
-        try:
-            with open(data, "rb") as handle:
-                return handle.read(375), Path(data).stat().st_size
-        except OSError as error:
-            raise PointCloudError(f"cannot open {data}: {error.strerror}") from error
-    return bytes(memoryview(data)[:375]), len(memoryview(data).cast("B"))
-
-
-def _check_las_header(head: bytes, total: int, fmt: str) -> tuple[bool, int, int, int, int]:
-    """Reject what laspy would misread or over-allocate on: short headers and impossible counts.
-
-    Returns (compressed, header size, VLR count, point data offset, point count).
-    """
-    what = fmt.upper()
-    if len(head) < _LAS_HEADER.size:
-        raise PointCloudError(f"{what} file of {total} bytes is shorter than a LAS header")
-    signature, major, minor, header_size, point_offset, vlr_count, point_format, record, legacy = (
-        _LAS_HEADER.unpack_from(head)
-    )
-    if signature != b"LASF":
-        raise PointCloudError(f"not a {what} file: signature {signature!r}, expected b'LASF'")
-    if (major, minor) not in ((1, 0), (1, 1), (1, 2), (1, 3), (1, 4)):
-        raise PointCloudError(f"{what} version {major}.{minor} is not supported (1.0-1.4)")
-    needed_header = 375 if minor >= 4 else 227
-    if header_size < needed_header or len(head) < needed_header or total < header_size:
-        raise PointCloudError(
-            f"{what} {major}.{minor} header truncated or malformed: header size {header_size}, "
-            f"file {total} bytes, {needed_header} needed"
-        )
-    count = legacy
-    if minor >= 4:
-        (count_14,) = struct.unpack_from("<Q", head, 247)
-        count = count_14 or legacy
-    if point_offset > total:
-        raise PointCloudError(
-            f"{what} point data offset {point_offset} is beyond the end of the {total}-byte file"
-        )
-    if vlr_count * 54 > point_offset - header_size:
-        raise PointCloudError(
-            f"{what} header announces {vlr_count} VLRs, more than fit between the header and the point data"
-        )
-    if minor >= 4:
-        evlr_start, evlr_count = struct.unpack_from("<QI", head, 235)
-        if evlr_count and (evlr_start < point_offset or evlr_start + evlr_count * 60 > total):
-            raise PointCloudError(
-                f"{what} header announces {evlr_count} extended VLRs at offset {evlr_start}, "
-                f"outside the {total}-byte file"
-            )
-    compressed = bool(point_format & 0xC0)
-    if not compressed and point_offset + count * record > total:
-        raise PointCloudError(
-            f"{what} point data truncated: {count} points of {record} bytes from offset {point_offset} "
-            f"need {point_offset + count * record} bytes, the file has {total}"
-        )
-    return compressed, header_size, vlr_count, point_offset, count
-
-
-def _read_at(data: Source, offset: int, length: int) -> bytes:
-    if isinstance(data, str | Path):
-        with open(data, "rb") as handle:
-            handle.seek(offset)
-            return handle.read(length)
-    return bytes(memoryview(data).cast("B")[offset : offset + length])
-
-
-def _check_laz_chunk_table(
-    data: Source, total: int, header_size: int, vlr_count: int, point_offset: int, count: int
-) -> None:
-    """Bound the LAZ chunk table before lazrs sizes an allocation from it.
-
-    lazrs trusts the table's chunk count; a corrupt count makes it request gigabytes and abort
-    the process, which no exception handler can catch. Each chunk holds at least one compressed
-    byte, and with a fixed chunk size the count follows from the point count.
-    """
-    vlrs = _read_at(data, header_size, point_offset - header_size)
-    chunk_size: int | None = None
-    pos = 0
-    for _ in range(vlr_count):
-        if pos + 54 > len(vlrs):
-            raise PointCloudError("LAZ VLR headers run past the start of the point data")
-        user_id, record_id, length = struct.unpack_from("<2x16sHH", vlrs, pos)
-        if user_id.rstrip(b"\0") == b"laszip encoded" and record_id == 22204 and length >= 16:
-            (chunk_size,) = struct.unpack_from("<I", vlrs, pos + 54 + 12)
-        pos += 54 + length
-    if chunk_size is None:
-        raise PointCloudError("LAZ file has no laszip VLR describing its compression")
-    if count == 0:
-        return
-    raw = _read_at(data, point_offset, 8)
-    if len(raw) < 8:
-        raise PointCloudError("LAZ point data truncated before its chunk table offset")
-    (table_offset,) = struct.unpack("<q", raw)
-    if table_offset == -1:  # written by a streaming encoder: the offset is the file's last 8 bytes
-        (table_offset,) = struct.unpack("<q", _read_at(data, total - 8, 8))
-    if not point_offset + 8 <= table_offset <= total - 8:
-        raise PointCloudError(f"LAZ chunk table offset {table_offset} is outside the {total}-byte file")
-    _version, chunks = struct.unpack("<II", _read_at(data, table_offset, 8))
-    limit = total - point_offset
-    if chunk_size != 0xFFFFFFFF and chunk_size > 0:
-        limit = min(limit, -(-count // chunk_size) + 1)
-    if chunks > limit:
-        raise PointCloudError(
-            f"LAZ chunk table announces {chunks} chunks, more than the file can hold ({limit})"
-        )
-
-
-def _read_laspy(data: Source, fmt: str) -> PointCloud:
-    import laspy  # imported here: only LAS/LAZ reads pay for it
-    import lazrs  # type: ignore[import-untyped]
-
-    head, total = _las_head(data)
-    compressed, header_size, vlr_count, point_offset, count = _check_las_header(head, total, fmt)
-    if compressed:
-        _check_laz_chunk_table(data, total, header_size, vlr_count, point_offset, count)
-    selection = (
-        laspy.DecompressionSelection.XY_RETURNS_CHANNEL
-        | laspy.DecompressionSelection.Z
-        | laspy.DecompressionSelection.INTENSITY
-    )
-    if isinstance(data, str | Path):
-        try:
-            stream: io.IOBase = open(data, "rb")  # noqa: SIM115 - closed below, laspy reads it lazily
-        except OSError as error:
-            raise PointCloudError(f"cannot open {data}: {error.strerror}") from error
-    else:
-        stream = io.BytesIO(data if isinstance(data, bytes) else bytes(data))
-    what = fmt.upper()
-    try:
-        with laspy.open(
-            stream, laz_backend=laspy.LazBackend.Lazrs, decompression_selection=selection, read_evlrs=False
-        ) as reader:
-            expected = int(reader.header.point_count)
-            # Compressed points are read in bounded chunks, so a corrupt count cannot force a huge
-            # allocation before the data runs out; uncompressed sizes were checked against the file.
-            step = _LAZ_CHUNK_POINTS if reader.header.are_points_compressed else max(expected, 1)
-            xyz_parts: list[np.ndarray] = []
-            intensity_parts: list[np.ndarray] = []
-            remaining = expected
-            while remaining > 0:
-                points = reader.read_points(min(step, remaining))
-                if len(points) == 0:
-                    break
-                xyz_parts.append(_floats([np.asarray(points.x), np.asarray(points.y), np.asarray(points.z)]))
-                intensity_parts.append(np.array(points.intensity, dtype=np.uint16))
-                remaining -= len(points)
-    except (laspy.LaspyException, lazrs.LazrsError) as error:
-        raise PointCloudError(f"{what} file is corrupt or truncated: {error}") from error
-    except (ValueError, IndexError, KeyError, struct.error, EOFError, OSError, OverflowError) as error:
-        raise PointCloudError(f"malformed {what} file: {type(error).__name__}: {error}") from error
-    except BaseException as error:
-        # lazrs is Rust: on some corrupt streams it panics, which pyo3 raises as PanicException, a
-        # BaseException subclass that cannot be named before it is first raised. Only that is mapped.
-        if type(error).__name__ == "PanicException":
-            raise PointCloudError(f"{what} decompression failed on corrupt data: {error}") from error
-        raise
-    finally:
-        stream.close()
-    if remaining:
-        raise PointCloudError(
-            f"{what} point data truncated: header announces {expected} points, {expected - remaining} present"
-        )
-    if len(xyz_parts) == 1:
-        xyz, intensity = xyz_parts[0], intensity_parts[0]
-    elif xyz_parts:
-        xyz, intensity = np.concatenate(xyz_parts), np.concatenate(intensity_parts)
-    else:
-        xyz, intensity = np.zeros((0, 3)), np.zeros(0, dtype=np.uint16)
-    return PointCloud(xyz=xyz, intensity=intensity, format=fmt)
+    return las.read(data, fmt)
 
 
 # --------------------------------------------------------------------------------------------- PLY
@@ -574,7 +390,7 @@ def read_ply(data: Source) -> PointCloud:
 
 def _ply_ascii_columns(
     buf: memoryview, elements: list[_PlyElement], index: int, offset: int, intensity_name: str | None
-) -> dict[str, np.ndarray]:
+) -> dict[str, NDArray[Any]]:
     vertex = elements[index]
     skip = sum(element.count for element in elements[:index])
     lines = bytes(buf[offset:]).splitlines()
@@ -592,7 +408,7 @@ def _ply_ascii_columns(
         table = np.array(tokens, dtype=np.float64).reshape(vertex.count, width)
     except ValueError as error:
         raise PointCloudError(f"PLY ascii data has a non-numeric value: {error}") from None
-    columns: dict[str, np.ndarray] = {}
+    columns: dict[str, NDArray[Any]] = {}
     for column, (name, code) in enumerate(vertex.properties):
         if name in ("x", "y", "z") or name == intensity_name:
             columns[name] = table[:, column].astype(code)
@@ -620,8 +436,8 @@ def read_kitti_bin(data: Source) -> PointCloud:
 
 _READERS: dict[str, Callable[[Source], PointCloud]] = {
     PCD: read_pcd,
-    LAS: read_las,
-    LAZ: read_laz,
+    LAS: lambda data: _read_las(data, LAS),
+    LAZ: lambda data: _read_las(data, LAZ),
     PLY: read_ply,
     KITTI_BIN: read_kitti_bin,
 }

@@ -25,13 +25,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-logger = logging.getLogger(__name__)
+from shared.pointcloud.model import GROUND, HIGH, LABELS, LOW, NOISE, OBJECT
 
-GROUND, LOW, OBJECT, HIGH, NOISE = 0, 1, 2, 3, 4
-LABELS: dict[int, str] = {GROUND: "ground", LOW: "low", OBJECT: "object", HIGH: "high", NOISE: "noise"}
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+logger = logging.getLogger(__name__)
 
 _BITS = 21
 _MASK = (1 << _BITS) - 1
@@ -59,23 +62,23 @@ DEFAULT_PARAMS = SegmentationParams()
 class Plane:
     """Plane ``normal · p + offset = 0`` with a unit normal pointing up (``normal[2] >= 0``)."""
 
-    normal: np.ndarray
+    normal: NDArray[Any]
     offset: float
     inlier_ratio: float
 
-    def height(self, xyz: np.ndarray) -> np.ndarray:
+    def height(self, xyz: NDArray[Any]) -> NDArray[Any]:
         """Signed distance of each point above the plane."""
-        heights: np.ndarray = np.asarray(xyz, dtype=np.float64) @ self.normal + self.offset
+        heights: NDArray[Any] = np.asarray(xyz, dtype=np.float64) @ self.normal + self.offset
         return heights
 
 
-def _horizontal_plane(points: np.ndarray) -> Plane:
+def _horizontal_plane(points: NDArray[Any]) -> Plane:
     """Fallback when no tilted-enough triplet exists: a level plane at the 2nd percentile of z."""
     level = float(np.percentile(points[:, 2], 2)) if points.shape[0] else 0.0
     return Plane(np.array([0.0, 0.0, 1.0]), -level, 0.0)
 
 
-def _least_squares(points: np.ndarray) -> tuple[np.ndarray, float] | None:
+def _least_squares(points: NDArray[Any]) -> tuple[NDArray[Any], float] | None:
     if points.shape[0] < 3:
         return None
     centre = points.mean(axis=0)
@@ -86,7 +89,9 @@ def _least_squares(points: np.ndarray) -> tuple[np.ndarray, float] | None:
     return normal, float(-normal @ centre)
 
 
-def fit_ground_plane(xyz: np.ndarray, *, seed: int = 0, params: SegmentationParams = DEFAULT_PARAMS) -> Plane:
+def fit_ground_plane(
+    xyz: NDArray[Any], *, seed: int = 0, params: SegmentationParams = DEFAULT_PARAMS
+) -> Plane:
     """The dominant near-horizontal plane of the finite points ``xyz`` (M, 3), found by RANSAC."""
     points = np.asarray(xyz, dtype=np.float64)
     m = points.shape[0]
@@ -130,7 +135,7 @@ def fit_ground_plane(xyz: np.ndarray, *, seed: int = 0, params: SegmentationPara
     return Plane(normal, offset, ratio)
 
 
-def _isolated(points: np.ndarray, params: SegmentationParams) -> np.ndarray:
+def _isolated(points: NDArray[Any], params: SegmentationParams) -> NDArray[Any]:
     """Mask of points with fewer than ``min_neighbours`` others in their 3x3x3 voxel block."""
     n = points.shape[0]
     if n == 0:
@@ -147,7 +152,7 @@ def _isolated(points: np.ndarray, params: SegmentationParams) -> np.ndarray:
     for row in grid:
         centre = np.median(row[usable][::stride])
         near &= np.abs(row - centre) < (1 << 19)
-    far: np.ndarray = ~near
+    far: NDArray[Any] = ~near
     if not near.any():
         return far
     cells = [row[near] for row in grid]
@@ -163,18 +168,18 @@ def _isolated(points: np.ndarray, params: SegmentationParams) -> np.ndarray:
                 pos = np.minimum(np.searchsorted(occupied, shifted), last)
                 hit = occupied[pos] == shifted
                 total += np.where(hit, counts[pos], 0)
-    isolated: np.ndarray = far.copy()
+    isolated: NDArray[Any] = far.copy()
     isolated[near] = (total[inverse] - 1) < params.min_neighbours
     return isolated
 
 
-def segment(xyz: np.ndarray, *, seed: int = 0, params: SegmentationParams = DEFAULT_PARAMS) -> np.ndarray:
+def segment(xyz: NDArray[Any], *, seed: int = 0, params: SegmentationParams = DEFAULT_PARAMS) -> NDArray[Any]:
     """One uint8 label (see :data:`LABELS`) per input point, in input order."""
     points = np.asarray(xyz)
     if points.ndim != 2 or points.shape[1] != 3:
         raise ValueError(f"xyz must have shape (N, 3), got {points.shape}")
     labels = np.full(points.shape[0], NOISE, dtype=np.uint8)
-    finite: np.ndarray | slice
+    finite: NDArray[Any] | slice
     if np.isfinite(points).all():
         finite, chosen = slice(None), points.astype(np.float64, copy=False)
     else:
@@ -196,7 +201,7 @@ def segment(xyz: np.ndarray, *, seed: int = 0, params: SegmentationParams = DEFA
     return labels
 
 
-def label_counts(labels: np.ndarray) -> dict[str, int]:
+def label_counts(labels: NDArray[Any]) -> dict[str, int]:
     """How many points carry each label name (all five names present)."""
     counts = np.bincount(labels, minlength=len(LABELS))
     return {name: int(counts[value]) for value, name in LABELS.items()}

@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import logging
 import struct
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from shared.pointcloud.model import PointCloud, PointCloudError
-from shared.pointcloud.segmentation import LABELS, segment
+from shared.pointcloud.model import LABELS, PointCloud, PointCloudError
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
 
 logger = logging.getLogger(__name__)
 
@@ -45,14 +48,14 @@ def encode_transform_input(cloud: PointCloud) -> bytes:
     return rows.tobytes()
 
 
-def decode_transform_input(body: bytes | memoryview) -> np.ndarray:
+def decode_transform_input(body: bytes | memoryview) -> NDArray[Any]:
     """The (N, 4) float32 rows of a transform input; raises PointCloudError if the size is wrong."""
     if len(body) % 16:
         raise PointCloudError(f"transform input of {len(body)} bytes is not a whole number of 16-byte points")
     return np.frombuffer(body, dtype="<f4").reshape(-1, 4)
 
 
-def encode_labels(labels: np.ndarray) -> bytes:
+def encode_labels(labels: NDArray[Any]) -> bytes:
     """Header (magic, count) plus one uint8 per label."""
     values = np.asarray(labels)
     if values.ndim != 1:
@@ -62,7 +65,7 @@ def encode_labels(labels: np.ndarray) -> bytes:
     return _HEADER.pack(LABELS_MAGIC, values.size) + values.astype(np.uint8).tobytes()
 
 
-def decode_labels(body: bytes | memoryview) -> np.ndarray:
+def decode_labels(body: bytes | memoryview) -> NDArray[Any]:
     """The uint8 labels of a labels document; raises LabelFormatError with the reason if it does not parse."""
     if len(body) < _HEADER.size:
         raise LabelFormatError(f"labels document of {len(body)} bytes is shorter than its 8-byte header")
@@ -89,4 +92,7 @@ def reference_model(
             f"unsupported transform content type {content_type!r}; expected {INPUT_CONTENT_TYPE}"
         )
     rows = decode_transform_input(body)
+    # Only the model runner needs the segmentation; staging and verification load without it.
+    from shared.pointcloud.segmentation import segment
+
     return encode_labels(segment(rows[:, :3], seed=seed))

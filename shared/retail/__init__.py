@@ -3,16 +3,43 @@
 Both processing paths use these functions: the stream consumer calls :func:`process_image` per
 change event, and the polling state machine runs :func:`tag_image`, :func:`generate_metadata` and
 :func:`check_quality` as separate states before :func:`write_result`.
+
+The names below are resolved on first use (PEP 562), not at import: importing one submodule, such
+as ``shared.retail.contract`` in the discovery function, must not compile the whole domain on a
+cold start.
 """
 
 from __future__ import annotations
 
-from shared.retail.errors import ImageRejectedError, TransientServiceError
-from shared.retail.images import QualityReport, QualityRules, check_quality, read_header
-from shared.retail.keys import output_key
-from shared.retail.metadata import CatalogMetadata, generate_metadata
-from shared.retail.pipeline import process_image, read_image, result_document, write_result
-from shared.retail.tagging import Label, TaggingResult, tag_image
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from shared.retail.errors import ImageRejectedError, TransientServiceError
+    from shared.retail.images import QualityReport, QualityRules, check_quality, read_header
+    from shared.retail.keys import output_key
+    from shared.retail.metadata import CatalogMetadata, generate_metadata
+    from shared.retail.pipeline import process_image, read_image, result_document, write_result
+    from shared.retail.tagging import Label, TaggingResult, tag_image
+
+_HOMES = {
+    "ImageRejectedError": "errors",
+    "TransientServiceError": "errors",
+    "QualityReport": "images",
+    "QualityRules": "images",
+    "check_quality": "images",
+    "read_header": "images",
+    "output_key": "keys",
+    "CatalogMetadata": "metadata",
+    "generate_metadata": "metadata",
+    "process_image": "pipeline",
+    "read_image": "pipeline",
+    "result_document": "pipeline",
+    "write_result": "pipeline",
+    "Label": "tagging",
+    "TaggingResult": "tagging",
+    "tag_image": "tagging",
+}
 
 __all__ = [
     "CatalogMetadata",
@@ -32,3 +59,16 @@ __all__ = [
     "tag_image",
     "write_result",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_HOMES])

@@ -39,6 +39,10 @@ class StepContract:
 
 
 FILE_ITEM = ("key", "etag", "size", "last_modified")
+# Discovery's defaults, here rather than in the discovery module so that reading the configuration
+# (shared.retail.settings, imported by every polling function) does not import the discovery code.
+DEFAULT_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
+DEFAULT_CHUNK_SIZE = 100
 
 DISCOVERY = StepContract(
     "Discover",

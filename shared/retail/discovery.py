@@ -29,14 +29,13 @@ from typing import Any, Protocol
 
 from shared.errors import ObjectNotFoundError, PatternError
 from shared.observability import xray_subsegment
+from shared.retail.contract import DEFAULT_CHUNK_SIZE, DEFAULT_SUFFIXES
 from shared.retail.keys import BY_HASH_PREFIX, BY_KEY_PREFIX, RESULT_SUFFIX, etag_token, output_key
 from shared.s3ap import ObjectInfo, S3AccessPoint
 
 logger = logging.getLogger(__name__)
 
 RUNS_PREFIX = "polling/runs/"
-DEFAULT_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
-DEFAULT_CHUNK_SIZE = 100
 # A chunk's file list travels through the state payload (256 KiB); keep each well below it.
 MAX_CHUNK_BYTES = 96 * 1024
 SPOOL_IN_MEMORY = 8 * 1024 * 1024

@@ -6,7 +6,7 @@ import dataclasses
 import logging
 
 from shared.config import CommonConfig, env
-from shared.retail.discovery import DEFAULT_CHUNK_SIZE, DEFAULT_SUFFIXES
+from shared.retail.contract import DEFAULT_CHUNK_SIZE, DEFAULT_SUFFIXES
 from shared.retail.images import QualityRules
 
 logger = logging.getLogger(__name__)

@@ -3,7 +3,9 @@
 One test per deployed configuration (a deploy takes several seconds, and tests of one module may
 run on different workers), each running its scenarios in order:
 
-* mock mode: a normal run, a run over a volume with no LiDAR file, and one where no cloud passes QC;
+* mock mode: a normal run, a run over a volume with no LiDAR file, and one where no cloud passes QC
+  (the Segment task has ``HeartbeatSeconds``, and mock mode answers its token from inside the
+  invoked function, before Step Functions starts waiting: the execution must still go on at once);
 * real mode: the SageMaker stand-in runs the reference model, emits the state-change event, the
   rule invokes the callback and the callback resumes the execution; then a model that fails, so
   the callback sends SendTaskFailure and the Catch path records a FAILED status;
@@ -29,30 +31,6 @@ from tests.fixtures.fake_pip import FakePip
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/uc9-segmentation:1"
-
-
-@pytest.fixture(autouse=True)
-def _early_callback_with_heartbeat(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Work around a moto 5.2.5 interpreter gap (reported to the local-cloud adapter).
-
-    With ``HeartbeatSeconds`` set, moto creates the heartbeat endpoint only after the invoked
-    Lambda returns. A ``SendTaskSuccess`` sent from inside that Lambda (mock mode does exactly
-    that, as AWS allows) is stored but never wakes the waiter, which then sleeps for the whole
-    heartbeat. This takes an outcome that is already there before waiting for a heartbeat.
-    """
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
-        state_task_service_callback as callback,
-    )
-
-    original = callback.StateTaskServiceCallback._wait_for_task_token_heartbeat
-
-    def wait(self: Any, env: Any, callback_endpoint: Any, heartbeat_endpoint: Any) -> Any:
-        early = callback_endpoint.get_outcome()
-        if early is not None:
-            return early
-        return original(self, env, callback_endpoint, heartbeat_endpoint)
-
-    monkeypatch.setattr(callback.StateTaskServiceCallback, "_wait_for_task_token_heartbeat", wait)
 
 
 @pytest.fixture

@@ -12,30 +12,19 @@ from tests.autonomous_driving.uc9_helpers import (
     OUTPUT_BUCKET,
     StepFunctionsRecorder,
     Uc9,
+    annotate,
     cloud_bytes,
+    invoke,
     jpeg,
-    load,
     mp4,
     patch_clients,
 )
-
-discovery = load("discovery")
-video = load("video_metadata")
-qc = load("pointcloud_qc")
-invoke = load("segmentation_invoke")
-annotate = load("annotation_manager")
 
 SKIPPED_STEP = {"status": "SKIPPED", "reason": "segmentation is disabled (EnableSageMakerTransform=false)"}
 FAILED_STEP = {
     "status": "FAILED",
     "error": {"Error": "SageMaker.TransformJobFailed", "Cause": "AlgorithmError: out of memory"},
 }
-
-
-def _analysis(uc9: Uc9) -> tuple[dict[str, Any], dict[str, Any]]:
-    found = discovery.handler({"execution": uc9.execution()}, None)
-    event = {"execution": uc9.execution(), "discovery": found}
-    return found, {"video": video.handler(event, None), "pointclouds": qc.handler(event, None)}
 
 
 def _annotate(uc9: Uc9, found: dict[str, Any], analysis: dict[str, Any], segmentation: dict[str, Any]) -> Any:
@@ -60,7 +49,7 @@ def test_a_segmented_run_becomes_a_coco_document_with_lidar_annotations(
     uc9: Uc9, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _seed(uc9)
-    found, analysis = _analysis(uc9)
+    found, analysis = uc9.analyse()
     sfn = StepFunctionsRecorder()
     patch_clients(monkeypatch, stepfunctions=sfn)
     invoke.handler({"task_token": "t", "execution": uc9.execution(), "qc": analysis["pointclouds"]}, None)
@@ -95,7 +84,7 @@ def test_a_segmented_run_becomes_a_coco_document_with_lidar_annotations(
 
 def test_a_skipped_segmentation_gives_each_passed_cloud_a_skipped_status(uc9: Uc9) -> None:
     _seed(uc9)
-    found, analysis = _analysis(uc9)
+    found, analysis = uc9.analyse()
     result = _annotate(uc9, found, analysis, SKIPPED_STEP)
     assert result["status"] == "SUCCEEDED"
     assert result["segmentation"] == SKIPPED_STEP
@@ -110,7 +99,7 @@ def test_a_skipped_segmentation_gives_each_passed_cloud_a_skipped_status(uc9: Uc
 
 def test_a_failed_segmentation_records_the_reason_per_cloud_and_still_succeeds(uc9: Uc9) -> None:
     _seed(uc9)
-    found, analysis = _analysis(uc9)
+    found, analysis = uc9.analyse()
     result = _annotate(uc9, found, analysis, FAILED_STEP)
     assert result["status"] == "SUCCEEDED"
     assert result["segmentation"]["reason"] == "SageMaker.TransformJobFailed: AlgorithmError: out of memory"
@@ -120,13 +109,13 @@ def test_a_failed_segmentation_records_the_reason_per_cloud_and_still_succeeds(u
 
 
 def test_a_catch_without_a_cause_still_reads_cleanly(uc9: Uc9) -> None:
-    found, analysis = _analysis(uc9)
+    found, analysis = uc9.analyse()
     result = _annotate(uc9, found, analysis, {"status": "FAILED", "error": {"Error": "States.Timeout"}})
     assert result["segmentation"]["reason"] == "States.Timeout: no cause given"
 
 
 def test_zero_files_is_a_success_with_empty_lists(uc9: Uc9) -> None:
-    found, analysis = _analysis(uc9)
+    found, analysis = uc9.analyse()
     result = _annotate(uc9, found, analysis, {"status": "SKIPPED", "reason": "no point cloud was discovered"})
     assert result["status"] == "SUCCEEDED"
     assert result["items"] == []
@@ -151,7 +140,7 @@ def test_the_bedrock_summary_is_written_from_counts(uc9: Uc9, monkeypatch: pytes
     patch_clients(monkeypatch, bedrock_runtime=bedrock)
     uc9.env(ENABLE_BEDROCK_SUMMARY="true", BEDROCK_MODEL_ID="amazon.nova-lite-v1:0")
     _seed(uc9)
-    found, analysis = _analysis(uc9)
+    found, analysis = uc9.analyse()
     result = _annotate(uc9, found, analysis, SKIPPED_STEP)
     assert result["bedrock_summary"] == {
         "status": "SUCCEEDED",
@@ -168,7 +157,7 @@ def test_a_refused_bedrock_call_is_a_recorded_failure_not_a_failed_run(
 ) -> None:
     patch_clients(monkeypatch, bedrock_runtime=Converse(error="AccessDeniedException"))
     uc9.env(ENABLE_BEDROCK_SUMMARY="true", BEDROCK_MODEL_ID="amazon.nova-lite-v1:0")
-    found, analysis = _analysis(uc9)
+    found, analysis = uc9.analyse()
     result = _annotate(uc9, found, analysis, SKIPPED_STEP)
     assert result["status"] == "SUCCEEDED"
     assert result["bedrock_summary"]["status"] == "FAILED"
@@ -178,7 +167,7 @@ def test_a_refused_bedrock_call_is_a_recorded_failure_not_a_failed_run(
 def test_bedrock_throttling_raises_so_the_state_retries(uc9: Uc9, monkeypatch: pytest.MonkeyPatch) -> None:
     patch_clients(monkeypatch, bedrock_runtime=Converse(error="ThrottlingException"))
     uc9.env(ENABLE_BEDROCK_SUMMARY="true", BEDROCK_MODEL_ID="amazon.nova-lite-v1:0")
-    found, analysis = _analysis(uc9)
+    found, analysis = uc9.analyse()
     with pytest.raises(ClientError):
         _annotate(uc9, found, analysis, SKIPPED_STEP)
 
@@ -188,7 +177,7 @@ def test_a_catch_without_a_cause_takes_the_reason_the_callback_recorded(uc9: Uc9
     from shared.transformjob import record_failure
 
     record_failure(S3AccessPoint(OUTPUT_BUCKET), "run-1", "AlgorithmError: out of memory", mode="sagemaker")
-    found, analysis = _analysis(uc9)
+    found, analysis = uc9.analyse()
     step = {"status": "FAILED", "error": {"Error": "SageMaker.TransformJobFailed"}}
     result = _annotate(uc9, found, analysis, step)
     assert result["segmentation"]["reason"] == "SageMaker.TransformJobFailed: AlgorithmError: out of memory"

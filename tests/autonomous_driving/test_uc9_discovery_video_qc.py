@@ -14,19 +14,11 @@ from tests.autonomous_driving.uc9_helpers import (
     Uc9,
     cloud_bytes,
     jpeg,
-    load,
     mp4,
     patch_clients,
+    qc,
+    video,
 )
-
-discovery = load("discovery")
-video = load("video_metadata")
-qc = load("pointcloud_qc")
-
-
-def _discover(uc9: Uc9, name: str = "run-1") -> dict[str, Any]:
-    return discovery.handler({"execution": uc9.execution(name)}, None)
-
 
 # -- discovery ------------------------------------------------------------------------------------
 
@@ -39,7 +31,7 @@ def test_discovery_sorts_files_by_kind_and_keeps_lists_out_of_the_payload(uc9: U
     uc9.put("lidar/a/scan.LAZ", b"x")
     uc9.put("lidar/a/scan.bin", b"x")
     uc9.put("lidar/a/notes.txt", b"x")
-    result = _discover(uc9)
+    result = uc9.discover()
     assert result["run_id"] == "run-1"
     assert result["video"] == {
         "found": 2,
@@ -62,7 +54,7 @@ def test_discovery_caps_each_kind_and_says_so(uc9: Uc9) -> None:
     uc9.env(MAX_FILES_PER_RUN="3")
     for i in range(7):
         uc9.put(f"lidar/scan-{i:02d}.bin", b"x")
-    result = _discover(uc9)
+    result = uc9.discover()
     assert result["pointclouds"] == {
         "found": 7,
         "selected": 3,
@@ -73,21 +65,21 @@ def test_discovery_caps_each_kind_and_says_so(uc9: Uc9) -> None:
 
 
 def test_discovery_of_an_empty_volume_writes_empty_manifests(uc9: Uc9) -> None:
-    result = _discover(uc9)
+    result = uc9.discover()
     assert result["video"]["found"] == result["pointclouds"]["found"] == 0
     assert uc9.output_json(result["video"]["manifest_key"])["items"] == []
 
 
 def test_runs_are_keyed_per_execution(uc9: Uc9) -> None:
-    first = _discover(uc9, "run-a")
-    second = _discover(uc9, "run-b")
+    first = uc9.discover("run-a")
+    second = uc9.discover("run-b")
     assert first["video"]["manifest_key"] != second["video"]["manifest_key"]
 
 
 def test_discovery_fails_loudly_without_its_configuration(uc9: Uc9, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OUTPUT_BUCKET")
     with pytest.raises(Exception, match="OUTPUT_BUCKET"):
-        _discover(uc9)
+        uc9.discover()
 
 
 # -- video metadata -------------------------------------------------------------------------------
@@ -112,7 +104,7 @@ def test_video_metadata_reads_boxes_by_range_and_labels_a_sidecar_thumbnail(uc9:
     events = boto3._get_default_session().events
     events.register("provide-client-params.s3.GetObject", counter)
     try:
-        result = video.handler({"execution": uc9.execution(), "discovery": _discover(uc9)}, None)
+        result = video.handler({"execution": uc9.execution(), "discovery": uc9.discover()}, None)
     finally:
         events.unregister("provide-client-params.s3.GetObject", counter)
     assert result["count"] == 2
@@ -140,7 +132,7 @@ def test_video_metadata_reads_boxes_by_range_and_labels_a_sidecar_thumbnail(uc9:
 def test_a_corrupt_video_is_failed_with_its_reason_and_others_go_on(uc9: Uc9) -> None:
     uc9.put("drive/broken.mp4", mp4()[:200])
     uc9.put("drive/good.mov", mp4())
-    result = video.handler({"execution": uc9.execution(), "discovery": _discover(uc9)}, None)
+    result = video.handler({"execution": uc9.execution(), "discovery": uc9.discover()}, None)
     assert result["counts"] == {"FAILED": 1, "SUCCEEDED": 1}
     broken = next(item for item in result["items"] if item["key"] == "drive/broken.mp4")
     assert broken["status"] == "FAILED"
@@ -151,7 +143,7 @@ def test_labelling_can_be_switched_off(uc9: Uc9) -> None:
     uc9.env(ENABLE_VIDEO_LABELS="false")
     uc9.put("drive/clip.mp4", mp4())
     uc9.put("drive/clip.jpg", jpeg())
-    result = video.handler({"execution": uc9.execution(), "discovery": _discover(uc9)}, None)
+    result = video.handler({"execution": uc9.execution(), "discovery": uc9.discover()}, None)
     item = uc9.output_json(result["results_key"])["items"][0]
     assert item["labelling"]["status"] == "SKIPPED"
     assert "disabled" in item["labelling"]["reason"]
@@ -171,7 +163,7 @@ def test_an_image_rekognition_rejects_is_a_per_video_failure(
     patch_clients(monkeypatch, rekognition=RejectingRekognition("InvalidImageFormatException"))
     uc9.put("drive/clip.mp4", mp4())
     uc9.put("drive/clip.png", b"not really a png")
-    result = video.handler({"execution": uc9.execution(), "discovery": _discover(uc9)}, None)
+    result = video.handler({"execution": uc9.execution(), "discovery": uc9.discover()}, None)
     labelling = uc9.output_json(result["results_key"])["items"][0]["labelling"]
     assert labelling["status"] == "FAILED"
     assert "InvalidImageFormatException" in labelling["reason"]
@@ -184,7 +176,7 @@ def test_rekognition_throttling_fails_the_invocation_so_the_state_retries(
     uc9.put("drive/clip.mp4", mp4())
     uc9.put("drive/clip.jpg", jpeg())
     with pytest.raises(ClientError):
-        video.handler({"execution": uc9.execution(), "discovery": _discover(uc9)}, None)
+        video.handler({"execution": uc9.execution(), "discovery": uc9.discover()}, None)
 
 
 # -- point-cloud QC -------------------------------------------------------------------------------
@@ -193,7 +185,7 @@ def test_rekognition_throttling_fails_the_invocation_so_the_state_retries(
 @pytest.mark.parametrize("fmt", ["pcd", "las", "laz", "ply", "bin"])
 def test_qc_passes_a_good_cloud_in_every_format(uc9: Uc9, fmt: str) -> None:
     uc9.put(f"lidar/scan.{fmt}", cloud_bytes(fmt, 3000))
-    result = qc.handler({"execution": uc9.execution(), "discovery": _discover(uc9)}, None)
+    result = qc.handler({"execution": uc9.execution(), "discovery": uc9.discover()}, None)
     assert result["passed"] == 1, result
     item = uc9.output_json(result["results_key"])["items"][0]
     assert item["status"] == "PASSED"
@@ -207,7 +199,7 @@ def test_qc_gives_every_file_its_own_status(uc9: Uc9) -> None:
     uc9.put("lidar/sparse.bin", cloud_bytes("bin", 50))
     uc9.put("lidar/truncated.pcd", cloud_bytes("pcd", 2000)[:-100])
     uc9.put("lidar/garbage.las", b"not a las file at all")
-    result = qc.handler({"execution": uc9.execution(), "discovery": _discover(uc9)}, None)
+    result = qc.handler({"execution": uc9.execution(), "discovery": uc9.discover()}, None)
     assert (result["count"], result["passed"], result["failed"]) == (4, 1, 3)
     items = {item["key"]: item for item in uc9.output_json(result["results_key"])["items"]}
     assert items["lidar/good.bin"]["status"] == "PASSED"
@@ -220,20 +212,20 @@ def test_qc_gives_every_file_its_own_status(uc9: Uc9) -> None:
 def test_qc_refuses_files_above_the_size_limit_without_reading_them(uc9: Uc9) -> None:
     uc9.env(MAX_POINTCLOUD_MIB="1")
     uc9.put("lidar/big.bin", bytes(2 * 1024 * 1024))
-    result = qc.handler({"execution": uc9.execution(), "discovery": _discover(uc9)}, None)
+    result = qc.handler({"execution": uc9.execution(), "discovery": uc9.discover()}, None)
     assert "above MAX_POINTCLOUD_MIB=1" in result["items"][0]["reason"]
 
 
 def test_qc_thresholds_come_from_the_environment(uc9: Uc9) -> None:
     uc9.env(QC_MIN_POINTS="5000")
     uc9.put("lidar/scan.bin", cloud_bytes("bin", 3000))
-    result = qc.handler({"execution": uc9.execution(), "discovery": _discover(uc9)}, None)
+    result = qc.handler({"execution": uc9.execution(), "discovery": uc9.discover()}, None)
     assert result["failed"] == 1
     assert "below the minimum 5000" in result["items"][0]["reason"]
 
 
 def test_qc_of_zero_files_is_an_empty_success(uc9: Uc9) -> None:
-    result = qc.handler({"execution": uc9.execution(), "discovery": _discover(uc9)}, None)
+    result = qc.handler({"execution": uc9.execution(), "discovery": uc9.discover()}, None)
     assert (result["count"], result["passed"], result["failed"]) == (0, 0, 0)
     assert uc9.output_json(result["results_key"])["items"] == []
     assert uc9.output_keys("runs/run-1/qc/") == ["runs/run-1/qc/results.json"]

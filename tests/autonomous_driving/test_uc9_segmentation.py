@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from typing import Any
@@ -11,31 +12,26 @@ import pytest
 from botocore.exceptions import ClientError
 
 from shared.pointcloud import decode_labels, encode_labels, reference_model
-from shared.tasktokens import TaskTokenStore
 from tests.autonomous_driving.uc9_helpers import (
     JOB_PREFIX,
     OUTPUT_BUCKET,
     REGION,
-    TOKEN_TABLE,
     StepFunctionsRecorder,
     Uc9,
+    callback,
     cloud_bytes,
-    load,
+    invoke,
     patch_clients,
+    qc,
+    transform_metrics,
 )
-
-discovery = load("discovery")
-qc = load("pointcloud_qc")
-invoke = load("segmentation_invoke")
-callback = load("segmentation_callback")
 
 TOKEN = "AAAA" + "t" * 2000  # longer than any tag value could hold
 MODEL = "uc9-segmentation"
 
 
 def _qc(uc9: Uc9) -> dict[str, Any]:
-    found = discovery.handler({"execution": uc9.execution()}, None)
-    return qc.handler({"execution": uc9.execution(), "discovery": found}, None)
+    return dict(qc.handler({"execution": uc9.execution(), "discovery": uc9.discover()}, None))
 
 
 def _invoke(uc9: Uc9, qc_result: dict[str, Any], token: str = TOKEN) -> dict[str, Any]:
@@ -46,10 +42,6 @@ def _seed(uc9: Uc9) -> None:
     uc9.put("lidar/a.bin", cloud_bytes("bin", 3000, seed=1))
     uc9.put("lidar/b.pcd", cloud_bytes("pcd", 2500, seed=2))
     uc9.put("lidar/sparse.ply", cloud_bytes("ply", 20, seed=3))
-
-
-def _store() -> TaskTokenStore:
-    return TaskTokenStore(TOKEN_TABLE, client=boto3.client("dynamodb", region_name=REGION))
 
 
 # -- mock mode ------------------------------------------------------------------------------------
@@ -96,6 +88,53 @@ def test_mock_mode_output_is_what_the_reference_model_gives_for_the_staged_input
     ].read()
     written = uc9.s3.get_object(Bucket=OUTPUT_BUCKET, Key="runs/run-1/segmentation/output/000000.bin.out")
     assert written["Body"].read() == reference_model(staged)
+
+
+def test_mock_mode_counts_its_job_as_the_callback_counts_a_real_one(
+    uc9: Uc9, sfn: StepFunctionsRecorder, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    patch_clients(monkeypatch, stepfunctions=sfn)
+    _seed(uc9)
+    qc_result = _qc(uc9)
+    capsys.readouterr()
+    _invoke(uc9, qc_result)
+    metrics = transform_metrics(capsys.readouterr().out)
+    assert set(metrics) == {"TransformJobsCompleted", "TransformJobsFailed", "TransformJobDuration"}
+    assert metrics["TransformJobsCompleted"] == (1.0, "Count")
+    assert metrics["TransformJobsFailed"] == (0.0, "Count")
+    duration, unit = metrics["TransformJobDuration"]
+    assert unit == "Milliseconds"
+    assert duration >= 0
+
+
+def test_a_mock_model_error_counts_a_failed_job_and_fails_the_task(
+    uc9: Uc9, sfn: StepFunctionsRecorder, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    patch_clients(monkeypatch, stepfunctions=sfn)
+    _seed(uc9)
+    qc_result = _qc(uc9)
+
+    def broken_model(body: bytes, content_type: str = "") -> bytes:
+        raise RuntimeError("model crashed")
+
+    monkeypatch.setattr(invoke, "reference_model", broken_model)
+    capsys.readouterr()
+    _invoke(uc9, qc_result)
+    metrics = transform_metrics(capsys.readouterr().out)
+    assert metrics["TransformJobsCompleted"] == (0.0, "Count")
+    assert metrics["TransformJobsFailed"] == (1.0, "Count")
+    kind, call = sfn.only()
+    assert kind == "failure"
+    assert "model crashed" in call["cause"]
+
+
+def test_no_job_no_job_metrics(
+    uc9: Uc9, sfn: StepFunctionsRecorder, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    patch_clients(monkeypatch, stepfunctions=sfn)
+    capsys.readouterr()
+    _invoke(uc9, _qc(uc9))  # nothing discovered: SKIPPED, no job ran
+    assert transform_metrics(capsys.readouterr().out) == {}
 
 
 def test_nothing_passed_qc_is_a_skipped_success(
@@ -196,7 +235,7 @@ def test_real_mode_stores_the_token_and_tags_the_job_with_the_correlation_id_onl
     tags = {t["Key"]: t["Value"] for t in sagemaker.list_tags(ResourceArn=job["TransformJobArn"])["Tags"]}
     assert tags["CorrelationId"] == result["correlation_id"]
     assert all(len(value) <= 256 and TOKEN not in value for value in tags.values())
-    record = _store().get(correlation_id=result["correlation_id"])
+    record = real_mode.store().get(correlation_id=result["correlation_id"])
     assert record is not None
     assert (record.token, record.job_name, record.state) == (TOKEN, job_name, "WAITING")
     assert record.context["manifest_key"] == "runs/run-1/segmentation/job.json"
@@ -220,7 +259,7 @@ def test_a_job_that_cannot_start_fails_the_task_at_once_and_the_token(
     assert kind == "failure"
     assert call["error"] == "Segmentation.SegmentationError"
     assert "ResourceLimitExceeded" in call["cause"]
-    assert _store().waiting() == []
+    assert real_mode.store().waiting() == []
 
 
 def test_real_mode_without_a_model_fails_the_task(
@@ -255,8 +294,10 @@ def _run_container(uc9: Uc9, corrupt: bool = False) -> None:
         uc9.s3.put_object(Bucket=OUTPUT_BUCKET, Key=out_key, Body=labels)
 
 
-def _event(job_name: str, status: str, tags: Any = None, reason: str | None = None) -> dict[str, Any]:
-    detail: dict[str, Any] = {"TransformJobName": job_name, "TransformJobStatus": status}
+def _event(
+    job_name: str, status: str, tags: Any = None, reason: str | None = None, **times: Any
+) -> dict[str, Any]:
+    detail: dict[str, Any] = {"TransformJobName": job_name, "TransformJobStatus": status, **times}
     if tags is not None:
         detail["Tags"] = tags
     if reason is not None:
@@ -275,12 +316,25 @@ def test_completed_job_is_verified_and_resumes_the_execution_once(
     sfn: StepFunctionsRecorder,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     submitted = _submit(real_mode, sfn, monkeypatch)
     _run_container(real_mode)
-    event = _event(submitted["job_name"], "Completed", {"CorrelationId": submitted["correlation_id"]})
+    event = _event(
+        submitted["job_name"],
+        "Completed",
+        {"CorrelationId": submitted["correlation_id"]},
+        TransformStartTime=1_700_000_000_000,
+        TransformEndTime=1_700_000_042_500,
+    )
+    capsys.readouterr()
     result = callback.handler(event, None)
     assert result["status"] == "SUCCEEDED"
+    assert transform_metrics(capsys.readouterr().out) == {
+        "TransformJobsCompleted": (1.0, "Count"),
+        "TransformJobsFailed": (0.0, "Count"),
+        "TransformJobDuration": (42_500.0, "Milliseconds"),
+    }
     kind, call = sfn.only()
     assert (kind, call["taskToken"]) == ("success", TOKEN)
     output = json.loads(call["output"])
@@ -294,6 +348,7 @@ def test_completed_job_is_verified_and_resumes_the_execution_once(
     assert again["status"] == "DUPLICATE"
     assert len(sfn.calls) == 1
     assert "already settled" in caplog.text
+    assert transform_metrics(capsys.readouterr().out) == {}  # a duplicate event counts nothing
 
 
 def test_an_event_without_tags_is_matched_by_job_name(
@@ -307,17 +362,27 @@ def test_an_event_without_tags_is_matched_by_job_name(
 
 @pytest.mark.parametrize("status", ["Failed", "Stopped"])
 def test_failed_or_stopped_job_sends_task_failure_with_the_reason(
-    real_mode: Uc9, sfn: StepFunctionsRecorder, monkeypatch: pytest.MonkeyPatch, status: str
+    real_mode: Uc9,
+    sfn: StepFunctionsRecorder,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    status: str,
 ) -> None:
     submitted = _submit(real_mode, sfn, monkeypatch)
     tags = [{"Key": "CorrelationId", "Value": submitted["correlation_id"]}]
     event = _event(submitted["job_name"], status, tags, reason="ClientError: container exited with code 137")
+    capsys.readouterr()
     callback.handler(event, None)
+    # The event carries no start or end time here, so no duration is made up.
+    assert transform_metrics(capsys.readouterr().out) == {
+        "TransformJobsCompleted": (0.0, "Count"),
+        "TransformJobsFailed": (1.0, "Count"),
+    }
     kind, call = sfn.only()
     assert kind == "failure"
     assert call["error"] == f"SageMaker.TransformJob{status}"
     assert call["cause"] == "ClientError: container exited with code 137"
-    record = _store().get(correlation_id=submitted["correlation_id"])
+    record = real_mode.store().get(correlation_id=submitted["correlation_id"])
     assert record is not None
     assert record.state == "FAILED"
     recorded = real_mode.output_json("runs/run-1/segmentation/result.json")
@@ -328,11 +393,17 @@ def test_failed_or_stopped_job_sends_task_failure_with_the_reason(
 
 
 def test_an_output_with_the_wrong_label_count_fails_the_task(
-    real_mode: Uc9, sfn: StepFunctionsRecorder, monkeypatch: pytest.MonkeyPatch
+    real_mode: Uc9,
+    sfn: StepFunctionsRecorder,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     submitted = _submit(real_mode, sfn, monkeypatch)
     _run_container(real_mode, corrupt=True)
+    capsys.readouterr()
     callback.handler(_event(submitted["job_name"], "Completed"), None)
+    metrics = transform_metrics(capsys.readouterr().out)
+    assert (metrics["TransformJobsCompleted"][0], metrics["TransformJobsFailed"][0]) == (0.0, 1.0)
     kind, call = sfn.only()
     assert kind == "failure"
     assert call["error"] == "Segmentation.OutputInvalid"
@@ -400,34 +471,56 @@ def test_a_transient_send_failure_releases_the_claim_and_raises_for_a_retry(
 
 
 class SageMakerStatus:
-    def __init__(self, status: str, reason: str = "") -> None:
-        self.status, self.reason = status, reason
+    def __init__(self, status: str, reason: str = "", **times: dt.datetime) -> None:
+        self.status, self.reason, self.times = status, reason, times
 
     def describe_transform_job(self, TransformJobName: str) -> dict[str, Any]:  # noqa: N803 - API shape
         return {
             "TransformJobName": TransformJobName,
             "TransformJobStatus": self.status,
             "FailureReason": self.reason,
+            **self.times,
         }
 
 
 def test_heartbeat_keeps_a_running_job_alive(
-    real_mode: Uc9, sfn: StepFunctionsRecorder, monkeypatch: pytest.MonkeyPatch
+    real_mode: Uc9,
+    sfn: StepFunctionsRecorder,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     _submit(real_mode, sfn, monkeypatch)
     patch_clients(monkeypatch, stepfunctions=sfn, sagemaker=SageMakerStatus("InProgress"))
+    capsys.readouterr()
     result = callback.handler({"action": "heartbeat"}, None)
     assert result["outcomes"] == {"HEARTBEAT": 1}
+    assert transform_metrics(capsys.readouterr().out) == {}  # a running job has no outcome yet
     assert sfn.only() == ("heartbeat", {"taskToken": TOKEN})
 
 
 def test_heartbeat_settles_a_job_whose_event_was_lost(
-    real_mode: Uc9, sfn: StepFunctionsRecorder, monkeypatch: pytest.MonkeyPatch
+    real_mode: Uc9,
+    sfn: StepFunctionsRecorder,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     _submit(real_mode, sfn, monkeypatch)
-    patch_clients(monkeypatch, stepfunctions=sfn, sagemaker=SageMakerStatus("Failed", "AlgorithmError: boom"))
+    start = dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=dt.UTC)
+    described = SageMakerStatus(
+        "Failed",
+        "AlgorithmError: boom",
+        TransformStartTime=start,
+        TransformEndTime=start + dt.timedelta(minutes=3),
+    )
+    patch_clients(monkeypatch, stepfunctions=sfn, sagemaker=described)
+    capsys.readouterr()
     result = callback.handler({"action": "heartbeat"}, None)
     assert result["outcomes"] == {"FAILED": 1}
+    assert transform_metrics(capsys.readouterr().out) == {
+        "TransformJobsCompleted": (0.0, "Count"),
+        "TransformJobsFailed": (1.0, "Count"),
+        "TransformJobDuration": (180_000.0, "Milliseconds"),
+    }
     kind, call = sfn.only()
     assert (kind, call["cause"]) == ("failure", "AlgorithmError: boom")
     assert callback.handler({"action": "heartbeat"}, None)["outcomes"] == {}
@@ -448,3 +541,45 @@ def test_long_staging_sends_heartbeats_and_a_refused_heartbeat_is_not_fatal(
     quiet = invoke.Heartbeat(StepFunctionsRecorder(), TOKEN, interval=3600.0)
     quiet()
     assert quiet.sent == 0
+
+
+def test_the_registry_lists_exactly_the_job_metrics_each_settling_function_emits() -> None:
+    """The dashboard's SageMaker widget is built from this registry, so it queries these names."""
+    from scripts import catalog, metrics_registry
+
+    uc = catalog.find("autonomous-driving")
+    for folder in ("segmentation_callback", "segmentation_invoke"):
+        own = metrics_registry.metrics_of_function(uc, folder)
+        assert {name: unit for name, unit in own.items() if name.startswith("TransformJob")} == {
+            "TransformJobsCompleted": "Count",
+            "TransformJobsFailed": "Count",
+            "TransformJobDuration": "Milliseconds",
+        }
+    for folder in ("discovery", "pointcloud_qc", "video_metadata", "annotation_manager"):
+        assert not any(n.startswith("TransformJob") for n in metrics_registry.metrics_of_function(uc, folder))
+
+
+class MissingJob:
+    def describe_transform_job(self, TransformJobName: str) -> dict[str, Any]:  # noqa: N803 - API shape
+        raise ClientError(
+            {"Error": {"Code": "ValidationException", "Message": "Could not find job"}},
+            "DescribeTransformJob",
+        )
+
+
+def test_heartbeat_fails_and_counts_a_job_sagemaker_does_not_know(
+    real_mode: Uc9,
+    sfn: StepFunctionsRecorder,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _submit(real_mode, sfn, monkeypatch)
+    patch_clients(monkeypatch, stepfunctions=sfn, sagemaker=MissingJob())
+    capsys.readouterr()
+    assert callback.handler({"action": "heartbeat"}, None)["outcomes"] == {"FAILED": 1}
+    kind, call = sfn.only()
+    assert (kind, call["error"]) == ("failure", "SageMaker.TransformJobMissing")
+    assert transform_metrics(capsys.readouterr().out) == {
+        "TransformJobsCompleted": (0.0, "Count"),
+        "TransformJobsFailed": (1.0, "Count"),
+    }

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from scripts.localcloud.template import load_template
+from shared import config
 from shared.pointcloud import QCThresholds
 from shared.tasktokens import table_definition, validate_prefix
 from tests.autonomous_driving.uc9_helpers import load
@@ -312,3 +313,60 @@ def test_outputs_never_get_attributes_of_resources_the_local_cloud_skips() -> No
         text = json.dumps(output["Value"])
         for logical in re.findall(r'"Fn::GetAtt": \["([A-Za-z0-9]+)"', text):
             assert RESOURCES[logical]["Type"] not in SKIPPED_BY_MOTO, name
+
+
+# Every threshold QCThresholds reads -> the stack parameter that sets it.
+QC_PARAMETERS = {
+    "QC_MIN_POINTS": "QcMinPoints",
+    "QC_MAX_NAN_RATIO": "QcMaxNanRatio",
+    "QC_MAX_DUPLICATE_RATIO": "QcMaxDuplicateRatio",
+    "QC_MIN_DENSITY": "QcMinDensity",
+    "QC_INTENSITY_MIN": "QcIntensityMin",
+    "QC_INTENSITY_MAX": "QcIntensityMax",
+    "QC_DUPLICATE_RESOLUTION_M": "QcDuplicateResolutionM",
+}
+
+
+def _qc_environment(values: dict[str, str]) -> dict[str, str]:
+    """The QC function's threshold variables as CloudFormation resolves them for ``values``."""
+    variables = RESOURCES["PointCloudQcFunction"]["Properties"]["Environment"]["Variables"]
+    return {name: values[ref["Ref"]] for name, ref in variables.items() if name.startswith("QC_")}
+
+
+def test_every_qc_threshold_is_a_parameter_passed_under_the_name_the_qc_reads() -> None:
+    every, _ = _env_names(QCThresholds)
+    assert every == set(QC_PARAMETERS)
+    variables = RESOURCES["PointCloudQcFunction"]["Properties"]["Environment"]["Variables"]
+    for name, parameter in QC_PARAMETERS.items():
+        assert variables[name] == {"Ref": parameter}, name
+        assert parameter in T["Parameters"], parameter
+    grouped = [
+        group["Parameters"]
+        for group in T["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
+        if "QC" in group["Label"]["default"]
+    ]
+    assert len(grouped) == 1
+    assert set(grouped[0]) == set(QC_PARAMETERS.values())  # the console shows them together
+
+
+def test_qc_parameter_values_reach_the_thresholds() -> None:
+    defaults = {p: str(T["Parameters"][p]["Default"]) for p in QC_PARAMETERS.values()}
+    assert config.from_environ(QCThresholds, _qc_environment(defaults)) == QCThresholds()
+    chosen = {
+        "QcMinPoints": "250",
+        "QcMaxNanRatio": "0.2",
+        "QcMaxDuplicateRatio": "0.3",
+        "QcMinDensity": "4.5",
+        "QcIntensityMin": "-1",
+        "QcIntensityMax": "255",
+        "QcDuplicateResolutionM": "0.01",
+    }
+    assert config.from_environ(QCThresholds, _qc_environment(chosen)) == QCThresholds(
+        min_points=250,
+        max_nan_ratio=0.2,
+        max_duplicate_ratio=0.3,
+        min_density=4.5,
+        intensity_min=-1.0,
+        intensity_max=255.0,
+        duplicate_resolution_m=0.01,
+    )

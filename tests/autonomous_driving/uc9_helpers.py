@@ -15,6 +15,7 @@ from PIL import Image
 
 from scripts.samples import pointclouds as samples
 from scripts.samples.video import write_mp4
+from shared.tasktokens import TaskTokenStore, table_definition
 from tests.handlers import load_handler
 
 REGION = "us-east-1"
@@ -33,6 +34,10 @@ FUNCTIONS = (
 
 def load(name: str) -> ModuleType:
     return load_handler(f"autonomous-driving/functions/{name}/handler.py")
+
+
+# The six handlers, loaded once per test process and shared by the test modules.
+discovery, video, qc, invoke, callback, annotate = (load(name) for name in FUNCTIONS)
 
 
 @dataclass
@@ -75,6 +80,39 @@ class Uc9:
     dynamodb: Any
     monkeypatch: pytest.MonkeyPatch
 
+    @classmethod
+    def create(cls, access_point: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Uc9:
+        """The volume's access point plus the output bucket, the token table and the functions' settings."""
+        s3 = access_point["client"]
+        s3.create_bucket(Bucket=OUTPUT_BUCKET)
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        dynamodb.create_table(**table_definition(TOKEN_TABLE))
+        context = cls(s3, access_point["bucket"], access_point["arn"], dynamodb, monkeypatch)
+        context.env(
+            USE_CASE="autonomous-driving",
+            ENVIRONMENT="test",
+            ENABLE_XRAY="false",
+            ACCESS_POINT=access_point["arn"],
+            OUTPUT_BUCKET=OUTPUT_BUCKET,
+            TOKEN_TABLE=TOKEN_TABLE,
+            JOB_NAME_PREFIX=JOB_PREFIX,
+            QC_MIN_POINTS="100",
+            MAX_FILES_PER_RUN="50",
+        )
+        return context
+
+    def store(self) -> TaskTokenStore:
+        return TaskTokenStore(TOKEN_TABLE, client=self.dynamodb)
+
+    def discover(self, name: str = "run-1") -> dict[str, Any]:
+        return dict(discovery.handler({"execution": self.execution(name)}, None))
+
+    def analyse(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Discovery, then both branches of the parallel state: (discovery, {video, pointclouds})."""
+        found = self.discover()
+        event = {"execution": self.execution(), "discovery": found}
+        return found, {"video": video.handler(event, None), "pointclouds": qc.handler(event, None)}
+
     def put(self, key: str, body: bytes) -> None:
         self.s3.put_object(Bucket=self.volume, Key=key, Body=body)
 
@@ -105,6 +143,32 @@ def jpeg(width: int = 64, height: int = 48) -> bytes:
 
 def mp4(**kwargs: Any) -> bytes:
     return write_mp4(**kwargs)
+
+
+TRANSFORM_METRICS = {"TransformJobsCompleted", "TransformJobsFailed", "TransformJobDuration"}
+
+
+def emf_lines(stdout: str) -> list[dict[str, Any]]:
+    """The EMF documents a handler printed (one JSON object per line with an ``_aws`` block)."""
+    docs = []
+    for line in stdout.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            docs.append(json.loads(line))
+    return docs
+
+
+def transform_metrics(stdout: str) -> dict[str, tuple[float, str]]:
+    """Name -> (value, unit) of every transform-job metric in the printed EMF documents."""
+    found: dict[str, tuple[float, str]] = {}
+    for doc in emf_lines(stdout):
+        for block in doc["_aws"]["CloudWatchMetrics"]:
+            assert block["Namespace"] == "FSxN-S3AP-Patterns"
+            assert block["Dimensions"] == [["UseCase", "FunctionName", "Environment"]]
+            for metric in block["Metrics"]:
+                if metric["Name"] in TRANSFORM_METRICS:
+                    assert metric["Name"] not in found, "one value per metric per invocation"
+                    found[metric["Name"]] = (doc[metric["Name"]], metric["Unit"])
+    return found
 
 
 def patch_clients(monkeypatch: pytest.MonkeyPatch, **stand_ins: Any) -> None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -12,24 +10,15 @@ from scripts import catalog
 from scripts.demos import Summary, run_demo
 from scripts.localcloud.__main__ import main
 from scripts.localcloud.cloud import local_layer_pip
+from tests.fixtures.localcloud_fixture import FIXTURE, driver
 
 pytestmark = pytest.mark.e2e
-
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "localcloud-uc"
-
-
-def _driver() -> Any:
-    spec = importlib.util.spec_from_file_location("localcloud_fixture_demo_e2e", FIXTURE / "demo.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_fixture_demo_summary_numbers(tmp_path: Path) -> None:
     lines: list[str] = []
     summary: Summary = run_demo(
-        str(FIXTURE), 12, out=lines.append, driver=_driver(), build_root=tmp_path, pip=local_layer_pip
+        str(FIXTURE), 12, out=lines.append, driver=driver(), build_root=tmp_path, pip=local_layer_pip
     )
     assert summary.ok, summary.render()
     assert summary.files_seeded == 12

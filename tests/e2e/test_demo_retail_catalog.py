@@ -8,7 +8,6 @@ from scripts import catalog
 from scripts.demos import Summary, run_demo
 from scripts.demos import retail_catalog as driver
 from scripts.localcloud.cloud import local_layer_pip
-from scripts.samples import images
 
 pytestmark = [
     pytest.mark.e2e,
@@ -60,18 +59,42 @@ def _the_file_that_is_not_an_image_is_dead_lettered(summary: Summary) -> None:
     assert summary.extra[f"dead letter {not_images[0]}"].startswith("not a readable image")
 
 
-def _results_are_written_per_key_and_version(summary: Summary) -> None:
+def _every_file_has_a_result_document_from_its_path(summary: Summary) -> None:
+    # Read back from the output bucket by the driver: after the stream consumer ran, every seeded
+    # file (the one that is not an image included: its document records the failure); after the
+    # polling run, every late file, none of which the stream had seen.
+    assert summary.extra["streaming: seeded files without a result"] == []
+    assert summary.extra["polling: late files without a result"] == []
+    assert summary.extra["polling: late files the stream processed"] == []
     results = [key for key in summary.output_keys if key.startswith("results/by-key/")]
     processed = {key.split("/", 2)[2].rsplit("/", 1)[0] for key in results}
     seeded = {spec.key for spec in driver.sample_specs(FILES)}
-    assert seeded - processed <= {s.key for s in images.DEFAULT_SPECS if s.defect == "not_image"}
-    assert len([key for key in processed if key.startswith(driver.LATE_PREFIX)]) == driver.late_count(FILES)
+    late = {spec.key for spec in driver.late_specs(FILES)}
+    assert len(late) == driver.late_count(FILES)
+    assert all(key.startswith(driver.LATE_PREFIX) for key in late)
+    assert processed == seeded | late
+    assert len(results) == FILES + len(late)  # one version each, so one document each
+
+
+def _quality_figures_match_the_deliberate_defects(summary: Summary) -> None:
+    specs = [*driver.sample_specs(FILES), *driver.late_specs(FILES)]
+    bad_quality = {s.key: s.expected_issues for s in specs if s.defect and s.defect != "not_image"}
+    unreadable = [s.key for s in specs if s.defect == "not_image"]
+    assert len(bad_quality) == 3 and len(unreadable) == 1  # truncated, too small, odd aspect ratio
+    assert summary.extra["quality passed"] == len(specs) - len(bad_quality) - len(unreadable)
+    assert summary.extra["quality passed"] == FILES + driver.late_count(FILES) - 4
+    assert summary.extra["quality failed"] == len(bad_quality)
+    assert summary.extra["processing failed"] == len(unreadable)
+    for key, codes in bad_quality.items():
+        reasons = summary.extra[f"quality failed {key}"]
+        assert [part.split(":", 1)[0] for part in reasons.split("; ")] == list(codes), reasons
+    assert summary.extra[f"processing failed {unreadable[0]}"].startswith("not a readable image")
 
 
 def _metrics_were_extracted_from_every_invocation(summary: Summary) -> None:
     invocations = sum(summary.items_per_state.values())
-    # trace_lambda_handler emits five metrics per invocation.
-    assert summary.metrics_emitted == 5 * invocations
+    # trace_lambda_handler emits five metrics per invocation; the consumer adds RecordsDeadLettered.
+    assert summary.metrics_emitted == 5 * invocations + summary.items_per_state["StreamConsumer"]
 
 
 def test_invoke_of_an_unknown_function_fails_plainly() -> None:
@@ -88,5 +111,6 @@ def test_demo_summary(tmp_path_factory: pytest.TempPathFactory) -> None:
     _every_seeded_file_is_streamed_and_the_late_files_are_polled(summary)
     _functions_ran_once_per_batch_or_file(summary)
     _the_file_that_is_not_an_image_is_dead_lettered(summary)
-    _results_are_written_per_key_and_version(summary)
+    _every_file_has_a_result_document_from_its_path(summary)
+    _quality_figures_match_the_deliberate_defects(summary)
     _metrics_were_extracted_from_every_invocation(summary)

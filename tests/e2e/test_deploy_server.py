@@ -21,7 +21,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from scripts import packaging
+from scripts import cfn_template, packaging
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -150,7 +150,7 @@ def _expected(template: dict[str, Any], params: dict[str, str]) -> tuple[set[str
 
 def test_deploy_redeploy_delete_through_make(endpoint: str) -> None:
     use_case = packaging.resolve(UC if not UC.startswith("tests/") else str(ROOT / UC))
-    declared = packaging.load_template(use_case.template).get("Parameters", {})
+    declared = cfn_template.load(use_case.template).get("Parameters", {})
     required = {n: REQUIRED.get(n, "e2e") for n, spec in declared.items() if "Default" not in spec}
     required.pop("ArtifactBucket", None)
     quoted = {name: value for name, value in QUOTED.items() if name in declared}
@@ -169,7 +169,7 @@ def test_deploy_redeploy_delete_through_make(endpoint: str) -> None:
     values = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
     assert {name: values[name] for name in quoted} == quoted
     assert {name: values[name] for name in required} == required
-    template = packaging.parse_template_text(cfn.get_template(StackName=STACK)["TemplateBody"])
+    template = cfn_template.loads(cfn.get_template(StackName=STACK)["TemplateBody"])
     present, absent = _expected(template, values)
     rows = [
         r

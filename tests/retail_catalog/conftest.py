@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
@@ -132,6 +132,23 @@ def buckets(aws: None, samples: list[SampleImage]) -> dict[str, Any]:
         for image in samples
     }
     return {"source": "fsxn-volume", "output": "catalog-output", "client": s3, "etags": etags}
+
+
+@pytest.fixture
+def listed_file(buckets: dict[str, Any]) -> Callable[..., dict[str, Any]]:
+    """Build the event a polling state receives for one listed sample file (plus ``extra`` fields)."""
+
+    def build(key: str, **extra: Any) -> dict[str, Any]:
+        return {
+            "key": key,
+            "etag": buckets["etags"][key],
+            "size": 1,
+            "last_modified": "2026-01-01T00:00:00+00:00",
+            "run_id": "run-1",
+            **extra,
+        }
+
+    return build
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from shared.retail.discovery import (
 )
 from shared.retail.keys import output_key
 from shared.s3ap import ObjectInfo, S3AccessPoint
+from shared.state import state_table_definition
 from tests.handlers import load_handler
 
 REGION = "us-east-1"
@@ -240,12 +241,7 @@ def test_handler_uses_the_state_table_when_streaming_is_on(
     discovery: Any, buckets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ddb = boto3.client("dynamodb", region_name=REGION)
-    ddb.create_table(
-        TableName="state",
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "file_key", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "file_key", "KeyType": "HASH"}],
-    )
+    ddb.create_table(**state_table_definition("state"))
     monkeypatch.setenv("STATE_TABLE", "state")
     from shared import config
 

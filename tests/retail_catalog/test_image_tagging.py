@@ -20,21 +20,10 @@ def tagging(monkeypatch: pytest.MonkeyPatch, buckets: dict[str, Any], rekognitio
     return load_handler("retail-catalog/functions/image_tagging/handler.py")
 
 
-def _item(buckets: dict[str, Any], key: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "key": key,
-        "etag": buckets["etags"][key],
-        "size": 1,
-        "last_modified": "2026-01-01T00:00:00+00:00",
-        "run_id": "run-1",
-        **extra,
-    }
-
-
 def test_labels_above_the_threshold_are_returned_with_the_file_fields(
-    tagging: Any, buckets: dict[str, Any], rekognition: Any
+    tagging: Any, rekognition: Any, listed_file: Any
 ) -> None:
-    event = _item(buckets, "products/apparel/shirt-004.webp")
+    event = listed_file("products/apparel/shirt-004.webp")
     result = tagging.handler(event, None)
     assert result["status"] == "SUCCEEDED"
     assert {k: result[k] for k in ("key", "etag", "size", "last_modified", "run_id")} == event
@@ -44,25 +33,23 @@ def test_labels_above_the_threshold_are_returned_with_the_file_fields(
     assert set(result) >= set(IMAGE_TAGGING.produces) | set(IMAGE_TAGGING.produces_on_success)
 
 
-def test_a_file_that_is_not_an_image_is_a_failed_item(tagging: Any, buckets: dict[str, Any]) -> None:
-    result = tagging.handler(_item(buckets, "incoming/unsorted/readme-011.jpg"), None)
+def test_a_file_that_is_not_an_image_is_a_failed_item(tagging: Any, listed_file: Any) -> None:
+    result = tagging.handler(listed_file("incoming/unsorted/readme-011.jpg"), None)
     assert result["status"] == "FAILED" and result["reason"].startswith("not a readable image")
     assert "tagging" not in result and set(result) >= set(IMAGE_TAGGING.produces)
 
 
-def test_a_changed_file_is_a_failed_item(tagging: Any, buckets: dict[str, Any]) -> None:
-    event = {**_item(buckets, "products/shoes/boot-002.jpg"), "etag": "stale"}
+def test_a_changed_file_is_a_failed_item(tagging: Any, listed_file: Any) -> None:
+    event = {**listed_file("products/shoes/boot-002.jpg"), "etag": "stale"}
     assert tagging.handler(event, None)["status"] == "FAILED"
 
 
-def test_throttling_raises_for_the_state_retry(
-    tagging: Any, buckets: dict[str, Any], rekognition: Any
-) -> None:
+def test_throttling_raises_for_the_state_retry(tagging: Any, rekognition: Any, listed_file: Any) -> None:
     rekognition.error = ClientError(
         {"Error": {"Code": "ThrottlingException", "Message": "slow"}}, "DetectLabels"
     )
     with pytest.raises(TransientServiceError):
-        tagging.handler(_item(buckets, "products/shoes/boot-002.jpg"), None)
+        tagging.handler(listed_file("products/shoes/boot-002.jpg"), None)
 
 
 def test_missing_input_keys_fail_loudly(tagging: Any) -> None:

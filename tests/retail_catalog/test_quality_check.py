@@ -20,18 +20,8 @@ def quality(monkeypatch: pytest.MonkeyPatch, buckets: dict[str, Any]) -> Any:
     return load_handler("retail-catalog/functions/quality_check/handler.py")
 
 
-def _event(buckets: dict[str, Any], key: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "key": key,
-        "etag": buckets["etags"][key],
-        "size": 1,
-        "last_modified": "2026-01-01T00:00:00+00:00",
-        "run_id": "run-1",
-        "status": "SUCCEEDED",
-        "tagging": {"labels": []},
-        "metadata": {"title": "t"},
-        **extra,
-    }
+# What the tagging and metadata states hand on for a file they handled.
+UPSTREAM: dict[str, Any] = {"status": "SUCCEEDED", "tagging": {"labels": []}, "metadata": {"title": "t"}}
 
 
 def _read(buckets: dict[str, Any], key: str) -> dict[str, Any]:
@@ -40,9 +30,9 @@ def _read(buckets: dict[str, Any], key: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("spec", [s for s in DEFAULT_SPECS if s.defect != "not_image"], ids=lambda s: s.key)
 def test_every_sample_gets_a_result_with_its_planted_issues(
-    quality: Any, buckets: dict[str, Any], spec: Any
+    quality: Any, buckets: dict[str, Any], spec: Any, listed_file: Any
 ) -> None:
-    result = quality.handler(_event(buckets, spec.key), None)
+    result = quality.handler(listed_file(spec.key, **UPSTREAM), None)
     assert result["status"] == "SUCCEEDED"
     assert result["output_key"] == output_key(spec.key, buckets["etags"][spec.key])
     assert result["quality_passed"] is (spec.defect is None)
@@ -52,9 +42,11 @@ def test_every_sample_gets_a_result_with_its_planted_issues(
     assert set(result) >= set(QUALITY_CHECK.produces)
 
 
-def test_a_failed_item_is_recorded_with_its_reason(quality: Any, buckets: dict[str, Any]) -> None:
+def test_a_failed_item_is_recorded_with_its_reason(
+    quality: Any, buckets: dict[str, Any], listed_file: Any
+) -> None:
     key = "incoming/unsorted/readme-011.jpg"
-    event = _event(buckets, key, status="FAILED", reason="not a readable image")
+    event = listed_file(key, **{**UPSTREAM, "status": "FAILED", "reason": "not a readable image"})
     event.pop("metadata")
     result = quality.handler(event, None)
     assert result["status"] == "FAILED" and result["reason"] == "not a readable image"
@@ -63,17 +55,19 @@ def test_a_failed_item_is_recorded_with_its_reason(quality: Any, buckets: dict[s
     assert "quality" not in document
 
 
-def test_an_item_whose_file_vanished_is_recorded_as_failed(quality: Any, buckets: dict[str, Any]) -> None:
+def test_an_item_whose_file_vanished_is_recorded_as_failed(
+    quality: Any, buckets: dict[str, Any], listed_file: Any
+) -> None:
     key = "products/home/lamp-006.png"
     buckets["client"].delete_object(Bucket=buckets["source"], Key=key)
-    result = quality.handler(_event(buckets, key), None)
+    result = quality.handler(listed_file(key, **UPSTREAM), None)
     assert result["status"] == "FAILED" and "no longer exists" in result["reason"]
 
 
 def test_results_of_same_named_files_do_not_overwrite_each_other(
-    quality: Any, buckets: dict[str, Any]
+    quality: Any, buckets: dict[str, Any], listed_file: Any
 ) -> None:
     keys = ["products/shoes/sneaker-001.jpg", "products/bags/sneaker-001.jpg"]
-    outputs = [quality.handler(_event(buckets, k), None)["output_key"] for k in keys]
+    outputs = [quality.handler(listed_file(k, **UPSTREAM), None)["output_key"] for k in keys]
     assert len(set(outputs)) == 2
     assert [_read(buckets, o)["source"]["key"] for o in outputs] == keys

@@ -11,7 +11,15 @@ import boto3
 import pytest
 
 from shared.changes import ChangeEvent, Fingerprint
-from shared.state import COMPLETED, DELETED, FAILED, DeadLetterStore, StateStore
+from shared.state import (
+    COMPLETED,
+    DELETED,
+    FAILED,
+    DeadLetterStore,
+    StateStore,
+    dead_letter_table_definition,
+    state_table_definition,
+)
 from shared.stream_consumer import Consumer
 from tests.handlers import load_handler
 from tests.streaming_fakes import FakeDynamoDB
@@ -194,13 +202,8 @@ def test_a_record_without_a_sequence_number_is_dead_lettered(rig: Any) -> None:
 @pytest.fixture
 def deployed(aws: None, monkeypatch: pytest.MonkeyPatch) -> Any:
     dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-    for name, key in (("state", "file_key"), ("dlq", "record_id")):
-        dynamodb.create_table(
-            TableName=name,
-            KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+    dynamodb.create_table(**state_table_definition("state"))
+    dynamodb.create_table(**dead_letter_table_definition("dlq"))
     for name, value in {
         "ACCESS_POINT": "arn:aws:s3:us-east-1:123456789012:accesspoint/fsxn-ap",
         "STATE_TABLE": "state",
@@ -223,7 +226,15 @@ def deployed(aws: None, monkeypatch: pytest.MonkeyPatch) -> Any:
     return module, calls, dynamodb
 
 
-def test_handler_processes_a_kinesis_event_and_returns_batch_item_failures(deployed: Any) -> None:
+def _emitted(capsys: pytest.CaptureFixture[str], metric: str) -> list[float]:
+    """Values of ``metric`` in the EMF documents the handler printed."""
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    return [doc[metric] for doc in lines if "_aws" in doc and metric in doc]
+
+
+def test_handler_processes_a_kinesis_event_and_returns_batch_item_failures(
+    deployed: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     module, calls, dynamodb = deployed
     batch = Batch()
     records = [batch.of(event("shoes/1.jpg")), batch.raw("@@@"), batch.of(event("shoes/broken.jpg"))]
@@ -237,9 +248,12 @@ def test_handler_processes_a_kinesis_event_and_returns_batch_item_failures(deplo
     assert state.get("shoes/broken.jpg").status == FAILED
     kinds = sorted(letter.kind for letter in DeadLetterStore("dlq", dynamodb).entries())
     assert kinds == ["failed", "malformed"]
+    assert _emitted(capsys, "RecordsDeadLettered") == [2]
 
 
-def test_handler_reports_sequence_numbers_of_the_failed_tail(deployed: Any, monkeypatch: Any) -> None:
+def test_handler_reports_sequence_numbers_of_the_failed_tail(
+    deployed: Any, monkeypatch: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     module, _, _ = deployed
 
     def broken(*args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -252,6 +266,8 @@ def test_handler_reports_sequence_numbers_of_the_failed_tail(deployed: Any, monk
     assert result == {
         "batchItemFailures": [{"itemIdentifier": r["kinesis"]["sequenceNumber"]} for r in records]
     }
+    # The first record is dead-lettered as transient; the second is never tried in this invocation.
+    assert _emitted(capsys, "RecordsDeadLettered") == [1]
 
 
 def test_handler_refuses_an_event_that_is_not_from_kinesis(deployed: Any) -> None:
@@ -260,11 +276,12 @@ def test_handler_refuses_an_event_that_is_not_from_kinesis(deployed: Any) -> Non
         module.handler({"detail": {}}, None)
 
 
-def test_sample_event_is_a_valid_kinesis_batch(deployed: Any) -> None:
+def test_sample_event_is_a_valid_kinesis_batch(deployed: Any, capsys: pytest.CaptureFixture[str]) -> None:
     module, calls, _ = deployed
     sample = json.loads((ROOT / "retail-catalog/events/stream_consumer.json").read_text())
     assert module.handler(sample, None) == {"batchItemFailures": []}
     assert calls
+    assert _emitted(capsys, "RecordsDeadLettered") == [0]  # emitted on every batch, zero included
 
 
 # -- replaying dead letters ------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scripts import catalog, packaging
+from scripts import catalog, cfn_template, packaging
 from scripts.packaging import PackagingError, package
 from tests.fixtures.fake_pip import FakePip
 
@@ -260,33 +260,6 @@ def test_a_layer_resource_without_requirements_is_an_error(mini: Path, tmp_path:
 # template rewriting
 
 
-def test_short_form_intrinsics_become_long_form() -> None:
-    text = """
-Resources:
-  A:
-    Type: AWS::S3::Bucket
-    Properties:
-      BucketName: !Sub "${AWS::StackName}-x"
-      Tags:
-        - Key: k
-          Value: !GetAtt B.Arn
-        - Key: j
-          Value: !If [Cond, !Ref P, !Join ["", [a, !Select [0, !Split [",", !Ref L]]]]]
-"""
-    template = packaging.parse_template_text(text)
-    props = template["Resources"]["A"]["Properties"]
-    assert props["BucketName"] == {"Fn::Sub": "${AWS::StackName}-x"}
-    assert props["Tags"][0]["Value"] == {"Fn::GetAtt": ["B", "Arn"]}
-    assert props["Tags"][1]["Value"] == {
-        "Fn::If": [
-            "Cond",
-            {"Ref": "P"},
-            {"Fn::Join": ["", ["a", {"Fn::Select": [0, {"Fn::Split": [",", {"Ref": "L"}]}]}]]},
-        ]
-    }
-    assert packaging.parse_template_text(packaging.dump_template(template)) == template
-
-
 def test_handler_not_at_its_source_path_is_an_error(mini: Path, tmp_path: Path, pip: FakePip) -> None:
     template = mini / "template.yaml"
     template.write_text(
@@ -322,9 +295,9 @@ def _packaged_use_cases() -> list[Any]:
 def test_every_function_handler_and_code_key_is_rewritten(uc: Any, tmp_path: Path, pip: FakePip) -> None:
     """For every template the catalog lists (and the fixture): Handler flattened, S3Key content-addressed."""
     use_case = packaging.resolve(uc)
-    source = packaging.load_template(use_case.template)
+    source = cfn_template.load(use_case.template)
     packaged = package(use_case, tmp_path / "build", pip=pip)
-    template = yaml.safe_load(packaged.template_path.read_text())
+    template = yaml.safe_load(packaged.template_path.read_text())  # plain YAML: no short-form tags left
     keys = {a.key: a for a in packaged.artifacts}
 
     for logical_id, props in _function_resources(source).items():

@@ -108,6 +108,22 @@ def test_list_prefixes(access_point: dict[str, Any]) -> None:
     assert list(ap.list_prefixes()) == ["a/", "b/"]
 
 
+def test_iter_level_pages_prefixes_and_objects_of_one_level(access_point: dict[str, Any]) -> None:
+    keys = ["a/1", "b/c/3", "top.jpg", "TOP2.JPG", "notes.txt", "dir-marker/", "z/9"]
+    _seed(access_point["client"], access_point["bucket"], keys)
+    ap = S3AccessPoint(access_point["arn"], access_point["client"])
+    pages = list(ap.iter_level(suffixes=[".jpg"], page_size=2))
+    assert len(pages) > 1  # followed the continuation tokens
+    prefixes = [p for page in pages for p in page.prefixes]
+    objects = [o.key for page in pages for o in page.objects]
+    assert prefixes == ["a/", "b/", "dir-marker/", "z/"]
+    assert objects == ["TOP2.JPG", "top.jpg"]  # suffix filter is case-insensitive; nothing from below
+    assert [o.key for page in ap.iter_level("b/") for o in page.objects] == []
+    assert [p for page in ap.iter_level("b/") for p in page.prefixes] == ["b/c/"]
+    with pytest.raises(ValueError, match="page_size"):
+        next(ap.iter_level(page_size=0))
+
+
 def test_head_get_range_chunks_put_delete(access_point: dict[str, Any]) -> None:
     ap = S3AccessPoint(access_point["arn"], access_point["client"])
     etag = ap.put("dir/file.bin", bytes(range(256)) * 4, content_type="application/octet-stream")

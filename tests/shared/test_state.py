@@ -25,7 +25,9 @@ from shared.state import (
     DeadLetterStore,
     StateStore,
     StateStoreError,
+    dead_letter_table_definition,
     record_id_for,
+    state_table_definition,
 )
 from tests.streaming_fakes import FakeDynamoDB
 
@@ -35,13 +37,8 @@ T1, T2, T3 = "2026-01-01T00:01:00.000000Z", "2026-01-01T00:06:00.000000Z", "2026
 
 
 def _tables(client: Any) -> None:
-    for name, key in (("state", "file_key"), ("dlq", "record_id")):
-        client.create_table(
-            TableName=name,
-            KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+    client.create_table(**state_table_definition("state"))
+    client.create_table(**dead_letter_table_definition("dlq"))
 
 
 class Clock:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -15,6 +17,7 @@ from shared.transformjob import (
     RunLayout,
     StagedItem,
     bounded,
+    job_duration_ms,
     run_id_for,
     summarize,
 )
@@ -88,3 +91,29 @@ def test_summarize_counts_statuses() -> None:
         "PASSED": 2,
         "FAILED": 2,
     }
+
+
+START = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(
+    ("job", "expected"),
+    [
+        ({"TransformStartTime": 1_000, "TransformEndTime": 61_000}, 60_000.0),  # event: epoch ms
+        ({"TransformStartTime": START, "TransformEndTime": START + dt.timedelta(seconds=2)}, 2_000.0),
+        (
+            {"TransformStartTime": "2026-03-01T08:00:00Z", "TransformEndTime": "2026-03-01T08:00:01.5Z"},
+            1_500.0,
+        ),
+        ({"TransformStartTime": START.replace(tzinfo=None), "TransformEndTime": START}, 0.0),
+        ({"TransformStartTime": 1_000}, None),
+        ({}, None),
+        ({"TransformStartTime": "soon", "TransformEndTime": "later"}, None),
+        ({"TransformStartTime": True, "TransformEndTime": 5}, None),
+        ({"TransformStartTime": 5_000, "TransformEndTime": 1_000}, None),
+    ],
+)
+def test_job_duration_comes_only_from_known_start_and_end_times(
+    job: dict[str, Any], expected: float | None
+) -> None:
+    assert job_duration_ms(job) == expected

@@ -21,7 +21,7 @@ from shared.errors import FAILED, ObjectNotFoundError, failed_result
 from shared.observability import stats, trace_lambda_handler, xray_subsegment
 from shared.pointcloud import PASSED, PointCloudError, QCThresholds, detect_format, qc, read
 from shared.s3ap import S3AccessPoint
-from shared.transformjob import RunLayout, bounded, get_json, put_json, summarize
+from shared.transformjob import bounded, discovered_items, put_json, summarize
 
 logger = logging.getLogger(__name__)
 
@@ -86,13 +86,10 @@ def check_one(
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     cfg = config.load(QcConfig)
     thresholds = config.load(QCThresholds)
-    manifest_key = event["discovery"]["pointclouds"]["manifest_key"]
-    layout = RunLayout(event["discovery"]["run_id"])
-    source = S3AccessPoint(cfg.access_point)
-    output = S3AccessPoint(cfg.output_bucket)
-    manifest = get_json(output, manifest_key)
+    source, output = S3AccessPoint(cfg.access_point), S3AccessPoint(cfg.output_bucket)
+    layout, items = discovered_items(output, event["discovery"], "pointclouds")
     results: list[dict[str, Any]] = []
-    for item in manifest["items"]:
+    for item in items:
         result = check_one(source, item, thresholds, cfg)
         results.append(result)
         stats().processed(files=1, bytes_=int(item["size"]))

@@ -15,6 +15,12 @@ Two triggers:
 Each token is settled once: the store's conditional update claims it first, so a duplicate event
 is a logged no-op. If ``SendTask*`` then fails for a reason worth retrying, the claim is released
 and the function raises, so Lambda's asynchronous retry delivers the event again.
+
+SageMaker publishes no per-job outcome metric, so the settling is counted here:
+``TransformJobsCompleted`` (outputs verified) and ``TransformJobsFailed`` (failed, stopped, missing,
+or outputs that do not verify) per settled job, and ``TransformJobDuration`` from the job's start
+and end times where the event or ``DescribeTransformJob`` has them. The dashboard's SageMaker
+widget queries exactly these names.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from shared.errors import SUCCEEDED, ObjectNotFoundError
 from shared.observability import stats, trace_lambda_handler
 from shared.s3ap import S3AccessPoint
 from shared.tasktokens import CORRELATION_TAG, TaskTokenStore, TokenRecord, tags_from_event
-from shared.transformjob import JobManifest, LayoutError, record_failure, settle_outputs
+from shared.transformjob import JobManifest, LayoutError, job_duration_ms, record_failure, settle_outputs
 
 logger = logging.getLogger(__name__)
 
@@ -106,11 +112,42 @@ def _send(clients: Clients, record: TokenRecord, success: bool, output: str, err
     return SUCCEEDED if success else "FAILED"
 
 
-def settle(clients: Clients, record: TokenRecord, status: str, failure_reason: str) -> dict[str, Any]:
-    """Resume the execution for a job that reached a final status."""
+def count_outcome(succeeded: bool) -> None:
+    """One settled job: 1 in TransformJobsCompleted or TransformJobsFailed, 0 in the other."""
+    invocation = stats()
+    invocation.put_metric("TransformJobsCompleted", 1 if succeeded else 0, "Count")
+    invocation.put_metric("TransformJobsFailed", 0 if succeeded else 1, "Count")
+
+
+def put_duration(durations: list[float]) -> None:
+    """TransformJobDuration, once per invocation because ``stats()`` adds repeated values up: the
+    job's own, or the longest when a heartbeat sweep settles several ended jobs at once."""
+    if durations:
+        stats().put_metric("TransformJobDuration", max(durations), "Milliseconds")
+
+
+def settle(
+    clients: Clients, record: TokenRecord, status: str, job: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Resume the execution for a job that reached a final status.
+
+    ``job`` is the event's ``detail`` or the ``DescribeTransformJob`` answer: it carries the failure
+    reason and the start and end times. The result has ``duration_ms`` when those times are known.
+    """
+    job = job or {}
     if not record.waiting:
         logger.warning("job %s already settled as %s; ignoring %s", record.job_name, record.state, status)
         return {"status": DUPLICATE, "job_name": record.job_name}
+    result = _settle(clients, record, status, str(job.get("FailureReason") or ""))
+    if result["status"] != DUPLICATE:
+        count_outcome("result_key" in result)  # only a verified output carries its result key
+        duration = job_duration_ms(job)
+        if duration is not None:
+            result["duration_ms"] = duration
+    return result
+
+
+def _settle(clients: Clients, record: TokenRecord, status: str, failure_reason: str) -> dict[str, Any]:
     if status in FAILED_STATES:
         reason = failure_reason or f"the transform job was {status.lower()} without a reason"
         _record(clients, record, reason)
@@ -160,12 +197,15 @@ def on_state_change(clients: Clients, cfg: CallbackConfig, event: dict[str, Any]
     if record is None:
         logger.warning("no task token for job %s; an unknown or foreign job, ignored", job_name)
         return {"status": IGNORED, "job_name": job_name, "reason": "unknown job"}
-    return settle(clients, record, status, str(detail.get("FailureReason") or ""))
+    result = settle(clients, record, status, detail)
+    put_duration([result["duration_ms"]] if "duration_ms" in result else [])
+    return result
 
 
 def heartbeat(clients: Clients) -> dict[str, Any]:
     """Heartbeat running jobs and settle ended ones whose event never arrived."""
     outcomes: dict[str, int] = {}
+    durations: list[float] = []
     for record in clients.store.waiting():
         try:
             job = clients.sagemaker.describe_transform_job(TransformJobName=record.job_name)
@@ -174,13 +214,18 @@ def heartbeat(clients: Clients) -> dict[str, Any]:
                 raise
             reason = f"transform job {record.job_name} does not exist"
             outcome = _send(clients, record, False, "", "SageMaker.TransformJobMissing", reason)
+            if outcome != DUPLICATE:
+                count_outcome(False)
         else:
             status = job.get("TransformJobStatus", "")
             if status in RUNNING_STATES:
                 outcome = _beat(clients, record)
             else:
-                outcome = settle(clients, record, status, job.get("FailureReason", ""))["status"]
+                result = settle(clients, record, status, job)
+                outcome = result["status"]
+                durations += [result["duration_ms"]] if "duration_ms" in result else []
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    put_duration(durations)
     return {"status": SUCCEEDED, "action": "heartbeat", "outcomes": outcomes}
 
 

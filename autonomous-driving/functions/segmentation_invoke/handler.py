@@ -9,7 +9,9 @@ and write a job manifest next to it.
   value holds 256 characters). The execution then waits for the callback function.
 * Mock mode: no SageMaker job. This function runs the reference segmentation on each staged input,
   writes the outputs where the job would (``<input>.out`` under ``.../output/``), verifies them
-  exactly as the callback does, and calls ``SendTaskSuccess`` itself.
+  exactly as the callback does, and calls ``SendTaskSuccess`` itself. As it settles the job, it
+  also emits the callback's job metrics (``TransformJobsCompleted``, ``TransformJobsFailed``,
+  ``TransformJobDuration``).
 
 Nothing to segment (zero clouds, or none passed QC) is a SKIPPED success. Any error is reported at
 once with ``SendTaskFailure`` and its reason, so the execution takes its Catch path instead of
@@ -23,7 +25,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -42,7 +44,6 @@ from shared.pointcloud import (
     reference_model,
 )
 from shared.s3ap import S3AccessPoint
-from shared.tasktokens import CORRELATION_TAG, TaskTokenStore, job_name_for
 from shared.transformjob import (
     JobManifest,
     RunLayout,
@@ -53,6 +54,9 @@ from shared.transformjob import (
     s3_uri,
     settle_outputs,
 )
+
+if TYPE_CHECKING:
+    from shared.tasktokens import TaskTokenStore
 
 logger = logging.getLogger(__name__)
 
@@ -154,6 +158,26 @@ def run_mock(output: S3AccessPoint, manifest: JobManifest, beat: Callable[[], No
         output.put(item.output_key, labels, content_type=LABELS_CONTENT_TYPE)
 
 
+def mock_job(
+    output: S3AccessPoint, manifest: JobManifest, beat: Callable[[], None] = lambda: None
+) -> tuple[dict[str, Any], str | None]:
+    """Run the mock job and verify it, counting its outcome as the callback counts a real job's.
+
+    A model error counts as a failed job and still raises, so the task is failed with its reason.
+    """
+    started, completed = time.monotonic(), False
+    try:
+        run_mock(output, manifest, beat)
+        payload, reason = settle_outputs(output, manifest, mode=MOCK)
+        completed = reason is None
+    finally:
+        invocation = stats()
+        invocation.put_metric("TransformJobsCompleted", 1 if completed else 0, "Count")
+        invocation.put_metric("TransformJobsFailed", 0 if completed else 1, "Count")
+        invocation.put_metric("TransformJobDuration", (time.monotonic() - started) * 1000, "Milliseconds")
+    return payload, reason
+
+
 def start_job(
     cfg: InvokeConfig,
     sagemaker: Any,
@@ -163,6 +187,8 @@ def start_job(
     layout: RunLayout,
 ) -> dict[str, Any]:
     """Store the token, then create the transform job tagged with the correlation id."""
+    from shared.tasktokens import CORRELATION_TAG, job_name_for
+
     if not cfg.model_name:
         raise SegmentationError("MODEL_NAME is empty: real mode needs the stack's SageMaker model")
     job_name = job_name_for(cfg.job_name_prefix, execution_id, token)
@@ -243,12 +269,13 @@ def segment(event: dict[str, Any], cfg: InvokeConfig, clients: dict[str, Any]) -
     )
     output.put(layout.job_manifest, manifest.to_json(), content_type="application/json")
     if mode == SAGEMAKER:
+        from shared.tasktokens import TaskTokenStore  # real mode only
+
         store = TaskTokenStore(
             cfg.token_table, client=clients["dynamodb"], ttl_seconds=cfg.callback_timeout_seconds
         )
         return start_job(cfg, clients["sagemaker"], store, token, execution["id"], layout)
-    run_mock(output, manifest, beat)
-    payload, reason = settle_outputs(output, manifest, mode=MOCK)
+    payload, reason = mock_job(output, manifest, beat)
     if reason is not None:
         raise SegmentationError(reason)
     sfn.send_task_success(taskToken=token, output=json.dumps(payload))

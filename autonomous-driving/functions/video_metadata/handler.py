@@ -26,7 +26,7 @@ from shared.errors import SKIPPED, SUCCEEDED, ObjectNotFoundError, failed_result
 from shared.media.mp4 import MediaError, probe, sample_times
 from shared.observability import stats, trace_lambda_handler, xray_subsegment
 from shared.s3ap import S3AccessPoint
-from shared.transformjob import RunLayout, bounded, get_json, put_json, summarize
+from shared.transformjob import bounded, discovered_items, put_json, summarize
 
 logger = logging.getLogger(__name__)
 
@@ -138,14 +138,11 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     import boto3
 
     cfg = config.load(VideoConfig)
-    manifest_key = event["discovery"]["video"]["manifest_key"]
-    layout = RunLayout(event["discovery"]["run_id"])
-    source = S3AccessPoint(cfg.access_point)
-    output = S3AccessPoint(cfg.output_bucket)
-    manifest = get_json(output, manifest_key)
+    source, output = S3AccessPoint(cfg.access_point), S3AccessPoint(cfg.output_bucket)
+    layout, items = discovered_items(output, event["discovery"], "video")
     rekognition = boto3.client("rekognition") if cfg.enable_labels else None
     results: list[dict[str, Any]] = []
-    for item in manifest["items"]:
+    for item in items:
         # Access denied and storage faults raise: they concern every file, and the run must fail.
         result = describe_video(source, rekognition, item, cfg)
         results.append(result)

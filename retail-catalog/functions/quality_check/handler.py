@@ -51,14 +51,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             output, result_document(status=FAILED, reason=reason, tagging=event.get("tagging"), **common)
         )
         stats().failed()
-        return {
-            "key": key,
-            "etag": etag,
-            "run_id": event["run_id"],
-            "status": FAILED,
-            "output_key": out_key,
-            "reason": reason,
-        }
+        return {**summary, "status": FAILED, "output_key": out_key, "reason": reason}
     assert quality is not None
     document = result_document(
         status=SUCCEEDED,

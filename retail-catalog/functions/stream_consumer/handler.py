@@ -18,10 +18,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from shared import config
-from shared.changes import ChangeEvent
+from shared.change_events import ChangeEvent
 from shared.config import env
-from shared.observability import trace_lambda_handler
-from shared.retail import process_image
+from shared.observability import stats, trace_lambda_handler
+from shared.retail.pipeline import process_image
 from shared.s3ap import S3AccessPoint
 from shared.state import DeadLetterStore, StateStore
 from shared.stream_consumer import Consumer
@@ -75,5 +75,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if not isinstance(records, list):
         raise ValueError("expected a Kinesis event with a 'Records' list")
     report = build_consumer(config.load(ConsumerConfig)).consume(records)
+    # Emitted on every batch, zero included, in this function's own code (not in shared/) so the
+    # metric registry ties it to this function; the stack's dead-letter alarm watches it.
+    stats().put_metric("RecordsDeadLettered", report.dead_lettered, "Count")
     logger.info("consumed %d record(s): %s; %d to retry", len(records), report.outcomes, len(report.failures))
     return report.response()

@@ -2,35 +2,22 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from scripts.localcloud import AccessPoint, LocalCloud
 from scripts.localcloud.resources import StackInfo
-from scripts.localcloud.template import Resolver, UnsupportedTemplateError, load_template
-
-FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "localcloud-uc"
-
-
-def _driver() -> Any:
-    spec = importlib.util.spec_from_file_location("localcloud_fixture_demo", FIXTURE / "demo.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.fixtures.localcloud_fixture import FIXTURE, driver
 
 
 @pytest.fixture(scope="module")
 def deployed() -> Iterator[tuple[LocalCloud, StackInfo, AccessPoint]]:
     with LocalCloud() as cloud:
         access_point = cloud.create_access_point()
-        stack = cloud.deploy(str(FIXTURE), _driver().parameters(access_point), stack_name="fx")
-        _driver().seed(cloud, access_point, 6)
+        stack = cloud.deploy(str(FIXTURE), driver().parameters(access_point), stack_name="fx")
+        driver().seed(cloud, access_point, 6)
         yield cloud, stack, access_point
 
 
@@ -134,34 +121,11 @@ def test_wait_for_task_token_round_trip_through_sagemaker_and_eventbridge(
     assert body == b"\x03\x02\x01"
 
 
-def test_resolver_handles_the_intrinsics_and_refuses_unknown_ones() -> None:
-    template = load_template(
-        """
-Parameters:
-  Env: {Type: String, Default: dev}
-Conditions:
-  IsProd: !Equals [!Ref Env, prod]
-Resources: {}
-"""
-    )
-    resolver = Resolver(template, {}, {"AWS::StackName": "s"}, {"Queue": "q-1"}, lambda r, a: f"{r}.{a}")
-    assert (
-        resolver.resolve({"Fn::Sub": "${AWS::StackName}-${Env}-${Queue}-${Queue.Arn}"})
-        == "s-dev-q-1-Queue.Arn"
-    )
-    assert resolver.resolve({"Fn::If": ["IsProd", "a", "b"]}) == "b"
-    assert resolver.resolve([{"Ref": "AWS::NoValue"}, {"Fn::Join": ["-", ["x", {"Ref": "Env"}]]}]) == [
-        "x-dev"
-    ]
-    with pytest.raises(UnsupportedTemplateError):
-        resolver.resolve({"Fn::ImportValue": "x"})
-
-
 def test_redeploying_the_same_stack_keeps_the_locally_created_resources(
     deployed: tuple[LocalCloud, StackInfo, AccessPoint],
 ) -> None:
     cloud, _, access_point = deployed
-    again = cloud.deploy(str(FIXTURE), _driver().parameters(access_point), stack_name="fx")
+    again = cloud.deploy(str(FIXTURE), driver().parameters(access_point), stack_name="fx")
     assert set(again.created) >= {"ProducerSchedule", "PollingSchedule", "HealthAlarm"}
     schedules = [s["Name"] for s in cloud.client("scheduler").list_schedules()["Schedules"]]
     assert sorted(schedules) == ["fx-polling", "fx-producer"]

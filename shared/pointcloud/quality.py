@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from shared.config import env
 from shared.errors import FAILED
-from shared.pointcloud.model import PointCloud
+from shared.pointcloud.model import PASSED, PointCloud
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
 
 logger = logging.getLogger(__name__)
-
-PASSED = "PASSED"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,7 +45,7 @@ def _round(value: float) -> float:
     return float(round(value, 6))
 
 
-def _columns(xyz: np.ndarray) -> np.ndarray:
+def _columns(xyz: NDArray[Any]) -> NDArray[Any]:
     """The coordinates as a contiguous (3, N) array.
 
     numpy reduces an (N, 3) array along axis 0 three values at a time; reducing each contiguous
@@ -53,7 +54,7 @@ def _columns(xyz: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(xyz).T)
 
 
-def duplicate_count(xyz: np.ndarray, resolution: float = 0.001) -> int:
+def duplicate_count(xyz: NDArray[Any], resolution: float = 0.001) -> int:
     """Points equal to an earlier point after rounding to ``resolution`` metres (finite points only).
 
     The three rounded coordinates are packed into one int64 key when their ranges fit in 21 bits
@@ -62,7 +63,7 @@ def duplicate_count(xyz: np.ndarray, resolution: float = 0.001) -> int:
     return _duplicates(_columns(xyz), resolution)
 
 
-def _duplicates(columns: np.ndarray, resolution: float) -> int:
+def _duplicates(columns: NDArray[Any], resolution: float) -> int:
     n = int(columns.shape[1])
     if n < 2:
         return 0
