@@ -43,7 +43,7 @@ lint: setup ## ruff, cfn-lint with the serverless rules, and checkov on every te
 	@if [ -n "$(TEMPLATES)" ]; then \
 	  echo "cfn-lint: $(TEMPLATES)"; \
 	  $(VENV)/bin/cfn-lint --append-rules cfn_lint_serverless.rules -- $(TEMPLATES) && \
-	  $(TOOLS)/bin/checkov --quiet --compact --framework cloudformation $(addprefix -f ,$(TEMPLATES)); \
+	  $(TOOLS)/bin/checkov --quiet --compact --skip-download --framework cloudformation $(addprefix -f ,$(TEMPLATES)); \
 	else echo "no templates yet"; fi
 
 format: setup ## Apply ruff's fixes and formatting

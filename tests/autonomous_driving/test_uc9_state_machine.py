@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from scripts.localcloud.template import load_template
+from scripts.cfn_template import loads as load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "autonomous-driving" / "template.yaml"

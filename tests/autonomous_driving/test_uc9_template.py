@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from scripts.localcloud.template import load_template
+from scripts.cfn_template import loads as load_template
 from shared import config
 from shared.pointcloud import QCThresholds
 from shared.tasktokens import table_definition, validate_prefix
