@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cfnlint.api import ManualArgs, lint_file
@@ -18,6 +19,25 @@ from scripts import catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKOV = ROOT / ".venv-tools" / "bin" / "checkov"
+IAM_TYPES = {"AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"}
+# Actions whose API offers no resource-level permission, so "*" is the only resource they can name.
+ACTIONS_WITHOUT_RESOURCES = {
+    "cloudwatch:PutMetricData",
+    "ecr:GetAuthorizationToken",
+    "logs:CreateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:DescribeLogGroups",
+    "logs:DescribeResourcePolicies",
+    "logs:GetLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:UpdateLogDelivery",
+    "rekognition:DetectLabels",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+    "xray:PutTelemetryRecords",
+    "xray:PutTraceSegments",
+}
 SERVERLESS_RULES = "cfn_lint_serverless.rules"
 TEMPLATES = catalog.templates()
 
@@ -58,6 +78,46 @@ def test_template_parses_and_is_cfn_lint_clean(template: Path) -> None:
     assert not errors, errors
     assert parsed is not None and parsed.get("Resources"), f"{template} has no resources"
     assert _lint(template) == []
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _statements(document: Any) -> list[dict[str, Any]]:
+    """Every statement of a policy document, taking both branches of an ``Fn::If``."""
+    found: list[dict[str, Any]] = []
+    for statement in _as_list(document.get("Statement", [])):
+        if isinstance(statement, dict) and "Fn::If" in statement:
+            found += [s for s in statement["Fn::If"][1:] if isinstance(s, dict) and "Effect" in s]
+        elif isinstance(statement, dict):
+            found.append(statement)
+    return found
+
+
+def _iam_statements(template: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    found: list[tuple[str, dict[str, Any]]] = []
+    for name, resource in template["Resources"].items():
+        if resource.get("Type") not in IAM_TYPES:
+            continue
+        properties = resource.get("Properties", {})
+        documents = [p.get("PolicyDocument", {}) for p in _as_list(properties.get("Policies", []))]
+        documents.append(properties.get("PolicyDocument", {}))
+        found += [
+            (name, statement) for doc in documents if isinstance(doc, dict) for statement in _statements(doc)
+        ]
+    return found
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=[str(t.relative_to(ROOT)) for t in TEMPLATES])
+def test_iam_names_star_only_where_the_api_has_no_resource_level_permission(template: Path) -> None:
+    parsed, _ = decode(str(template))
+    assert parsed is not None
+    for name, statement in _iam_statements(parsed):
+        actions = _as_list(statement.get("Action", []))
+        assert not any(action == "*" or action.endswith(":*") for action in actions), (name, actions)
+        if "*" in _as_list(statement.get("Resource", [])):
+            assert set(actions) <= ACTIONS_WITHOUT_RESOURCES, (name, actions)
 
 
 @pytest.mark.skipif(not TEMPLATES, reason="no template in the catalog exists yet")

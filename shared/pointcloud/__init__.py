@@ -10,9 +10,9 @@ list or a label name does not pay numpy's import time at its cold start.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from shared.lazy import deferred_exports
 from shared.pointcloud.model import (
     FORMATS,
     GROUND,
@@ -81,18 +81,7 @@ _DEFERRED: dict[str, tuple[str, ...]] = {
 _SOURCE = {name: module for module, names in _DEFERRED.items() for name in names}
 
 
-def __getattr__(name: str) -> Any:
-    """Import the submodule that defines ``name`` on first use (PEP 562) and keep the value."""
-    module = _SOURCE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_SOURCE))
+__getattr__, __dir__ = deferred_exports(__name__, globals(), _SOURCE)
 
 
 __all__ = [

@@ -140,35 +140,6 @@ def test_no_role_may_touch_transform_jobs_beyond_the_stack_prefix() -> None:
                     assert target["Fn::Sub"][0].endswith("transform-job/uc9-${StackHash}-*"), name
 
 
-# Actions whose API has no resource-level permission, so "*" is the only possible resource.
-STAR_ALLOWED = {
-    "xray:PutTraceSegments",
-    "xray:PutTelemetryRecords",
-    "xray:GetSamplingRules",
-    "xray:GetSamplingTargets",
-    "rekognition:DetectLabels",
-    "ecr:GetAuthorizationToken",
-    "cloudwatch:PutMetricData",
-    "logs:CreateLogDelivery",
-    "logs:GetLogDelivery",
-    "logs:UpdateLogDelivery",
-    "logs:DeleteLogDelivery",
-    "logs:ListLogDeliveries",
-    "logs:PutResourcePolicy",
-    "logs:DescribeResourcePolicies",
-    "logs:DescribeLogGroups",
-}
-
-
-def test_star_resources_only_where_the_api_has_no_resource_level_permission() -> None:
-    for name, resource in RESOURCES.items():
-        if resource["Type"] != "AWS::IAM::Role":
-            continue
-        for statement in statements(resource):
-            if "*" in as_list(statement["Resource"]):
-                assert set(as_list(statement["Action"])) <= STAR_ALLOWED, (name, statement["Action"])
-
-
 def test_the_model_role_reads_staged_input_and_writes_output_only() -> None:
     role = RESOURCES["TransformJobRole"]
     assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {

@@ -37,22 +37,6 @@ POLLING_FUNCTIONS = {
     "CatalogMetadataFunction": "catalog_metadata",
     "QualityCheckFunction": "quality_check",
 }
-# Actions whose APIs have no resource-level permissions; only these may use Resource "*".
-STAR_ACTIONS = {
-    "rekognition:DetectLabels",
-    "xray:PutTraceSegments",
-    "xray:PutTelemetryRecords",
-    "xray:GetSamplingRules",
-    "xray:GetSamplingTargets",
-    "logs:CreateLogDelivery",
-    "logs:GetLogDelivery",
-    "logs:UpdateLogDelivery",
-    "logs:DeleteLogDelivery",
-    "logs:ListLogDeliveries",
-    "logs:PutResourcePolicy",
-    "logs:DescribeResourcePolicies",
-    "logs:DescribeLogGroups",
-}
 _AP = "arn:${AWS::Partition}:s3:${AWS::Region}:${AWS::AccountId}:accesspoint/${AccessPointName}"
 AP_LIST = {"Fn::Sub": _AP}
 AP_OBJECTS = {"Fn::Sub": _AP + "/object/*"}
@@ -295,15 +279,6 @@ def test_the_event_source_mapping_is_bounded_and_reports_item_failures(template:
 
 
 # -- IAM ----------------------------------------------------------------------------------------------
-
-
-def test_roles_use_star_only_for_actions_without_resource_permissions(template: dict[str, Any]) -> None:
-    for name, role in of_type(template, "AWS::IAM::Role").items():
-        for _, statement in statements(role):
-            if statement["Resource"] == "*":
-                assert set(as_list(statement["Action"])) <= STAR_ACTIONS, (name, statement["Action"])
-            for action in as_list(statement["Action"]):
-                assert not action.endswith(":*"), (name, action)
 
 
 def test_xray_permissions_exist_only_when_tracing_is_on(template: dict[str, Any]) -> None:
