@@ -37,7 +37,7 @@ setup: $(STAMP) $(TOOLS_STAMP) ## Create .venv (project) and .venv-tools (checko
 lock: $(STAMP) ## Re-pin the transitive dependency set into requirements.lock
 	$(VENV)/bin/pip freeze --exclude-editable --disable-pip-version-check | sort > requirements.lock
 
-lint: setup ## ruff, cfn-lint with the serverless rules, and checkov on every template
+lint: $(STAMP) $(TOOLS_STAMP) ## ruff, cfn-lint with the serverless rules, and checkov on every template
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	@if [ -n "$(TEMPLATES)" ]; then \
@@ -46,37 +46,37 @@ lint: setup ## ruff, cfn-lint with the serverless rules, and checkov on every te
 	  $(TOOLS)/bin/checkov --quiet --compact --skip-download --framework cloudformation $(addprefix -f ,$(TEMPLATES)); \
 	else echo "no templates yet"; fi
 
-format: setup ## Apply ruff's fixes and formatting
+format: $(STAMP) ## Apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-typecheck: setup ## mypy, strict on shared/ and scripts/
+typecheck: $(STAMP) ## mypy, strict on shared/ and scripts/
 	$(VENV)/bin/mypy
 
-pytest: setup ## Run the test suite only
+pytest: $(STAMP) $(TOOLS_STAMP) ## Run the test suite only
 	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 test: lint typecheck pytest ## Lint, type-check, then run every test
 
-bench: setup ## Run the benchmarks and print measured ratios
+bench: $(STAMP) ## Run the benchmarks and print measured ratios
 	$(PY) -m scripts.bench
 
-package: setup ## Build deterministic function zips and a packaged template (UC=<name>|all)
+package: $(STAMP) ## Build deterministic function zips and a packaged template (UC=<name>|all)
 	$(PY) -m scripts.deploy package $(UC)
 
-deploy: setup ## Deploy UC=<name> [STACK=…] [REGION=…] [PARAMS="K=V …"]
+deploy: $(STAMP) ## Deploy UC=<name> [STACK=…] [REGION=…] [PARAMS="K=V …"]
 	$(PY) -m scripts.deploy deploy $(UC) $(if $(STACK),--stack $(STACK)) $(if $(REGION),--region $(REGION)) --params '$(subst ','"'"',$(PARAMS))'
 
-delete: setup ## Delete the stack of UC=<name> and empty its own buckets
+delete: $(STAMP) ## Delete the stack of UC=<name> and empty its own buckets
 	$(PY) -m scripts.deploy delete $(UC) $(if $(STACK),--stack $(STACK)) $(if $(REGION),--region $(REGION))
 
-demo: setup ## Run UC=<name> end to end on the embedded local cloud
+demo: $(STAMP) ## Run UC=<name> end to end on the embedded local cloud
 	$(PY) -m scripts.localcloud demo $(UC) --files $(if $(FILES),$(FILES),50)
 
-invoke: setup ## Run one function on the embedded cloud: UC=… FN=… EVENT=path
+invoke: $(STAMP) ## Run one function on the embedded cloud: UC=… FN=… EVENT=path
 	$(PY) -m scripts.localcloud invoke $(UC) $(FN) $(if $(EVENT),--event $(EVENT),)
 
-replay-dlq: setup ## Re-put dead-lettered stream records of UC=<name>
+replay-dlq: $(STAMP) ## Re-put dead-lettered stream records of UC=<name>
 	$(PY) -m scripts.replay_dlq $(UC) $(if $(STACK),--stack $(STACK)) $(if $(REGION),--region $(REGION))
 
 clean: ## Remove build output and caches (keeps the environments)
