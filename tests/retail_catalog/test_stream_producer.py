@@ -119,8 +119,11 @@ def test_a_missing_stream_fails_the_shard_and_keeps_the_manifest(
     monkeypatch.setenv("QUIET_POLLS", "0")
     monkeypatch.setenv("STREAM_NAME", "no-such-stream")
     put("a/1.jpg")
-    summary = handler.handler({}, None)
-    assert summary["emitted"] == 0 and summary["failed_shards"][0]["shard"] == "a/"
+    with pytest.raises(handler.ShardsFailedError) as caught:
+        handler.handler({}, None)
+    details = caught.value.details
+    assert details["summary"]["emitted"] == 0 and details["failed_shards"][0]["shard"] == "a/"
+    assert "no-such-stream" in details["failed_shards"][0]["reason"]
     assert s3.list_objects_v2(Bucket="output").get("KeyCount", 0) == 0
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from shared import config
 from shared.changes import ManifestStore, S3Lister, run_cycle
 from shared.config import env
-from shared.errors import ConfigError
+from shared.errors import ConfigError, PatternError
 from shared.observability import stats, trace_lambda_handler
 from shared.s3ap import S3AccessPoint
 from shared.streaming import STRATEGIES, StreamingConfig, StreamingHelper
@@ -58,6 +58,10 @@ class ProducerConfig:
         )
 
 
+class ShardsFailedError(PatternError):
+    """Some prefix shards could not be listed, diffed or announced in this cycle."""
+
+
 @functools.cache
 def clients() -> tuple[Any, Any]:
     """The S3 and Kinesis clients, created once per cold start."""
@@ -78,9 +82,14 @@ def handler(event: dict[str, Any] | None, context: Any) -> dict[str, Any]:
         max_workers=cfg.shard_concurrency,
     )
     stats().processed(summary.emitted)
-    if summary.failed_shards:
-        stats().failed(len(summary.failed_shards))
-        logger.error("%d shard(s) failed and keep their manifests: %s", len(summary.failed_shards),
-                     summary.failed_shards)  # fmt: skip
     logger.info("producer run %s: %s", summary.run_id, summary.to_dict())
+    if summary.failed_shards:
+        # The healthy shards are done and their manifests written; the failed ones kept their old
+        # manifests, so a retry re-lists them and loses nothing. Raising lets Lambda's error
+        # metrics and the scheduler's retry policy see the failure.
+        raise ShardsFailedError(
+            f"{len(summary.failed_shards)} shard(s) failed and keep their manifests",
+            failed_shards=summary.failed_shards,
+            summary=summary.to_dict(),
+        )
     return summary.to_dict()
