@@ -102,6 +102,10 @@ class XRayTracer:
 
     @contextlib.contextmanager
     def subsegment(self, name: str) -> Iterator[Span]:
+        if self.recorder.current_segment() is None:
+            # No open segment (outside Lambda): nothing to attach to, and nothing to warn about.
+            yield _NoopSpan()
+            return
         with self.recorder.in_subsegment(name) as span:
             yield span if span is not None else _NoopSpan()
 
@@ -125,11 +129,13 @@ def _choose_tracer() -> Tracer:
     except ImportError:
         logger.info("aws-xray-sdk is not installed; subsegments are not recorded")
         return NoopTracer()
-    # In Lambda the runtime opens the facade segment. Elsewhere (tests, the local cloud) there is
-    # none, and a missing segment must not turn into an error or a log line per AWS call.
+    # In Lambda the runtime opens the facade segment, and patching botocore records every AWS call.
+    # Elsewhere (tests, the local cloud) there is no segment: patching would log a warning per AWS
+    # call in the whole process, so it happens only in Lambda.
     in_lambda = bool(os.environ.get("LAMBDA_TASK_ROOT"))
     xray_recorder.configure(context_missing="LOG_ERROR" if in_lambda else "IGNORE_ERROR")
-    patch(["botocore"])
+    if in_lambda:
+        patch(["botocore"])
     return XRayTracer(xray_recorder)
 
 

@@ -48,6 +48,7 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"
 PREFIXES = 16
 CHANGE_RATE = 0.01
+TIMING_REPEATS = 3
 MOTO_SIZES = (2_000, 10_000, 20_000)
 MEMORY_SIZES = (2_000, 20_000, 200_000, 1_000_000)
 TRACED_UP_TO = 200_000  # tracemalloc slows a cycle several times; the 1M run is timed, not traced
@@ -228,33 +229,29 @@ def _moto_run(report: Report, n: int, scan_item_bytes: int) -> None:
         helper = StreamingHelper(StreamingConfig("changes"), kinesis)
         run_cycle(lister, manifests, helper, quiet_polls=0, now=BASE)
 
-        # Change 1%: modify, delete and create files spread over every prefix.
-        changes = 0
-        for index in range(0, per, int(1 / CHANGE_RATE)):
-            for shard in range(PREFIXES):
-                kind = (index // int(1 / CHANGE_RATE) + shard) % 3
-                key = key_of(shard, index)
-                if kind == 0:
-                    backend.put_object("volume", key, b"\xff\xd8changed")
-                elif kind == 1:
-                    backend.delete_object("volume", key)
-                else:
-                    backend.put_object("volume", key_of(shard, per + index), b"\xff\xd8new")
-                changes += 1
-
-        gc.collect()
-        started = time.perf_counter()
-        for prefix in lister.shards():
-            for _page in lister.pages(prefix):
-                pass
-        bare = time.perf_counter() - started
-        calls.clear()
-        requests_before = helper.requests
-        started = time.perf_counter()
-        summary = run_cycle(lister, manifests, helper, quiet_polls=0, now=BASE + timedelta(minutes=1))
-        detect = time.perf_counter() - started
-        put_calls = helper.requests - requests_before
-        assert summary.emitted == changes, (summary.to_dict(), changes)
+        # Change 1% (modify, delete and create files spread over every prefix), then time a bare
+        # listing and a detection cycle over the same pages. Repeated with fresh changes each time;
+        # the median ratio is reported, since one pair on a shared 2-core machine is noisy.
+        ratios: list[tuple[float, float, float]] = []
+        for repeat in range(TIMING_REPEATS):
+            changes = _apply_changes(backend, per, repeat)
+            gc.collect()
+            started = time.perf_counter()
+            for prefix in lister.shards():
+                for _page in lister.pages(prefix):
+                    pass
+            bare = time.perf_counter() - started
+            calls.clear()
+            requests_before = helper.requests
+            started = time.perf_counter()
+            summary = run_cycle(
+                lister, manifests, helper, quiet_polls=0, now=BASE + timedelta(minutes=1 + repeat)
+            )
+            detect = time.perf_counter() - started
+            put_calls = helper.requests - requests_before
+            assert summary.emitted == changes, (summary.to_dict(), changes)
+            ratios.append((detect / bare, detect, bare))
+        _, detect, bare = sorted(ratios)[len(ratios) // 2]
 
         scan_rcu, scan_calls = scan_cost(n, scan_item_bytes)
         label = f"N={n:,}"
@@ -288,12 +285,30 @@ def _moto_run(report: Report, n: int, scan_item_bytes: int) -> None:
             detect,
             "s",
             baseline=bare,
-            target="≤ 1.3",
+            target=f"≤ 1.3 (median of {TIMING_REPEATS})",
             met=detect <= 1.3 * bare,
         )
         _put_calls(report, label, put_calls, changes)
         if n == MOTO_SIZES[0]:
             _consumer_writes(report, kinesis)
+
+
+def _apply_changes(backend: Any, per: int, repeat: int) -> int:
+    """Modify, delete and create 1% of the files of every prefix; each repeat touches other keys."""
+    step = int(1 / CHANGE_RATE)
+    changes = 0
+    for index in range(repeat, per, step):
+        for shard in range(PREFIXES):
+            kind = (index // step + shard) % 3
+            key = key_of(shard, index)
+            if kind == 0:
+                backend.put_object("volume", key, b"\xff\xd8changed-%d" % repeat)
+            elif kind == 1:
+                backend.delete_object("volume", key)
+            else:
+                backend.put_object("volume", key_of(shard, per + index), b"\xff\xd8new")
+            changes += 1
+    return changes
 
 
 def _consumer_writes(report: Report, kinesis: Any) -> None:

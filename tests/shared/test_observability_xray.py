@@ -139,3 +139,21 @@ def test_absent_sdk_is_a_no_op(monkeypatch: pytest.MonkeyPatch) -> None:
         return 7
 
     assert handler({}, None) == 7
+
+
+def test_outside_lambda_without_a_segment_nothing_is_recorded_or_warned(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The local cloud and tests have the SDK but no facade segment: stay silent, patch nothing."""
+    import botocore.client
+
+    monkeypatch.setenv("ENABLE_XRAY", "true")
+    monkeypatch.delenv("LAMBDA_TASK_ROOT", raising=False)
+    original = botocore.client.BaseClient._make_api_call
+    observability.set_tracer(None)
+    assert isinstance(observability.get_tracer(), XRayTracer)
+    assert xray_recorder.current_segment() is None
+    with caplog.at_level("WARNING"), xray_subsegment("no_segment", {"k": "v"}) as span:
+        span.put_annotation("more", 1)
+    assert caplog.records == []
+    assert botocore.client.BaseClient._make_api_call is original
