@@ -532,8 +532,13 @@ def deploy(
             if isinstance(params, str) or params is None
             else dict(params)
         )
+        # A misspelt parameter fails here, before any credentials, network or packaging.
+        declared = cfn_template.load(use_case.template).get("Parameters", {})
+        deploy_params.check_names(declared, {"PARAMS": overrides})
     except deploy_params.ParameterError as error:
         raise DeployError(str(error)) from error
+    except cfn_template.TemplateError as error:
+        raise DeployError(f"{use_case.template}: {error}") from error
     aws = _connect(session, region, endpoint_url)
     cfn = aws.client("cloudformation")
     try:

@@ -87,6 +87,19 @@ class ResolvedParameters:
         return entries
 
 
+def check_names(declared: Mapping[str, Any], sources: Mapping[str, Mapping[str, str]]) -> None:
+    """Refuse a name the template does not declare (listing the valid ones), or ArtifactBucket."""
+    valid = ", ".join(sorted(declared)) or "(none)"
+    for source, given in sources.items():
+        unknown = sorted(set(given) - set(declared))
+        if unknown:
+            raise ParameterError(
+                f"{source}: unknown parameter(s) {', '.join(unknown)}; the template declares: {valid}"
+            )
+        if ARTIFACT_BUCKET_PARAMETER in given:
+            raise ParameterError(f"{source}: {ARTIFACT_BUCKET_PARAMETER} is set by the deploy itself")
+
+
 def resolve(
     declared: Mapping[str, Mapping[str, Any]],
     *,
@@ -97,15 +110,7 @@ def resolve(
     previous: Mapping[str, str] | None = None,
 ) -> ResolvedParameters:
     """Merge the sources for the template's ``declared`` parameters; fail on unknown or missing names."""
-    valid = ", ".join(sorted(declared)) or "(none)"
-    for source, given in ((defaults_source, defaults or {}), ("PARAMS", overrides or {})):
-        unknown = sorted(set(given) - set(declared))
-        if unknown:
-            raise ParameterError(
-                f"{source}: unknown parameter(s) {', '.join(unknown)}; the template declares: {valid}"
-            )
-        if ARTIFACT_BUCKET_PARAMETER in given:
-            raise ParameterError(f"{source}: {ARTIFACT_BUCKET_PARAMETER} is set by the deploy itself")
+    check_names(declared, {defaults_source: defaults or {}, "PARAMS": overrides or {}})
     values: dict[str, str] = {}
     keep: set[str] = set()
     missing: list[str] = []

@@ -300,6 +300,19 @@ def test_unknown_parameter_lists_the_valid_names(aws: None, run: Callable[..., A
         run(params="Enviroment=dev")
 
 
+def test_unknown_parameter_fails_before_any_aws_call(run: Callable[..., Any], tmp_path: Path) -> None:
+    """No credentials, no endpoint, no packaging: a misspelt name is caught from the source template."""
+
+    def no_session(*_: Any, **__: Any) -> Any:
+        raise AssertionError("deploy connected to AWS before checking parameter names")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(deploy_module, "_connect", no_session)
+        with pytest.raises(DeployError, match=r"PARAMS: unknown parameter\(s\) Enviroment"):
+            run(params="Enviroment=dev")
+    assert not (tmp_path / "build").exists()
+
+
 def test_a_resource_that_fails_to_create_is_reported(aws: None, run: Callable[..., Any], mini: Path) -> None:
     template = mini / "template.yaml"
     text = template.read_text().replace(
