@@ -251,6 +251,30 @@ def _captured(request_id: str) -> Iterator[_Capture]:
         capture.flush()
 
 
+class _SnapshotEnviron(os._Environ):  # type: ignore[type-arg]
+    """``os.environ`` whose whole-mapping reads take one atomic snapshot.
+
+    Every simulated sandbox shares this process's environment, so the runtime sets a function's
+    variables before a call and removes them after. Code in other threads that walks the whole
+    environment meanwhile (botocore's proxy lookup via ``urllib.request.getproxies``, its
+    ``os.environ.copy()``) would otherwise list a key, see it removed, and raise ``KeyError``.
+    Copying the underlying dict in one C-level step cannot interleave with a removal.
+    """
+
+    def copy(self) -> dict[str, str]:
+        data: dict[bytes, bytes] = self._data  # type: ignore[attr-defined]
+        return {self.decodekey(k): self.decodevalue(v) for k, v in list(data.items())}
+
+    def items(self) -> Any:
+        return self.copy().items()
+
+    def keys(self) -> Any:
+        return self.copy().keys()
+
+    def values(self) -> Any:
+        return self.copy().values()
+
+
 @contextlib.contextmanager
 def _environment(variables: dict[str, str]) -> Iterator[None]:
     saved = {name: os.environ.get(name) for name in variables}
@@ -305,6 +329,7 @@ class LambdaRuntime:
         self._streams: dict[tuple[str, str, str], str] = {}
         self._lock = threading.RLock()
         self._patches = Patches()
+        self._environ_class: type = type(os.environ)
 
     # -- patching --
 
@@ -335,12 +360,15 @@ class LambdaRuntime:
             return None
 
         _invoke_lambda.__localcloud__ = True  # type: ignore[attr-defined]
+        self._environ_class = type(os.environ)
+        os.environ.__class__ = _SnapshotEnviron
         self._patches.patch(LambdaFunction, "_invoke_lambda", _invoke_lambda)
         self._patches.patch(LambdaFunction, "invoke", invoke)
         self._patches.patch(LambdaBackend, "send_kinesis_message", send_kinesis_message)
 
     def uninstall(self) -> None:
         self._patches.undo()
+        os.environ.__class__ = self._environ_class
 
     # -- running --
 
@@ -437,20 +465,10 @@ class LambdaRuntime:
             started = time.perf_counter()
             lines = [f"START RequestId: {request_id} Version: $LATEST"]
             with _captured(request_id) as capture:
+                payload: Any
                 try:
                     handler = self._handler_for(fn, key)
                     result: Any = handler(event, context)
-                    payload: Any = json.loads(json.dumps(result, default=_json_default))
-                except TypeError as error:
-                    if "JSON serializable" not in str(error):
-                        raise
-                    function_error = "Unhandled"
-                    payload = {
-                        "errorMessage": f"Unable to marshal response: {error}",
-                        "errorType": "Runtime.MarshalError",
-                        "requestId": request_id,
-                        "stackTrace": [],
-                    }
                 except RuntimeSetupError as error:
                     function_error = "Unhandled"
                     payload = {
@@ -467,6 +485,18 @@ class LambdaRuntime:
                         f"[ERROR] {type(error).__name__}: {error}\n"
                         + "".join(traceback.format_exception(error)).rstrip()
                     )
+                else:
+                    # Only the result's serialization is a marshal error, not an exception of the handler.
+                    try:
+                        payload = json.loads(json.dumps(result, default=_json_default))
+                    except (TypeError, ValueError) as error:
+                        function_error = "Unhandled"
+                        payload = {
+                            "errorMessage": f"Unable to marshal response: {error}",
+                            "errorType": "Runtime.MarshalError",
+                            "requestId": request_id,
+                            "stackTrace": [],
+                        }
             duration_ms = (time.perf_counter() - started) * 1000
             if self.enforce_timeout and duration_ms > float(fn.timeout) * 1000:
                 function_error = "Unhandled"

@@ -64,6 +64,35 @@ def test_environment_is_restored_after_the_call(cloud: LocalCloud, probe: str) -
     assert os.environ.get("TABLE_NAME") == before
 
 
+def test_other_threads_can_walk_the_environment_while_functions_run(cloud: LocalCloud, probe: str) -> None:
+    """Invocations add and remove variables; botocore in other threads copies the whole environment."""
+    import os
+    import threading
+    import urllib.request
+
+    failures: list[str] = []
+    stop = threading.Event()
+
+    def walk() -> None:
+        while not stop.is_set():
+            try:
+                urllib.request.getproxies()
+                os.environ.copy()
+            except KeyError as error:
+                failures.append(repr(error))
+                return
+
+    reader = threading.Thread(target=walk)
+    reader.start()
+    try:
+        for _ in range(300):
+            cloud.invoke(probe, {})
+    finally:
+        stop.set()
+        reader.join()
+    assert failures == []
+
+
 def test_module_state_survives_between_warm_invocations(cloud: LocalCloud, probe: str) -> None:
     first = cloud.invoke(probe, {}).payload["count"]
     assert cloud.invoke(probe, {}).payload["count"] == first + 1
@@ -121,6 +150,21 @@ def test_unserializable_result_is_a_marshal_error(
     result = cloud.invoke("returns-set")
     assert result.function_error == "Unhandled"
     assert result.payload["errorType"] == "Runtime.MarshalError"
+
+
+def test_a_type_error_the_handler_raises_is_its_own_unhandled_error(
+    cloud: LocalCloud, make_function: Callable[..., str]
+) -> None:
+    # Only the result's serialization is a marshal error; an exception from the handler is reported
+    # as itself, whatever its type or message.
+    make_function(
+        "raises-type-error",
+        {"handler.py": "import json\ndef handler(e, c):\n    return json.dumps({1, 2})\n"},
+    )
+    result = cloud.invoke("raises-type-error")
+    assert result.function_error == "Unhandled"
+    assert result.payload["errorType"] == "TypeError"
+    assert "JSON serializable" in result.payload["errorMessage"]
 
 
 def test_running_past_the_timeout_is_reported_as_sandbox_timedout(
