@@ -48,6 +48,7 @@ from botocore.parsers import ResponseParserError
 from scripts import catalog, cfn_template, deploy_params, packaging
 from scripts.catalog import UseCase
 from scripts.packaging import PackagedUseCase, PackagingError
+from shared.errors import aws_error_code
 
 logger = logging.getLogger(__name__)
 
@@ -182,10 +183,6 @@ def _message(error: BaseException) -> str:
     return text
 
 
-def _error_code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
 # --------------------------------------------------------------------------------------------------
 # Artifact bucket and uploads
 
@@ -198,7 +195,7 @@ def ensure_artifact_bucket(aws: _Aws, out: Out) -> str:
         s3.head_bucket(Bucket=bucket, ExpectedBucketOwner=aws.account)
         return bucket
     except ClientError as error:
-        if _error_code(error) not in {"404", "NoSuchBucket", "NotFound"}:
+        if aws_error_code(error) not in {"404", "NoSuchBucket", "NotFound"}:
             raise DeployError(
                 f"artifact bucket {bucket} exists but account {aws.account} cannot use it: {_message(error)}"
             ) from error
@@ -249,7 +246,7 @@ def _exists(s3: Any, bucket: str, key: str) -> bool:
     try:
         s3.head_object(Bucket=bucket, Key=key)
     except ClientError as error:
-        if _error_code(error) in {"404", "NoSuchKey", "NotFound"}:
+        if aws_error_code(error) in {"404", "NoSuchKey", "NotFound"}:
             return False
         raise
     return True
@@ -690,7 +687,7 @@ def _empty_bucket_on(aws: _Aws, s3: Any, bucket: str, out: Out) -> int:
         if not aws.local:
             raise
     except ClientError as error:
-        if not (aws.local and _error_code(error) in {"AccessDenied", "403"}):
+        if not (aws.local and aws_error_code(error) in {"AccessDenied", "403"}):
             raise
     # moto applies a Deny statement without its Condition (a TLS-only policy denies everything);
     # the stack deletes the policy anyway, so removing it first changes nothing that remains.
@@ -740,7 +737,7 @@ def delete(
         try:
             result.emptied[bucket] = _empty_bucket_on(aws, s3, bucket, out)
         except ClientError as error:
-            if _error_code(error) != "NoSuchBucket":
+            if aws_error_code(error) != "NoSuchBucket":
                 raise
             continue
         out(f"emptied bucket {bucket}: {result.emptied[bucket]} object version(s) removed")

@@ -31,7 +31,6 @@ from shared.streaming import (
     StreamingConfig,
     StreamingHelper,
     StreamRecord,
-    partition_key,
 )
 
 logger = logging.getLogger(__name__)
@@ -103,10 +102,7 @@ def replay(
             continue
         key = letter.partition_key
         if key in ("", "-"):
-            config = helper.config
-            key = "dead-letter-replay"
-            if event is not None:
-                key = partition_key(event.key, config.partition_strategy, config.partition_buckets)
+            key = helper.partition_key(event.key) if event is not None else "dead-letter-replay"
         records.append(StreamRecord(payload, key, tag=letter))
     if dry_run:
         summary.replayed = [r.tag.record_id for r in records]

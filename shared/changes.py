@@ -37,9 +37,9 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import IO, Any, Protocol
+from typing import IO, Any, Protocol, TypeVar
 from urllib.parse import quote, unquote
 
 # Re-exported: the event types were defined here first and callers import them from this module.
@@ -49,7 +49,7 @@ from shared.change_events import ChangeEvent as ChangeEvent
 from shared.change_events import Fingerprint as Fingerprint
 from shared.change_events import MalformedEventError as MalformedEventError
 from shared.change_events import utc_stamp as utc_stamp
-from shared.errors import PatternError, StorageError
+from shared.errors import PatternError, StorageError, aws_error_code
 from shared.s3ap import ObjectInfo, S3AccessPoint
 from shared.streaming import PutRecordsFailedError, StreamingHelper, StreamRecord
 
@@ -132,6 +132,24 @@ class DiffStep:
 _END = object()
 
 
+class _Keyed(Protocol):
+    @property
+    def key(self) -> str: ...
+
+
+_K = TypeVar("_K", bound=_Keyed)
+
+
+def _in_order(items: Iterable[_K], error: type[PatternError], what: str) -> Iterator[_K]:
+    """``items`` as given, raising ``error`` as soon as a key is not above the one before it."""
+    last: str | None = None
+    for item in items:
+        if last is not None and item.key <= last:
+            raise error(f"{what} out of order at {item.key!r} after {last!r}")
+        last = item.key
+        yield item
+
+
 def _judge(old: ManifestEntry | None, obj: ObjectInfo, quiet_polls: int) -> DiffStep:
     current = Fingerprint.of(obj)
     if old is not None and old.seen == current:
@@ -170,32 +188,20 @@ def merge_diff(
     """
     if quiet_polls < 0:
         raise ValueError("quiet_polls must be >= 0")
-    old_it, new_it = iter(old), iter(listed)
+    old_it = _in_order(old, ManifestError, "manifest")
+    new_it = _in_order(listed, ListingOrderError, "listing")
     o: Any = next(old_it, _END)
     n: Any = next(new_it, _END)
-    last_old: str | None = None
-    last_new: str | None = None
     while o is not _END or n is not _END:
         if n is not _END and (o is _END or n.key < o.key):
-            if last_new is not None and n.key <= last_new:
-                raise ListingOrderError(f"listing out of order at {n.key!r} after {last_new!r}")
-            last_new = n.key
             yield _judge(None, n, quiet_polls)
             n = next(new_it, _END)
         elif o is not _END and (n is _END or o.key < n.key):
-            if last_old is not None and o.key <= last_old:
-                raise ManifestError(f"manifest out of order at {o.key!r} after {last_old!r}")
-            last_old = o.key
             yield _gone(o, quiet_polls)
             o = next(old_it, _END)
         else:
-            if last_new is not None and n.key <= last_new:
-                raise ListingOrderError(f"listing out of order at {n.key!r} after {last_new!r}")
-            if last_old is not None and o.key <= last_old:
-                raise ManifestError(f"manifest out of order at {o.key!r} after {last_old!r}")
-            last_new = last_old = n.key
             yield _judge(o, n, quiet_polls)
-            o, n = next(old_it, _END), next(new_it, _END)
+            n, o = next(new_it, _END), next(old_it, _END)
 
 
 # -- listing ---------------------------------------------------------------------------------------
@@ -355,7 +361,7 @@ class ManifestStore:
         try:
             response = self.client.get_object(Bucket=self.bucket, Key=self.key_for(shard))
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
+            if aws_error_code(error) in {"NoSuchKey", "404"}:
                 yield iter(())
                 return
             raise StorageError(f"reading manifest of shard {shard!r} failed: {error}") from error
@@ -528,21 +534,7 @@ class CycleSummary:
     failed_shards: list[dict[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "shards": self.shards,
-            "listed": self.listed,
-            "unchanged": self.unchanged,
-            "created": self.created,
-            "modified": self.modified,
-            "deleted": self.deleted,
-            "emitted": self.emitted,
-            "pending_quiet": self.pending_quiet,
-            "put_requests": self.put_requests,
-            "manifests_written": self.manifests_written,
-            "sorted_fallback": list(self.sorted_fallback),
-            "failed_shards": list(self.failed_shards),
-        }
+        return asdict(self)
 
 
 class _Emitter:

@@ -72,3 +72,14 @@ def failed_result(reason: str, **fields: Any) -> dict[str, Any]:
 def error_result(error: PatternError, **fields: Any) -> dict[str, Any]:
     """A FAILED result built from a typed error, keeping its details."""
     return failed_result(error.reason, error=type(error).__name__, **{**error.details, **fields})
+
+
+def aws_error_code(error: BaseException) -> str:
+    """The service error code of a botocore ``ClientError`` ("" for any other exception).
+
+    Read from the response rather than by type so that callers need not import botocore.
+    """
+    response = getattr(error, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", ""))
+    return ""

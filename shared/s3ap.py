@@ -24,6 +24,7 @@ from shared.errors import (
     ObjectNotFoundError,
     ObjectTooLargeError,
     StorageError,
+    aws_error_code,
 )
 
 logger = logging.getLogger(__name__)
@@ -107,13 +108,6 @@ def validate_key(key: str) -> str:
     return key
 
 
-def _error_code(error: Exception) -> str:
-    response = getattr(error, "response", None)
-    if isinstance(response, dict):
-        return str(response.get("Error", {}).get("Code", ""))
-    return ""
-
-
 class S3AccessPoint:
     """Typed access to one S3 access point (or, locally, a bucket).
 
@@ -141,7 +135,7 @@ class S3AccessPoint:
         try:
             return fn()
         except ClientError as error:
-            code = _error_code(error)
+            code = aws_error_code(error)
             where = f"{operation} on {self.target}" + (f" key {key!r}" if key else "")
             if code in {"AccessDenied", "403", "AllAccessDisabled"}:
                 raise AccessDeniedError(

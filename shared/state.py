@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.change_events import Fingerprint, utc_stamp
-from shared.errors import PatternError
+from shared.errors import PatternError, aws_error_code
 
 logger = logging.getLogger(__name__)
 
@@ -46,13 +46,6 @@ BATCH_GET_LIMIT = 100
 
 class StateStoreError(PatternError):
     """A state or dead-letter write failed for a reason other than its condition (throttling, access)."""
-
-
-def _code(error: Exception) -> str:
-    response = getattr(error, "response", None)
-    if isinstance(response, dict):
-        return str(response.get("Error", {}).get("Code", ""))
-    return ""
 
 
 def _s(value: str) -> dict[str, str]:
@@ -173,12 +166,13 @@ class StateStore:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except Exception as error:
-            if _code(error) == "ConditionalCheckFailedException":
+            code = aws_error_code(error)
+            if code == "ConditionalCheckFailedException":
                 item: dict[str, Any] = getattr(error, "response", {}).get("Item") or {}
                 return item
             raise StateStoreError(
-                f"UpdateItem on {self.table_name} for {key!r} failed with {_code(error) or error}",
-                code=_code(error),
+                f"UpdateItem on {self.table_name} for {key!r} failed with {code or error}",
+                code=code,
                 key=key,
             ) from error
         return None
@@ -291,7 +285,7 @@ class StateStore:
         state = self.get(key)
         return state is not None and state.status == COMPLETED and state.fingerprint == fingerprint
 
-    def completed_among(
+    def completed_keys(
         self, objects: Iterable[tuple[str, Fingerprint]], *, sleep: Callable[[float], None] = time.sleep
     ) -> set[str]:
         """The keys among ``objects`` whose listed fingerprint is completed (BatchGetItem, 100 at a time).
@@ -309,10 +303,6 @@ class StateStore:
         if batch:
             done |= self._completed_batch(batch, sleep)
         return done
-
-    def completed_keys(self, objects: Iterable[tuple[str, Fingerprint]]) -> set[str]:
-        """Alias of :meth:`completed_among`, the name the polling discovery uses."""
-        return self.completed_among(objects)
 
     def _completed_batch(self, wanted: dict[str, Fingerprint], sleep: Callable[[float], None]) -> set[str]:
         done: set[str] = set()
@@ -498,9 +488,9 @@ class DeadLetterStore:
                 ExpressionAttributeValues=values,
             )
         except Exception as failure:
+            code = aws_error_code(failure)
             raise StateStoreError(
-                f"writing dead letter {record_id} to {self.table_name} failed: {_code(failure) or failure}",
-                code=_code(failure),
+                f"writing dead letter {record_id} to {self.table_name} failed: {code or failure}", code=code
             ) from failure
         return record_id
 
@@ -521,7 +511,7 @@ class DeadLetterStore:
                 ExpressionAttributeValues={":seen": _s(letter.last_failure_at)},
             )
         except Exception as error:
-            if _code(error) == "ConditionalCheckFailedException":
+            if aws_error_code(error) == "ConditionalCheckFailedException":
                 return False
             raise
         return True

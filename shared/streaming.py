@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.errors import PatternError
+from shared.errors import PatternError, aws_error_code
 
 logger = logging.getLogger(__name__)
 
@@ -248,13 +248,6 @@ class PutSummary:
         self.retried_entries += other.retried_entries
 
 
-def _client_error_code(error: Exception) -> str | None:
-    response = getattr(error, "response", None)
-    if isinstance(response, dict):
-        return str(response.get("Error", {}).get("Code", "")) or None
-    return None
-
-
 class StreamingHelper:
     """Puts records to one stream, retrying only what failed.
 
@@ -342,7 +335,7 @@ class StreamingHelper:
                     Records=[{"Data": r.data, "PartitionKey": r.partition_key} for r in pending],
                 )
             except Exception as error:
-                code = _client_error_code(error)
+                code = aws_error_code(error) or None
                 if code not in RETRYABLE_CODES:
                     raise still_failed(
                         f"PutRecords to {self.config.stream_name} failed with "

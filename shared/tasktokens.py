@@ -32,7 +32,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from shared.errors import PatternError
+from shared.errors import PatternError, aws_error_code
 
 logger = logging.getLogger(__name__)
 
@@ -137,13 +137,6 @@ class TokenRecord:
         return self.state == WAITING
 
 
-def _error_code(error: Exception) -> str:
-    response = getattr(error, "response", None)
-    if isinstance(response, dict):
-        return str(response.get("Error", {}).get("Code", ""))
-    return ""
-
-
 class TaskTokenStore:
     """Put, find and settle task tokens in one DynamoDB table (see the module docstring).
 
@@ -215,7 +208,7 @@ class TaskTokenStore:
                     ConditionExpression="attribute_not_exists(pk)",
                 )
             except ClientError as error:
-                if _error_code(error) != "ConditionalCheckFailedException":
+                if aws_error_code(error) != "ConditionalCheckFailedException":
                     raise
                 logger.warning("correlation id collision on attempt %d; drawing another", attempt)
                 continue
@@ -259,7 +252,7 @@ class TaskTokenStore:
                 },
             )
         except ClientError as error:
-            if _error_code(error) != "ConditionalCheckFailedException":
+            if aws_error_code(error) != "ConditionalCheckFailedException":
                 raise
             logger.warning(
                 "task token %s is already settled (or unknown); ignoring the second %s",

@@ -97,10 +97,6 @@ class LocalCloud:
 
         self._mock = mock_aws(config=MOTO_CONFIG)  # type: ignore[call-overload]
         self._mock.start()
-        # Locally there is no X-Ray facade segment; the SDK would warn on every traced call.
-        xray_logger = logging.getLogger("aws_xray_sdk")
-        self._xray_level = xray_logger.level
-        xray_logger.setLevel(logging.ERROR)
         try:
             self._setup()
         except BaseException:
@@ -157,7 +153,6 @@ class LocalCloud:
                 adapter.uninstall()
         finally:
             self._mock.stop()
-            logging.getLogger("aws_xray_sdk").setLevel(self._xray_level)
             if self._own_work_dir:
                 shutil.rmtree(self.work_dir, ignore_errors=True)
 

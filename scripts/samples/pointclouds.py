@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from shared.pointcloud import GROUND, HIGH, LOW, NOISE, OBJECT, PointCloud, lzf
+from shared.pointcloud import GROUND, HIGH, LOW, NOISE, OBJECT, PointCloud, encode_transform_input, lzf
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -91,12 +91,11 @@ def write_pcd(cloud: PointCloud, mode: str = "binary") -> bytes:
 
 
 def write_bin(cloud: PointCloud) -> bytes:
-    """KITTI Velodyne ``.bin``: float32 x, y, z, intensity (0 when the cloud has none)."""
-    rows = np.zeros((cloud.count, 4), dtype="<f4")
-    rows[:, :3] = cloud.xyz
-    if cloud.intensity is not None:
-        rows[:, 3] = cloud.intensity
-    return rows.tobytes()
+    """KITTI Velodyne ``.bin``: float32 x, y, z, intensity (0 when the cloud has none).
+
+    The segmentation transform's input is this very layout, so its encoder writes the file.
+    """
+    return encode_transform_input(cloud)
 
 
 def write_ply(cloud: PointCloud, binary: bool = True) -> bytes:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from shared.errors import aws_error_code
 from shared.retail.errors import ImageRejectedError, TransientServiceError
 
 logger = logging.getLogger(__name__)
@@ -34,13 +35,6 @@ TRANSIENT_CODES = frozenset(
 )
 
 
-def error_code(error: BaseException) -> str:
-    response = getattr(error, "response", None)
-    if isinstance(response, dict):
-        return str(response.get("Error", {}).get("Code", ""))
-    return ""
-
-
 def call(
     service: str,
     operation: str,
@@ -55,7 +49,7 @@ def call(
     try:
         return fn(**kwargs)
     except ClientError as error:
-        code = error_code(error)
+        code = aws_error_code(error)
         if code in TRANSIENT_CODES:
             raise TransientServiceError(
                 f"{service} {operation} throttled or unavailable ({code}); retry later",

@@ -17,7 +17,6 @@ Every imperfection of this rule errs towards processing a file again, never towa
 from __future__ import annotations
 
 import heapq
-import io
 import json
 import logging
 import tempfile
@@ -169,7 +168,7 @@ class OutputIndex:
         self.prefix = prefix
         self.head_checks = 0
 
-    def _has_hashed_result(self, obj: ObjectInfo, key: str) -> bool:
+    def _has_hashed_result(self, key: str) -> bool:
         # Keys too long for the readable layout are rare; check them one by one.
         self.head_checks += 1
         try:
@@ -184,7 +183,7 @@ class OutputIndex:
         for obj in slash_order(objects):
             out_key = output_key(obj.key, obj.etag)
             if out_key.startswith(BY_HASH_PREFIX):
-                if not self._has_hashed_result(obj, out_key):
+                if not self._has_hashed_result(out_key):
                     yield obj
                 continue
             group = obj.key + "/"
@@ -321,7 +320,7 @@ def discover(
 def load_chunk(output: S3AccessPoint, chunk: Chunk) -> list[dict[str, Any]]:
     """The files of one chunk, read with one ranged GET of the manifest."""
     data = output.get_range(chunk.manifest_key, chunk.first_byte, chunk.last_byte)
-    lines = [line for line in io.BytesIO(data).read().decode("utf-8").split("\n") if line]
+    lines = [line for line in data.decode("utf-8").split("\n") if line]
     if len(lines) != chunk.count:
         raise ManifestChunkError(
             f"chunk at line {chunk.offset} of {chunk.manifest_key} should hold {chunk.count} entries, "

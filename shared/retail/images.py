@@ -7,13 +7,18 @@ so that a truncated or corrupt file is caught here rather than on the storefront
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import warnings
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.retail.errors import ImageRejectedError
+
+if TYPE_CHECKING:
+    from PIL.Image import Image as PilImage
 
 logger = logging.getLogger(__name__)
 
@@ -84,12 +89,10 @@ def read_header(data: bytes) -> ImageHeader:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                fmt = (image.format or "").upper()
-                width, height = image.size
-                mode = image.mode
+        with _opened(data) as image:
+            fmt = (image.format or "").upper()
+            width, height = image.size
+            mode = image.mode
     except Image.DecompressionBombError as error:
         raise ImageRejectedError(f"too many pixels to handle safely: {error}") from error
     except UnidentifiedImageError as error:
@@ -101,15 +104,25 @@ def read_header(data: bytes) -> ImageHeader:
     return ImageHeader(format=fmt, width=int(width), height=int(height), mode=mode)
 
 
-def _decode(data: bytes) -> None:
-    """Decode every pixel; raises OSError (truncated/corrupt) from Pillow."""
+@contextlib.contextmanager
+def _opened(data: bytes) -> Iterator[PilImage]:
+    """Pillow's lazy view of ``data``, without its decompression-bomb warning.
+
+    Callers bound the pixel count themselves (:data:`MAX_DECODE_PIXELS`); Pillow still refuses
+    anything above twice its own limit with ``DecompressionBombError``.
+    """
     from PIL import Image
 
     with warnings.catch_warnings():
-        # The caller has already checked the pixel count against MAX_DECODE_PIXELS.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         with Image.open(io.BytesIO(data)) as image:
-            image.load()
+            yield image
+
+
+def _decode(data: bytes) -> None:
+    """Decode every pixel; raises OSError (truncated/corrupt) from Pillow."""
+    with _opened(data) as image:
+        image.load()
 
 
 def check_quality(data: bytes, rules: QualityRules | None = None) -> QualityReport:
@@ -181,14 +194,10 @@ def prepare_for_rekognition(data: bytes) -> tuple[bytes, ImageHeader]:
             width=header.width,
             height=header.height,
         )
-    from PIL import Image
-
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                image.load()
-                rgb = image.convert("RGB")
+        with _opened(data) as image:
+            image.load()
+            rgb = image.convert("RGB")
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageRejectedError(f"image cannot be decoded for tagging: {error}") from error
     longest = max(rgb.size)

@@ -44,16 +44,21 @@ def _seed(uc9: Uc9) -> None:
     uc9.put("lidar/sparse.ply", cloud_bytes("ply", 20, seed=3))
 
 
+def _seeded_qc(uc9: Uc9, sfn: StepFunctionsRecorder, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Record Step Functions calls, seed the three clouds and run QC: the start of most tests here."""
+    patch_clients(monkeypatch, stepfunctions=sfn)
+    _seed(uc9)
+    return _qc(uc9)
+
+
 # -- mock mode ------------------------------------------------------------------------------------
 
 
 def test_mock_mode_segments_every_passed_cloud_and_answers_the_token(
     uc9: Uc9, sfn: StepFunctionsRecorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    patch_clients(monkeypatch, stepfunctions=sfn)
     uc9.env(MOCK_MODE="true")
-    _seed(uc9)
-    result = _invoke(uc9, _qc(uc9))
+    result = _invoke(uc9, _seeded_qc(uc9, sfn, monkeypatch))
     kind, call = sfn.only()
     assert kind == "success"
     assert call["taskToken"] == TOKEN
@@ -93,9 +98,7 @@ def test_mock_mode_output_is_what_the_reference_model_gives_for_the_staged_input
 def test_mock_mode_counts_its_job_as_the_callback_counts_a_real_one(
     uc9: Uc9, sfn: StepFunctionsRecorder, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    patch_clients(monkeypatch, stepfunctions=sfn)
-    _seed(uc9)
-    qc_result = _qc(uc9)
+    qc_result = _seeded_qc(uc9, sfn, monkeypatch)
     capsys.readouterr()
     _invoke(uc9, qc_result)
     metrics = transform_metrics(capsys.readouterr().out)
@@ -110,9 +113,7 @@ def test_mock_mode_counts_its_job_as_the_callback_counts_a_real_one(
 def test_a_mock_model_error_counts_a_failed_job_and_fails_the_task(
     uc9: Uc9, sfn: StepFunctionsRecorder, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    patch_clients(monkeypatch, stepfunctions=sfn)
-    _seed(uc9)
-    qc_result = _qc(uc9)
+    qc_result = _seeded_qc(uc9, sfn, monkeypatch)
 
     def broken_model(body: bytes, content_type: str = "") -> bytes:
         raise RuntimeError("model crashed")
@@ -161,9 +162,7 @@ def test_zero_clouds_is_a_skipped_success(
 def test_a_cloud_changed_after_qc_is_a_per_item_failure(
     uc9: Uc9, sfn: StepFunctionsRecorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    patch_clients(monkeypatch, stepfunctions=sfn)
-    _seed(uc9)
-    qc_result = _qc(uc9)
+    qc_result = _seeded_qc(uc9, sfn, monkeypatch)
     uc9.put("lidar/b.pcd", cloud_bytes("pcd", 2600, seed=9))  # rewritten between QC and staging
     _invoke(uc9, qc_result)
     output = json.loads(sfn.only()[1]["output"])
@@ -217,9 +216,7 @@ def real_mode(uc9: Uc9) -> Uc9:
 def test_real_mode_stores_the_token_and_tags_the_job_with_the_correlation_id_only(
     real_mode: Uc9, sfn: StepFunctionsRecorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    patch_clients(monkeypatch, stepfunctions=sfn)
-    _seed(real_mode)
-    result = _invoke(real_mode, _qc(real_mode))
+    result = _invoke(real_mode, _seeded_qc(real_mode, sfn, monkeypatch))
     assert sfn.calls == []  # the callback answers, not the invoke
     assert result["status"] == "SUBMITTED"
     job_name = result["job_name"]
@@ -265,10 +262,8 @@ def test_a_job_that_cannot_start_fails_the_task_at_once_and_the_token(
 def test_real_mode_without_a_model_fails_the_task(
     uc9: Uc9, sfn: StepFunctionsRecorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    patch_clients(monkeypatch, stepfunctions=sfn)
     uc9.env(MOCK_MODE="false", MODEL_NAME="")
-    _seed(uc9)
-    _invoke(uc9, _qc(uc9))
+    _invoke(uc9, _seeded_qc(uc9, sfn, monkeypatch))
     kind, call = sfn.only()
     assert kind == "failure"
     assert "MODEL_NAME is empty" in call["cause"]
@@ -278,9 +273,7 @@ def test_real_mode_without_a_model_fails_the_task(
 
 
 def _submit(uc9: Uc9, sfn: StepFunctionsRecorder, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    patch_clients(monkeypatch, stepfunctions=sfn)
-    _seed(uc9)
-    return _invoke(uc9, _qc(uc9))
+    return _invoke(uc9, _seeded_qc(uc9, sfn, monkeypatch))
 
 
 def _run_container(uc9: Uc9, corrupt: bool = False) -> None:
@@ -583,3 +576,7 @@ def test_heartbeat_fails_and_counts_a_job_sagemaker_does_not_know(
         "TransformJobsCompleted": (0.0, "Count"),
         "TransformJobsFailed": (1.0, "Count"),
     }
+    recorded = real_mode.output_json("runs/run-1/segmentation/result.json")
+    assert recorded["status"] == "FAILED"
+    assert recorded["reason"] == call["cause"]
+    assert "does not exist" in recorded["reason"]

@@ -24,7 +24,7 @@ from botocore.exceptions import ClientError
 
 from shared import config
 from shared.config import CommonConfig, env
-from shared.errors import FAILED, SKIPPED, SUCCEEDED, ObjectNotFoundError, failed_result
+from shared.errors import FAILED, SKIPPED, SUCCEEDED, ObjectNotFoundError, aws_error_code, failed_result
 from shared.observability import stats, trace_lambda_handler, xray_subsegment
 from shared.pointcloud import LABELS, PASSED
 from shared.s3ap import S3AccessPoint
@@ -205,7 +205,7 @@ def bedrock_summary(cfg: AnnotationConfig, bedrock: Any, facts: dict[str, Any]) 
                 inferenceConfig={"maxTokens": cfg.max_summary_tokens, "temperature": 0.2},
             )
     except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "")
+        code = aws_error_code(error)
         if code in _THROTTLED:
             raise  # transient: the state's Retry runs the step again
         stats().failed()

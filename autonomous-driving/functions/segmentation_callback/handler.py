@@ -34,7 +34,7 @@ from botocore.exceptions import ClientError
 
 from shared import config
 from shared.config import CommonConfig, env
-from shared.errors import SUCCEEDED, ObjectNotFoundError
+from shared.errors import SUCCEEDED, ObjectNotFoundError, aws_error_code
 from shared.observability import stats, trace_lambda_handler
 from shared.s3ap import S3AccessPoint
 from shared.tasktokens import CORRELATION_TAG, TaskTokenStore, TokenRecord, tags_from_event
@@ -68,10 +68,6 @@ class Clients:
     output: S3AccessPoint
 
 
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
 def find_record(store: TaskTokenStore, job_name: str, tags: dict[str, str]) -> TokenRecord | None:
     """The token record for a job: by correlation id from its tags, else by its name."""
     correlation_id = tags.get(CORRELATION_TAG)
@@ -102,9 +98,11 @@ def _send(clients: Clients, record: TokenRecord, success: bool, output: str, err
                 taskToken=record.token, error=error, cause=cause[:MAX_CAUSE]
             )
     except ClientError as exc:
-        if _code(exc) in _GONE:
+        if aws_error_code(exc) in _GONE:
             logger.warning(
-                "the execution waiting on job %s is gone (%s); nothing to resume", record.job_name, _code(exc)
+                "the execution waiting on job %s is gone (%s); nothing to resume",
+                record.job_name,
+                aws_error_code(exc),
             )
             return "EXECUTION_GONE"
         clients.store.release(record.correlation_id)
@@ -150,18 +148,12 @@ def settle(
 def _settle(clients: Clients, record: TokenRecord, status: str, failure_reason: str) -> dict[str, Any]:
     if status in FAILED_STATES:
         reason = failure_reason or f"the transform job was {status.lower()} without a reason"
-        _record(clients, record, reason)
-        sent = _send(clients, record, False, "", f"SageMaker.TransformJob{status}", reason)
-        stats().failed()
-        return {"status": sent, "job_name": record.job_name, "job_status": status, "reason": reason}
+        return _fail(clients, record, status, f"SageMaker.TransformJob{status}", reason)
     try:
         manifest = JobManifest.from_json(clients.output.get_bytes(record.context["manifest_key"]))
     except (KeyError, ObjectNotFoundError, LayoutError) as error:
         missing = f"the job manifest of {record.job_name} cannot be read: {error}"
-        _record(clients, record, missing)
-        sent = _send(clients, record, False, "", "Segmentation.ManifestMissing", missing)
-        stats().failed()
-        return {"status": sent, "job_name": record.job_name, "job_status": status, "reason": missing}
+        return _fail(clients, record, status, "Segmentation.ManifestMissing", missing)
     payload, invalid = settle_outputs(clients.output, manifest, mode="sagemaker", job_name=record.job_name)
     stats().processed(files=len(manifest.items))
     if invalid is not None:
@@ -177,10 +169,14 @@ def _settle(clients: Clients, record: TokenRecord, status: str, failure_reason: 
     }
 
 
-def _record(clients: Clients, record: TokenRecord, reason: str) -> None:
+def _fail(clients: Clients, record: TokenRecord, status: str, error: str, reason: str) -> dict[str, Any]:
+    """Keep the reason in the run's segmentation result, fail the task with it, count the error."""
     run_id = record.context.get("run_id")
     if run_id:
         record_failure(clients.output, run_id, reason, mode="sagemaker", job_name=record.job_name)
+    sent = _send(clients, record, False, "", error, reason)
+    stats().failed()
+    return {"status": sent, "job_name": record.job_name, "job_status": status, "reason": reason}
 
 
 def on_state_change(clients: Clients, cfg: CallbackConfig, event: dict[str, Any]) -> dict[str, Any]:
@@ -210,10 +206,10 @@ def heartbeat(clients: Clients) -> dict[str, Any]:
         try:
             job = clients.sagemaker.describe_transform_job(TransformJobName=record.job_name)
         except ClientError as error:
-            if _code(error) not in {"ValidationException", "ResourceNotFound"}:
+            if aws_error_code(error) not in {"ValidationException", "ResourceNotFound"}:
                 raise
             reason = f"transform job {record.job_name} does not exist"
-            outcome = _send(clients, record, False, "", "SageMaker.TransformJobMissing", reason)
+            outcome = _fail(clients, record, "Missing", "SageMaker.TransformJobMissing", reason)["status"]
             if outcome != DUPLICATE:
                 count_outcome(False)
         else:
@@ -233,9 +229,9 @@ def _beat(clients: Clients, record: TokenRecord) -> str:
     try:
         clients.stepfunctions.send_task_heartbeat(taskToken=record.token)
     except ClientError as error:
-        if _code(error) not in _GONE:
+        if aws_error_code(error) not in _GONE:
             raise
-        clients.store.fail(record.correlation_id, f"execution no longer waits: {_code(error)}")
+        clients.store.fail(record.correlation_id, f"execution no longer waits: {aws_error_code(error)}")
         return "EXECUTION_GONE"
     return "HEARTBEAT"
 

@@ -22,7 +22,7 @@ from botocore.exceptions import ClientError
 
 from shared import config
 from shared.config import CommonConfig, env
-from shared.errors import SKIPPED, SUCCEEDED, ObjectNotFoundError, failed_result
+from shared.errors import SKIPPED, SUCCEEDED, ObjectNotFoundError, aws_error_code, failed_result
 from shared.media.mp4 import MediaError, probe, sample_times
 from shared.observability import stats, trace_lambda_handler, xray_subsegment
 from shared.s3ap import S3AccessPoint
@@ -87,7 +87,7 @@ def label_still(source: S3AccessPoint, rekognition: Any, key: str, cfg: VideoCon
                 Image={"Bytes": image}, MaxLabels=cfg.max_labels, MinConfidence=cfg.min_confidence
             )
     except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "")
+        code = aws_error_code(error)
         if code not in _IMAGE_ERRORS:
             raise  # throttling and service faults: let Step Functions retry the state
         return failed_result(f"Rekognition rejected the thumbnail: {code}", source=image_key)

@@ -27,13 +27,13 @@ def state_filter(table: str) -> PendingFilter | None:
     """With streaming on, skip versions the stream already completed (see shared.state)."""
     if not table:
         return None
-    from shared.changes import Fingerprint
+    from shared.change_events import Fingerprint
     from shared.state import StateStore
 
     store = StateStore(table)
 
     def completed_keys(batch: Sequence[ObjectInfo]) -> set[str]:
-        return set(store.completed_keys([(obj.key, Fingerprint.of(obj)) for obj in batch]))
+        return store.completed_keys((obj.key, Fingerprint.of(obj)) for obj in batch)
 
     return StateIndex(completed_keys)
 

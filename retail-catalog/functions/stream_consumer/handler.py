@@ -50,6 +50,9 @@ def build_consumer(cfg: ConsumerConfig) -> Consumer:
 
     dynamodb = boto3.client("dynamodb")
     source = S3AccessPoint(cfg.access_point)
+    # One client per service for the life of the environment, not one per record.
+    rekognition = boto3.client("rekognition")
+    bedrock = boto3.client("bedrock-runtime")
 
     def process(event: ChangeEvent) -> Mapping[str, Any]:
         return process_image(
@@ -59,6 +62,8 @@ def build_consumer(cfg: ConsumerConfig) -> Consumer:
             output_bucket=cfg.output_bucket,
             model_id=cfg.bedrock_model_id,
             confidence_threshold=cfg.confidence_threshold,
+            rekognition=rekognition,
+            bedrock=bedrock,
         )
 
     return Consumer(
