@@ -4,9 +4,11 @@
 function would lose the ``shared/`` package that lives outside it, and the Handler path of the source
 template would be wrong inside the flattened zip. The packager therefore
 
-* zips each ``functions/<fn>/`` folder at the zip root together with the whole ``shared/`` package
-  (tests, caches, ``shared/cfn`` and byte code left out), with fixed timestamps, sorted entries and
-  fixed permissions, so the same sources always give the same bytes;
+* zips each ``functions/<fn>/`` folder at the zip root together with the function's import closure
+  within the first-party packages (``shared/`` and the packages in the use case's own folder; see
+  :mod:`scripts.import_closure`), so a module change redeploys only the functions that import it;
+  tests, caches and byte code are left out, timestamps and permissions are fixed and entries
+  sorted, so the same sources always give the same bytes;
 * names every artifact by the SHA-256 of its bytes, so an unchanged function is never uploaded twice;
 * builds the third-party dependencies of ``<uc-folder>/requirements.txt`` into a layer with pip for
   the Lambda platform (architecture and Python version read from the template), cached by the hash
@@ -30,18 +32,18 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scripts import catalog, cfn_template
+from scripts import catalog, cfn_template, import_closure
 from scripts.catalog import ROOT, UseCase
 
 logger = logging.getLogger(__name__)
 
 # Bump when the zip layout or the build rules change, so cached builds are not reused.
-BUILD_VERSION = "1"
+BUILD_VERSION = "2"
 SHARED_PACKAGE = ROOT / "shared"
 DEFAULT_BUILD_ROOT = ROOT / "build"
 # 1980-01-01 is the earliest time a zip entry can carry.
@@ -161,20 +163,69 @@ def _walk(folder: Path) -> Iterator[Path]:
             yield path
 
 
-def function_entries(function_dir: Path, shared_dir: Path = SHARED_PACKAGE) -> list[tuple[str, Path]]:
-    """(archive name, source file) pairs of one function zip, sorted by archive name."""
+def first_party_roots(use_case: UseCase | None, shared_dir: Path = SHARED_PACKAGE) -> dict[str, Path]:
+    """Top-level first-party packages a function may import: ``shared`` and the use case's own.
+
+    A use case's own package is any folder beside its template that holds an ``__init__.py``
+    (``functions/`` is not a package: each function folder is zipped whole).
+    """
+    roots = {"shared": shared_dir}
+    if use_case is not None:
+        folder = uc_folder(use_case)
+        for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+            if path.is_dir() and (path / "__init__.py").is_file() and not _excluded(Path(path.name)):
+                if path.name == "shared":
+                    raise PackagingError(f"{path}: a use case may not bring its own shared package")
+                roots[path.name] = path
+    return roots
+
+
+def function_closure(function_dir: Path, roots: Mapping[str, Path]) -> import_closure.Closure:
+    """The first-party files and third-party imports of one function (see :mod:`scripts.import_closure`)."""
+    graph = import_closure.ImportGraph(roots, local=function_dir)
+    seeds = [
+        import_closure.module_name(path.relative_to(function_dir))
+        for path in _walk(function_dir)
+        if path.suffix == ".py"
+    ]
+    try:
+        return graph.closure(seeds)
+    except (import_closure.ClosureError, SyntaxError, ValueError) as error:
+        raise PackagingError(f"{function_dir.name}: {error}") from error
+
+
+def function_entries(
+    function_dir: Path,
+    shared_dir: Path = SHARED_PACKAGE,
+    roots: Mapping[str, Path] | None = None,
+) -> list[tuple[str, Path]]:
+    """(archive name, source file) pairs of one function zip, sorted by archive name.
+
+    The function folder goes in whole; of the first-party packages (``roots``, by default just
+    ``shared``) only the modules the function's import closure reaches go in, with their parent
+    packages and the data files of each package included.
+    """
+    roots = dict(roots) if roots is not None else {"shared": shared_dir}
     entries: dict[str, Path] = {}
     for path in _walk(function_dir):
         entries[path.relative_to(function_dir).as_posix()] = path
-    if any(name.split("/")[0] == "shared" for name in entries):
-        raise PackagingError(f"{function_dir}: a function folder must not contain its own shared/")
-    for path in _walk(shared_dir):
-        relative = path.relative_to(shared_dir)
-        if relative.parts[0] == "cfn":
-            continue
-        entries[f"shared/{relative.as_posix()}"] = path
+    clashes = sorted({name.split("/")[0] for name in entries} & set(roots))
+    if clashes:
+        raise PackagingError(f"{function_dir}: a function folder must not contain its own {clashes[0]}/")
     if "handler.py" not in entries:
         raise PackagingError(f"{function_dir}: no handler.py")
+    closure = function_closure(function_dir, roots)
+    for name, path in closure.files.items():
+        if name.split("/")[0] not in roots:
+            continue  # a module of the function folder, already in
+        entries[name] = path
+        if path.name == "__init__.py":
+            package_dir = path.parent
+            prefix = name.rsplit("/", 1)[0]
+            for data in import_closure.data_files(package_dir):
+                relative = data.relative_to(package_dir)
+                if not _excluded(relative):
+                    entries[f"{prefix}/{relative.as_posix()}"] = data
     return sorted(entries.items())
 
 
@@ -433,6 +484,7 @@ def package(
     built: dict[str, Artifact] = {}
     memo: dict[Path, bytes] = {}
     resources: dict[str, Any] = template["Resources"]
+    roots = first_party_roots(use_case, shared_dir)
 
     for logical_id, resource in resources.items():
         if not isinstance(resource, dict) or resource.get("Type") != "AWS::Lambda::Function":
@@ -445,7 +497,7 @@ def package(
             function_dir = uc_folder(use_case) / "functions" / fn
             if not function_dir.is_dir():
                 raise PackagingError(f"{logical_id}: function folder {function_dir} does not exist")
-            entries = function_entries(function_dir, shared_dir)
+            entries = function_entries(function_dir, shared_dir, roots)
             inputs = _inputs_digest(entries, memo)
             target = build_dir / "functions" / f"{fn}.zip"
             sha = state.fresh(f"function:{fn}", inputs, target)

@@ -54,23 +54,115 @@ def _function_resources(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
 # zip contents
 
 
-def test_function_zip_holds_handler_siblings_and_shared_at_the_root(tmp_path: Path, pip: FakePip) -> None:
+def test_function_zip_holds_handler_siblings_and_only_the_shared_modules_it_imports(
+    tmp_path: Path, pip: FakePip
+) -> None:
     packaged = package(MINI, tmp_path / "build", pip=pip)
     ingest = next(a for a in packaged.artifacts if a.name == "ingest")
     names = _names(ingest.path)
 
     assert names == sorted(names)
-    assert {"handler.py", "parsing.py", "shared/__init__.py"} <= set(names)
     local = {name for name in names if not name.startswith("shared/")}
     assert local == {"handler.py", "parsing.py"}
-    shared_on_disk = {
-        "shared/" + p.relative_to(ROOT / "shared").as_posix()
-        for p in (ROOT / "shared").rglob("*.py")
-        if "__pycache__" not in p.parts and "cfn" not in p.relative_to(ROOT / "shared").parts
+    # handler -> shared.observability -> shared.errors; nothing else of shared/.
+    assert {n for n in names if n.startswith("shared/")} == {
+        "shared/__init__.py",
+        "shared/errors.py",
+        "shared/observability.py",
     }
-    assert shared_on_disk <= set(names)
     report = next(a for a in packaged.artifacts if a.name == "report_daily")
     assert "parsing.py" not in _names(report.path)
+
+
+def test_no_point_cloud_code_in_the_retail_zips_and_no_retail_code_in_uc9(
+    tmp_path: Path, pip: FakePip
+) -> None:
+    retail = package("retail-catalog", tmp_path / "build", pip=pip)
+    driving = package("autonomous-driving", tmp_path / "build", pip=pip)
+    for artifact in (a for a in retail.artifacts if a.kind == "function"):
+        assert not [n for n in _names(artifact.path) if n.startswith(("shared/pointcloud/", "shared/media/"))]
+    for artifact in (a for a in driving.artifacts if a.kind == "function"):
+        assert not [n for n in _names(artifact.path) if n.startswith("shared/retail/")], artifact.name
+    producer = next(a for a in retail.artifacts if a.name == "stream_producer")
+    assert "shared/retail/__init__.py" not in _names(producer.path)
+    qc = next(a for a in driving.artifacts if a.name == "pointcloud_qc")
+    assert {"shared/pointcloud/readers.py", "shared/pointcloud/quality.py"} <= set(_names(qc.path))
+    video = next(a for a in driving.artifacts if a.name == "video_metadata")
+    assert "shared/pointcloud/readers.py" not in _names(video.path)
+
+
+def _copy_sources(tmp_path: Path, uc: str) -> tuple[Path, Path]:
+    """A private copy of a use case folder and of shared/ (tests edit modules in them)."""
+    shared = tmp_path / "src" / "shared"
+    shutil.copytree(ROOT / "shared", shared, ignore=shutil.ignore_patterns("__pycache__"))
+    folder = tmp_path / "src" / uc
+    shutil.copytree(ROOT / uc, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    return folder, shared
+
+
+@pytest.mark.parametrize(
+    ("uc", "module", "expected"),
+    [
+        ("autonomous-driving", "pointcloud/readers.py", {"pointcloud_qc", "segmentation_invoke"}),
+        ("autonomous-driving", "media/mp4.py", {"video_metadata"}),
+        ("autonomous-driving", "tasktokens.py", {"segmentation_callback", "segmentation_invoke"}),
+        ("retail-catalog", "streaming.py", {"stream_producer"}),
+        ("retail-catalog", "pointcloud/readers.py", set()),
+    ],
+)
+def test_a_one_module_change_changes_only_the_zips_that_import_it(
+    tmp_path: Path, pip: FakePip, uc: str, module: str, expected: set[str]
+) -> None:
+    folder, shared = _copy_sources(tmp_path, uc)
+
+    def hashes() -> dict[str, str]:
+        packaged = package(folder, tmp_path / "build", shared_dir=shared, pip=pip)
+        return {a.name: a.sha256 for a in packaged.artifacts}
+
+    before = hashes()
+    with (shared / module).open("a", encoding="utf-8") as handle:
+        handle.write("\n# changed\n")
+    after = hashes()
+    assert {name for name in before if before[name] != after[name]} == expected
+
+
+def test_a_use_case_package_beside_the_template_is_a_first_party_root(
+    mini: Path, tmp_path: Path, pip: FakePip
+) -> None:
+    package_dir = mini / "minidomain"
+    (package_dir / "formats").mkdir(parents=True)
+    (package_dir / "__init__.py").write_text('"""Domain."""\n')
+    (package_dir / "used.py").write_text("from .formats import csv\n")
+    (package_dir / "unused.py").write_text("import numpy\n")
+    (package_dir / "formats" / "__init__.py").write_text("")
+    (package_dir / "formats" / "csv.py").write_text("from shared import config\n")
+    (package_dir / "schemas").mkdir()
+    (package_dir / "schemas" / "row.json").write_text("{}")
+    handler = mini / "functions" / "ingest" / "handler.py"
+    handler.write_text(handler.read_text() + "\nfrom minidomain import used\n")
+
+    packaged = package(mini, tmp_path / "build", pip=pip)
+    names = set(_names(next(a.path for a in packaged.artifacts if a.name == "ingest")))
+    assert {
+        "minidomain/__init__.py",
+        "minidomain/used.py",
+        "minidomain/formats/__init__.py",
+        "minidomain/formats/csv.py",
+        "minidomain/schemas/row.json",  # a data file of an included package
+        "shared/config.py",
+    } <= names
+    assert "minidomain/unused.py" not in names
+    report = set(_names(next(a.path for a in packaged.artifacts if a.name == "report_daily")))
+    assert not {n for n in report if n.startswith("minidomain/")}
+
+
+def test_an_import_of_a_missing_first_party_module_is_a_clear_error(
+    mini: Path, tmp_path: Path, pip: FakePip
+) -> None:
+    handler = mini / "functions" / "ingest" / "handler.py"
+    handler.write_text(handler.read_text() + "\nimport shared.no_such_module\n")
+    with pytest.raises(PackagingError, match=r"handler\.py:\d+: imports 'shared\.no_such_module'"):
+        package(mini, tmp_path / "build", pip=pip)
 
 
 def test_tests_caches_bytecode_and_shared_cfn_are_left_out(mini: Path, tmp_path: Path, pip: FakePip) -> None:
@@ -135,7 +227,12 @@ def test_zip_bytes_depend_only_on_names_and_contents(names: list[str], data: st.
     # Two names where one is a folder of the other cannot both exist on disk.
     names = [n for n in names if not any(other.startswith(n.rsplit(".", 1)[0] + "/") for other in names)]
     names = [n for n in names if n.split("/")[0] != "shared"]  # a function may not bring its own
-    contents = {name: data.draw(st.binary(max_size=300)) for name in names}
+    contents = {
+        name: data.draw(st.from_regex(r"[A-Z]{1,5} = [1-9][0-9]{0,2}\n", fullmatch=True)).encode()
+        if name.endswith(".py")
+        else data.draw(st.binary(max_size=300))
+        for name in names
+    }
     with tempfile.TemporaryDirectory() as scratch:
         digests = []
         for attempt in range(2):
@@ -152,7 +249,10 @@ def test_zip_bytes_depend_only_on_names_and_contents(names: list[str], data: st.
                 path.chmod(0o600 if attempt else 0o755)
             shared.mkdir()
             (shared / "__init__.py").write_text('"""shared"""\n')
+            (shared / "util.py").write_text("VALUE = 1\n")
+            (fn / "handler.py").write_bytes(b"import shared.util\ndef handler(e, c): pass\n")
             entries = packaging.function_entries(fn, shared)
+            assert "shared/util.py" in dict(entries)
             digests.append(packaging.write_zip(root / "out.zip", ((n, p.read_bytes()) for n, p in entries)))
         assert digests[0] == digests[1]
 
