@@ -16,7 +16,7 @@ PYTEST_WORKERS ?= 2
 
 TEMPLATES = $(shell $(PY) -m scripts.catalog templates)
 
-.PHONY: help setup lock lint format typecheck pytest test bench package deploy delete demo invoke replay-dlq clean
+.PHONY: help setup lock lock-layers lint format typecheck pytest test bench package deploy delete demo invoke replay-dlq clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -36,6 +36,9 @@ setup: $(STAMP) $(TOOLS_STAMP) ## Create .venv (project) and .venv-tools (checko
 
 lock: $(STAMP) ## Re-pin the transitive dependency set into requirements.lock
 	$(VENV)/bin/pip freeze --exclude-editable --disable-pip-version-check | sort > requirements.lock
+
+lock-layers: $(STAMP) ## Resolve each layer for Lambda and pin every wheel by hash into <uc>/requirements.lock (UC=<name> for one)
+	$(PY) -m scripts.packaging $(if $(filter command line,$(origin UC)),$(UC),all) --lock
 
 lint: $(STAMP) $(TOOLS_STAMP) ## ruff, cfn-lint with the serverless rules, and checkov on every template
 	$(VENV)/bin/ruff check .

@@ -28,8 +28,10 @@ import json
 import logging
 import os
 import re
+import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -297,6 +299,14 @@ class _BuildState:
 
 # --------------------------------------------------------------------------------------------------
 # The dependencies layer
+#
+# A use case's layer is installed from ``<uc>/requirements.lock``: every distribution the layer
+# needs, pinned, with the SHA-256 of each wheel the Lambda build and the host build download.
+# pip runs with ``--require-hashes``, so a wheel that differs from the one locked fails the build.
+# ``make lock-layers`` (:func:`lock_layer`) writes the lock from ``requirements.txt``.
+
+LOCK_HEADER = "# requirements-sha256: "
+LOCK_PLATFORM = "# lambda-platform: "
 
 
 @dataclass(frozen=True)
@@ -307,8 +317,24 @@ class LayerTarget:
     python_version: str  # "3.12"
 
     @property
-    def pip_platform(self) -> str:
-        return "manylinux2014_aarch64" if self.architecture == "arm64" else "manylinux2014_x86_64"
+    def pip_platforms(self) -> tuple[str, ...]:
+        """Wheel platforms that run on Lambda's Python 3.12 runtime (Amazon Linux 2023, glibc 2.34).
+
+        manylinux_2_28 wheels need glibc 2.28, manylinux2014 ones 2.17; both run there. pip tries
+        the tags in this order, so a release with both gets its newer build.
+        """
+        machine = "aarch64" if self.architecture == "arm64" else "x86_64"
+        return (f"manylinux_2_28_{machine}", f"manylinux2014_{machine}")
+
+    @property
+    def pip_args(self) -> list[str]:
+        platforms = [arg for platform in self.pip_platforms for arg in ("--platform", platform)]
+        return [*platforms, "--implementation", "cp", "--python-version", self.python_version,
+                "--only-binary=:all:"]  # fmt: skip
+
+    @property
+    def label(self) -> str:
+        return f"{' '.join(self.pip_platforms)} cp{self.python_version}"
 
 
 def _run_pip(args: Sequence[str]) -> None:
@@ -316,7 +342,16 @@ def _run_pip(args: Sequence[str]) -> None:
     logger.debug("running %s", " ".join(command))
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        tail = " | ".join((done.stderr or done.stdout).strip().splitlines()[-3:])
+        output = (done.stderr or done.stdout).strip()
+        if "DO NOT MATCH THE HASHES" in output:
+            lines = [line.strip() for line in output.splitlines()]
+            mismatch = [line for line in lines if line.startswith(("Expected", "Got"))]
+            raise PackagingError(
+                "a downloaded wheel does not match the hash in the layer lock (tampered or re-published "
+                f"file, or a stale lock): {' | '.join(mismatch[:4])}; check the source, then run "
+                "`make lock-layers` only if the new file is trusted"
+            )
+        tail = " | ".join(output.splitlines()[-3:])
         raise PackagingError(f"pip failed ({' '.join(args[:2])} …): {tail}")
 
 
@@ -333,6 +368,60 @@ def _requested_names(requirements: str) -> set[str]:
     return names
 
 
+def lock_file(requirements: Path) -> Path:
+    """``requirements.txt`` -> ``requirements.lock`` beside it."""
+    return requirements.with_suffix(".lock")
+
+
+def _text_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def read_lock(requirements: Path, target: LayerTarget) -> str:
+    """The lock's text, after checking it was generated from this requirements file and platform."""
+    lock = lock_file(requirements)
+    fix = "run `make lock-layers` (it resolves for the Lambda platform and records the wheel hashes)"
+    if not lock.is_file():
+        raise PackagingError(f"{lock} is missing: the layer installs only hash-pinned wheels; {fix}")
+    text = lock.read_text(encoding="utf-8")
+    header = dict(
+        line.split(": ", 1) for line in text.splitlines() if line.startswith(("# requirements-", "# lambda-"))
+    )
+    if header.get(LOCK_HEADER.removesuffix(": ")) != _text_sha256(requirements.read_text(encoding="utf-8")):
+        raise PackagingError(f"{lock} was not generated from the current {requirements.name}; {fix}")
+    if header.get(LOCK_PLATFORM.removesuffix(": ")) != target.label:
+        raise PackagingError(f"{lock} was generated for another platform than {target.label}; {fix}")
+    return text
+
+
+def _lock_entries(text: str) -> dict[str, tuple[str, list[str]]]:
+    """canonical name -> (``name==version``, hashes) of a lock file."""
+    entries: dict[str, tuple[str, list[str]]] = {}
+    joined = re.sub(r"\\\n\s*", " ", text)
+    for line in joined.splitlines():
+        if line.startswith("#") or "==" not in line:
+            continue
+        pin, *options = line.split()
+        hashes = [option.removeprefix("--hash=sha256:") for option in options if option.startswith("--hash=")]
+        entries[_canonical(pin.split("==")[0])] = (pin, hashes)
+    return entries
+
+
+def _install_layer(lock: Path, target: LayerTarget | None, site: Path, runner: PipRunner) -> None:
+    """Install the locked wheels into ``site``: for ``target`` (Lambda), or for this interpreter."""
+    platform_args = target.pip_args if target is not None else ["--only-binary=:all:"]
+    runner(["install", "--no-deps", "--require-hashes", "--no-compile", "--quiet", "--target", str(site),
+            *platform_args, "-r", str(lock)])  # fmt: skip
+
+
+def _runner_id(pip: PipRunner | None) -> str:
+    # A stand-in runner (tests, the offline local cloud) gets its own cache entries, so its output
+    # can never be taken for a real layer by a later deploy.
+    if pip is None:
+        return "pip"
+    return f"{getattr(pip, '__module__', '')}.{getattr(pip, '__qualname__', type(pip).__qualname__)}"
+
+
 def build_layer(
     requirements: Path,
     target: LayerTarget,
@@ -342,52 +431,21 @@ def build_layer(
 ) -> tuple[Path, bool]:
     """Build (or reuse) the layer zip for ``requirements`` on ``target``; return (zip, rebuilt).
 
-    pip first resolves the full set with ``--dry-run --report`` for the Lambda platform, then
-    installs the resolved pins with ``--no-deps`` minus :data:`RUNTIME_PROVIDED`. The cache key is
-    the hash of the requirements file, the platform, the runner and the build version, so a rerun
-    on the same machine never calls pip.
+    pip installs the hash-pinned lock beside ``requirements`` with ``--require-hashes --no-deps``.
+    The cache key is the hash of the lock, the platform, the runner and the build version, so a
+    rerun on the same machine never calls pip.
     """
     runner = pip or _run_pip
-    # A stand-in runner (tests, the offline local cloud) gets its own cache entries, so its output
-    # can never be taken for a real layer by a later deploy.
-    runner_id = "pip"
-    if pip is not None:
-        runner_id = f"{getattr(pip, '__module__', '')}.{getattr(pip, '__qualname__', type(pip).__qualname__)}"
-    text = requirements.read_text(encoding="utf-8")
-    key = hashlib.sha256(
-        f"{BUILD_VERSION}\0{runner_id}\0{target.pip_platform}\0{target.python_version}\0{text}".encode()
-    ).hexdigest()
+    text = read_lock(requirements, target)
+    key = _text_sha256(f"{BUILD_VERSION}\0{_runner_id(pip)}\0{target.label}\0{text}")
     cached = cache_root / f"{key}.zip"
     if cached.is_file():
         if not cached.with_suffix(".sha256").is_file():
             cached.with_suffix(".sha256").write_text(sha256_file(cached) + "\n", encoding="utf-8")
         return cached, False
-    platform_args = [
-        "--platform",
-        target.pip_platform,
-        "--implementation",
-        "cp",
-        "--python-version",
-        target.python_version,
-        "--only-binary=:all:",
-    ]
     with tempfile.TemporaryDirectory(prefix="layer-") as scratch:
-        report = Path(scratch) / "report.json"
-        runner(["install", "--dry-run", "--ignore-installed", "--quiet", "--report", str(report),
-                *platform_args, "-r", str(requirements)])  # fmt: skip
-        resolved = json.loads(report.read_text(encoding="utf-8")).get("install", [])
-        wanted = _requested_names(text)
-        pins = []
-        for item in resolved:
-            name, version = item["metadata"]["name"], item["metadata"]["version"]
-            if _canonical(name) in RUNTIME_PROVIDED and _canonical(name) not in wanted:
-                logger.info("layer: leaving out %s %s (the Lambda runtime provides it)", name, version)
-                continue
-            pins.append(f"{name}=={version}")
         site = Path(scratch) / "python"
-        if pins:
-            runner(["install", "--no-deps", "--no-compile", "--quiet", "--target", str(site),
-                    *platform_args, *sorted(pins)])  # fmt: skip
+        _install_layer(lock_file(requirements), target, site, runner)
         files = [
             (f"python/{path.relative_to(site).as_posix()}", path.read_bytes())
             for path in (sorted(site.rglob("*")) if site.is_dir() else [])
@@ -398,6 +456,115 @@ def build_layer(
         sha = write_zip(cached, files)
         cached.with_suffix(".sha256").write_text(sha + "\n", encoding="utf-8")
     return cached, True
+
+
+def host_layer(
+    requirements: Path, target: LayerTarget, cache_root: Path, *, pip: PipRunner | None = None
+) -> Path:
+    """The same locked distributions installed for this interpreter: a folder for ``sys.path``.
+
+    The real layer holds Linux arm64 wheels that cannot load here; this one has the same
+    distributions at the same versions, so an import that fails here fails on Lambda too. Cached
+    under ``cache_root`` by the lock, the host platform and the runner.
+    """
+    text = read_lock(requirements, target)
+    host = f"{sys.implementation.cache_tag}-{sysconfig.get_platform()}"
+    key = _text_sha256(f"{BUILD_VERSION}\0{_runner_id(pip)}\0host {host}\0{text}")
+    folder = cache_root / key[:24]
+    if not (folder / ".complete").is_file():
+        partial = cache_root / f"{key[:24]}.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        _install_layer(lock_file(requirements), None, partial / "python", pip or _run_pip)
+        (partial / "python").mkdir(parents=True, exist_ok=True)
+        (partial / ".complete").write_text(f"{requirements}\n", encoding="utf-8")
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(partial, folder)
+    return folder / "python"
+
+
+def runtime_sdk(cache_root: Path, *, pip: PipRunner | None = None) -> Path:
+    """The AWS SDK the Lambda runtime provides, at the project's pins, in a folder for ``sys.path``.
+
+    The versions are those of ``requirements.lock`` for :data:`RUNTIME_PROVIDED` (the project pins
+    the runtime's boto3); pip installs them once per set into ``cache_root``.
+    """
+    pins = sorted(
+        line.strip()
+        for line in (ROOT / "requirements.lock").read_text(encoding="utf-8").splitlines()
+        if "==" in line and _canonical(line.split("==")[0]) in RUNTIME_PROVIDED
+    )
+    key = _text_sha256(f"{BUILD_VERSION}\0{_runner_id(pip)}\0{sys.implementation.cache_tag}\0{pins}")
+    folder = cache_root / f"sdk-{key[:20]}"
+    if not (folder / ".complete").is_file():
+        partial = cache_root / f"sdk-{key[:20]}.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        runner = pip or _run_pip
+        runner(["install", "--no-deps", "--no-compile", "--quiet", "--target", str(partial), *pins])
+        (partial / ".complete").write_text("\n".join(pins) + "\n", encoding="utf-8")
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(partial, folder)
+    return folder
+
+
+def _wheel_name(filename: str) -> tuple[str, str]:
+    """(canonical name, version) of a wheel file name."""
+    parts = filename.split("-")
+    return _canonical(parts[0]), parts[1]
+
+
+def lock_layer(requirements: Path, target: LayerTarget, *, pip: PipRunner | None = None) -> Path:
+    """Resolve ``requirements`` for ``target`` and write the hash-pinned lock beside it.
+
+    The resolution is Lambda's; the SDK the runtime provides is left out (as from the layer). Each
+    pinned distribution's wheel is downloaded for Lambda and for this host, and both hashes are
+    recorded. Hashes already in the lock for the same version are kept, so a lock written on one
+    developer platform still serves another after it ran here once.
+    """
+    runner = pip or _run_pip
+    text = requirements.read_text(encoding="utf-8")
+    wanted = _requested_names(text)
+    previous = (
+        _lock_entries(lock_file(requirements).read_text(encoding="utf-8"))
+        if lock_file(requirements).is_file()
+        else {}
+    )
+    with tempfile.TemporaryDirectory(prefix="lock-") as scratch:
+        report = Path(scratch) / "report.json"
+        runner(["install", "--dry-run", "--ignore-installed", "--quiet", "--report", str(report),
+                *target.pip_args, "-r", str(requirements)])  # fmt: skip
+        pins: dict[str, str] = {}
+        for item in json.loads(report.read_text(encoding="utf-8")).get("install", []):
+            name, version = item["metadata"]["name"], item["metadata"]["version"]
+            if _canonical(name) in RUNTIME_PROVIDED and _canonical(name) not in wanted:
+                logger.info("layer lock: leaving out %s %s (the Lambda runtime provides it)", name, version)
+                continue
+            pins[_canonical(name)] = f"{name}=={version}"
+        hashes: dict[str, set[str]] = {name: set() for name in pins}
+        for label, platform_args in (("lambda", target.pip_args), ("host", ["--only-binary=:all:"])):
+            folder = Path(scratch) / label
+            runner(["download", "--no-deps", "--quiet", "--dest", str(folder), *platform_args,
+                    *sorted(pins.values())])  # fmt: skip
+            for wheel in sorted(folder.glob("*.whl")):
+                name, version = _wheel_name(wheel.name)
+                if name in pins and pins[name].endswith(f"=={version}"):
+                    hashes[name].add(sha256_file(wheel))
+        missing = sorted(pins[name] for name, found in hashes.items() if not found)
+        if missing:
+            raise PackagingError(f"{requirements}: no wheel was downloaded for {', '.join(missing)}")
+    lines = [
+        f"# Hash-pinned layer dependencies, generated by `make lock-layers` from {requirements.name}; "
+        "do not edit.",
+        "# pip installs them with --require-hashes --no-deps, for Lambda and for the host check.",
+        f"{LOCK_HEADER}{_text_sha256(text)}",
+        f"{LOCK_PLATFORM}{target.label}",
+    ]
+    for name in sorted(pins):
+        pin = pins[name]
+        kept = set(previous[name][1]) if name in previous and previous[name][0] == pin else set()
+        lines.append(" \\\n".join([pin, *(f"    --hash=sha256:{h}" for h in sorted(hashes[name] | kept))]))
+    lock = lock_file(requirements)
+    lock.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return lock
 
 
 def layer_sha256(layer_zip: Path) -> str:
@@ -453,6 +620,29 @@ def _function_name(logical_id: str, properties: dict[str, Any]) -> str | None:
             f"got {key!r}"
         )
     return from_handler.group("fn")
+
+
+def layer_platform(uc: UseCase) -> LayerTarget | None:
+    """The platform of ``uc``'s dependencies layer (read from its template), or None without one."""
+    template = cfn_template.load(uc.template)
+    for resource in template.get("Resources", {}).values():
+        if (
+            isinstance(resource, dict)
+            and resource.get("Type") == "AWS::Lambda::LayerVersion"
+            and resource.get("Properties", {}).get("Content", {}).get("S3Key") == LAYER_PLACEHOLDER_KEY
+        ):
+            return _layer_target(template, resource)
+    return None
+
+
+def lock_use_case(uc: UseCase | str | os.PathLike[str], *, pip: PipRunner | None = None) -> Path | None:
+    """Write the layer lock of ``uc`` (``make lock-layers``); None when it has no layer."""
+    use_case = resolve(uc)
+    requirements = requirements_file(use_case)
+    target = layer_platform(use_case) if use_case.exists else None
+    if requirements is None or target is None:
+        return None
+    return lock_layer(requirements, target, pip=pip)
 
 
 def artifact_key(uc: UseCase, kind: str, name: str, sha: str) -> str:
@@ -576,6 +766,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Package a use case (or all) into build/.")
     parser.add_argument("uc", help="use case name, UC<n>, folder, or 'all'")
     parser.add_argument("--build-root", type=Path, default=DEFAULT_BUILD_ROOT)
+    parser.add_argument(
+        "--lock", action="store_true", help="write the hash-pinned layer lock instead of packaging"
+    )
     args = parser.parse_args(argv)
     try:
         selected = package_names(args.uc)
@@ -586,7 +779,11 @@ def main(argv: list[str] | None = None) -> int:
     for use_case in selected:
         print(f"{use_case.name}:")
         try:
-            describe(package(use_case, args.build_root))
+            if args.lock:
+                lock = lock_use_case(use_case)
+                print(f"  {'no dependencies layer' if lock is None else f'wrote {lock}'}")
+            else:
+                describe(package(use_case, args.build_root))
         except PackagingError as error:
             # With UC=all one broken use case must not hide the others: report and carry on.
             print(f"error: {error}", file=sys.stderr)

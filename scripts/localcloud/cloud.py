@@ -373,7 +373,11 @@ def local_layer_pip(args: list[str] | tuple[str, ...]) -> None:
         return
     target = Path(arguments[arguments.index("--target") + 1])
     target.mkdir(parents=True, exist_ok=True)
-    for pin in (a for a in arguments if "==" in a):
+    pins = [a for a in arguments if "==" in a]
+    if "-r" in arguments:  # the hash-pinned layer lock: one `name==version \` line per distribution
+        lock = Path(arguments[arguments.index("-r") + 1]).read_text(encoding="utf-8")
+        pins += [line.split()[0] for line in lock.splitlines() if "==" in line and not line.startswith("#")]
+    for pin in pins:
         (target / f"{pin.replace('==', '-')}.local-layer").write_text(pin + "\n", encoding="utf-8")
 
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from scripts import catalog, cfn_template, packaging
 from scripts.packaging import PackagingError, package
-from tests.fixtures.fake_pip import FakePip
+from tests.fixtures.fake_pip import FakePip, wheel_hash
 
 ROOT = Path(__file__).resolve().parents[2]
 MINI = ROOT / "tests" / "fixtures" / "mini-uc"
@@ -301,14 +301,17 @@ def test_a_damaged_zip_is_rebuilt(tmp_path: Path, pip: FakePip) -> None:
 # the layer
 
 
-def test_layer_is_built_for_the_template_platform_without_the_runtime_sdk(
+def test_layer_is_installed_from_the_hash_pinned_lock_for_the_lambda_platforms(
     tmp_path: Path, pip: FakePip
 ) -> None:
     packaged = package(MINI, tmp_path / "build", pip=pip)
     layer = next(a for a in packaged.artifacts if a.kind == "layer")
 
-    assert pip.platform_of(0) == "manylinux2014_aarch64"
-    assert all(call[call.index("--python-version") + 1] == "3.12" for call in pip.calls)
+    [call] = pip.calls
+    assert pip.platforms_of(0) == ["manylinux_2_28_aarch64", "manylinux2014_aarch64"]
+    assert call[call.index("--python-version") + 1] == "3.12"
+    assert {"--require-hashes", "--no-deps"} <= set(call)
+    assert call[call.index("-r") + 1] == str(MINI / "requirements.lock")
     assert sorted(pip.installed) == ["aws-xray-sdk==2.15.0", "wrapt==2.5.2"]
     names = _names(layer.path)
     assert names and all(name.startswith("python/") for name in names)
@@ -318,25 +321,77 @@ def test_layer_is_built_for_the_template_platform_without_the_runtime_sdk(
     assert packaged.template["Resources"]["DependenciesLayer"]["Properties"]["Content"]["S3Key"] == layer.key
 
 
-def test_layer_cache_means_pip_runs_once_per_requirements_and_platform(
+def test_layer_cache_means_pip_runs_once_per_lock_and_platform(
     mini: Path, tmp_path: Path, pip: FakePip
 ) -> None:
     package(mini, tmp_path / "build", pip=pip)
     shutil.rmtree(tmp_path / "build" / "mini-uc")
     package(mini, tmp_path / "build", pip=pip)
-    assert len(pip.calls) == 2  # one resolve and one install, from the first run only
+    assert len(pip.calls) == 1  # the install of the first run only
 
     template = mini / "template.yaml"
     template.write_text(template.read_text().replace("[arm64]", "[x86_64]"))
+    with pytest.raises(PackagingError, match="generated for another platform"):
+        package(mini, tmp_path / "build", pip=pip)
+    packaging.lock_use_case(mini, pip=pip)
     package(mini, tmp_path / "build", pip=pip)
-    assert pip.platform_of(2) == "manylinux2014_x86_64"
+    assert pip.platforms_of(-1) == ["manylinux_2_28_x86_64", "manylinux2014_x86_64"]
+
+
+def test_the_lock_pins_lambda_and_host_wheel_hashes_without_the_runtime_sdk(mini: Path, pip: FakePip) -> None:
+    (mini / "requirements.lock").unlink()
+    lock = packaging.lock_use_case(mini, pip=pip)
+    assert lock == mini / "requirements.lock"
+    text = lock.read_text()
+    entries = packaging._lock_entries(text)
+    assert sorted(pin for pin, _ in entries.values()) == ["aws-xray-sdk==2.15.0", "wrapt==2.5.2"]
+    for pin, hashes in entries.values():
+        assert sorted(hashes) == sorted({wheel_hash(pin, "lambda"), wheel_hash(pin, "host")})
+    resolve, *downloads = pip.calls
+    assert "--dry-run" in resolve and pip.platforms_of(0)[0] == "manylinux_2_28_aarch64"
+    assert [("--platform" in call) for call in downloads] == [True, False]  # Lambda, then this host
+
+
+def test_relocking_keeps_hashes_recorded_on_another_host(mini: Path, pip: FakePip) -> None:
+    lock = mini / "requirements.lock"
+    other_host = "a" * 64
+    lock.write_text(
+        lock.read_text().replace("wrapt==2.5.2 \\\n", f"wrapt==2.5.2 \\\n    --hash=sha256:{other_host} \\\n")
+    )
+    packaging.lock_use_case(mini, pip=pip)
+    assert other_host in packaging._lock_entries(lock.read_text())["wrapt"][1]
 
 
 def test_a_requirement_naming_an_sdk_package_keeps_it(mini: Path, tmp_path: Path) -> None:
     (mini / "requirements.txt").write_text("aws-xray-sdk==2.15.0\nbotocore==1.44.8\n")
     pip = FakePip((("aws-xray-sdk", "2.15.0", True), ("botocore", "1.44.8", True)))
+    packaging.lock_use_case(mini, pip=pip)
     package(mini, tmp_path / "build", pip=pip)
     assert "botocore==1.44.8" in pip.installed
+
+
+def test_a_missing_or_stale_lock_stops_the_build(mini: Path, tmp_path: Path, pip: FakePip) -> None:
+    (mini / "requirements.txt").write_text("aws-xray-sdk==2.15.0\npillow==12.0.0\n")
+    with pytest.raises(
+        PackagingError, match=r"not generated from the current requirements\.txt.*make lock-layers"
+    ):
+        package(mini, tmp_path / "build", pip=pip)
+    (mini / "requirements.lock").unlink()
+    with pytest.raises(PackagingError, match=r"requirements\.lock is missing.*make lock-layers"):
+        package(mini, tmp_path / "build", pip=pip)
+
+
+@pytest.mark.parametrize("uc", ["retail-catalog", "autonomous-driving"])
+def test_each_use_case_lock_matches_its_requirements_and_platform(uc: str) -> None:
+    use_case = packaging.resolve(uc)
+    requirements = packaging.requirements_file(use_case)
+    target = packaging.layer_platform(use_case)
+    assert requirements is not None and target is not None
+    entries = packaging._lock_entries(packaging.read_lock(requirements, target))
+    for name in packaging._requested_names(requirements.read_text()):
+        assert name in entries, f"{name} of requirements.txt is not in the lock"
+    for pin, hashes in entries.values():
+        assert hashes and all(re.fullmatch(r"[0-9a-f]{64}", h) for h in hashes), pin
 
 
 def test_requirements_without_a_layer_resource_is_an_error(mini: Path, tmp_path: Path, pip: FakePip) -> None:
@@ -425,3 +480,48 @@ def test_package_cli_reports_errors_in_one_line(capsys: pytest.CaptureFixture[st
     assert packaging.main(["no-such-use-case", "--build-root", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: unknown use case") and err.count("\n") == 1
+
+
+def _wheel(folder: Path, name: str, version: str, body: str) -> Path:
+    """A minimal pure-Python wheel, as a package index would serve it."""
+    import base64
+    import hashlib
+
+    info = f"{name}-{version}.dist-info"
+    files = {
+        f"{name}/__init__.py": body,
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = []
+    for path, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+        record.append(f"{path},sha256={digest},{len(text.encode())}")
+    files[f"{info}/RECORD"] = "\n".join([*record, f"{info}/RECORD,,"]) + "\n"
+    wheel = folder / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for path, text in files.items():
+            archive.writestr(path, text)
+    return wheel
+
+
+@pytest.mark.slow
+def test_real_pip_builds_from_the_lock_and_a_tampered_wheel_fails_the_build(
+    mini: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = tmp_path / "index"
+    index.mkdir()
+    _wheel(index, "fakedep", "1.0", "VALUE = 'genuine'\n")
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(index))
+    (mini / "requirements.txt").write_text("fakedep==1.0\n")
+
+    packaging.lock_use_case(mini)
+    packaged = package(mini, tmp_path / "build")
+    layer = next(a for a in packaged.artifacts if a.kind == "layer")
+    with zipfile.ZipFile(layer.path) as archive:
+        assert archive.read("python/fakedep/__init__.py") == b"VALUE = 'genuine'\n"
+
+    _wheel(index, "fakedep", "1.0", "VALUE = 'tampered'\n")  # the index now serves other bytes
+    with pytest.raises(PackagingError, match=r"does not match the hash in the layer lock.*Expected sha256"):
+        package(mini, tmp_path / "other-build")
