@@ -23,6 +23,8 @@ A warm run re-hashes the inputs (cheap) and skips compressing any zip whose inpu
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import hashlib
 import json
 import logging
@@ -458,6 +460,32 @@ def build_layer(
     return cached, True
 
 
+@contextlib.contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock_path`` (parallel test workers build one cache entry once)."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _install_once(folder: Path, install: Callable[[Path], None]) -> None:
+    """Run ``install(partial)`` and move the result to ``folder``, unless a finished one is there."""
+    with _exclusive(folder.with_name(folder.name + ".lock")):
+        if (folder / ".complete").is_file():
+            return
+        partial = folder.with_name(folder.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        install(partial)
+        (partial / ".complete").write_text("", encoding="utf-8")
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(partial, folder)
+
+
 def host_layer(
     requirements: Path, target: LayerTarget, cache_root: Path, *, pip: PipRunner | None = None
 ) -> Path:
@@ -471,14 +499,10 @@ def host_layer(
     host = f"{sys.implementation.cache_tag}-{sysconfig.get_platform()}"
     key = _text_sha256(f"{BUILD_VERSION}\0{_runner_id(pip)}\0host {host}\0{text}")
     folder = cache_root / key[:24]
-    if not (folder / ".complete").is_file():
-        partial = cache_root / f"{key[:24]}.partial"
-        shutil.rmtree(partial, ignore_errors=True)
-        _install_layer(lock_file(requirements), None, partial / "python", pip or _run_pip)
-        (partial / "python").mkdir(parents=True, exist_ok=True)
-        (partial / ".complete").write_text(f"{requirements}\n", encoding="utf-8")
-        shutil.rmtree(folder, ignore_errors=True)
-        os.replace(partial, folder)
+    runner = pip or _run_pip
+    _install_once(
+        folder, lambda partial: _install_layer(lock_file(requirements), None, partial / "python", runner)
+    )
     return folder / "python"
 
 
@@ -495,14 +519,13 @@ def runtime_sdk(cache_root: Path, *, pip: PipRunner | None = None) -> Path:
     )
     key = _text_sha256(f"{BUILD_VERSION}\0{_runner_id(pip)}\0{sys.implementation.cache_tag}\0{pins}")
     folder = cache_root / f"sdk-{key[:20]}"
-    if not (folder / ".complete").is_file():
-        partial = cache_root / f"sdk-{key[:20]}.partial"
-        shutil.rmtree(partial, ignore_errors=True)
-        runner = pip or _run_pip
-        runner(["install", "--no-deps", "--no-compile", "--quiet", "--target", str(partial), *pins])
-        (partial / ".complete").write_text("\n".join(pins) + "\n", encoding="utf-8")
-        shutil.rmtree(folder, ignore_errors=True)
-        os.replace(partial, folder)
+    runner = pip or _run_pip
+    _install_once(
+        folder,
+        lambda partial: runner(
+            ["install", "--no-deps", "--no-compile", "--quiet", "--target", str(partial), *pins]
+        ),
+    )
     return folder
 
 

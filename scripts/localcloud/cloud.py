@@ -353,24 +353,15 @@ class LocalCloud:
 
 
 def local_layer_pip(args: list[str] | tuple[str, ...]) -> None:
-    """A pip stand-in for building the dependencies layer without downloading Linux wheels.
+    """A pip stand-in for building the dependencies layer zip without downloading Linux wheels.
 
-    The local runtime never imports the layer: functions use the project's environment, which pins
-    the same versions. Tests pass this runner so packaging stays offline and fast; the layer then
-    holds one marker file per pinned requirement instead of the packages.
+    The local runtime never imports the arm64 layer: functions run on the project's environment,
+    after the deploy checked that each one imports with only its zip, the same locked packages
+    built for this host, the runtime SDK and the standard library (``scripts.isolated_import``).
+    Packaging for the local cloud stays offline and fast; the layer zip holds one marker file per
+    locked distribution instead of the packages.
     """
     arguments = list(args)
-    if "--dry-run" in arguments:
-        requirements = Path(arguments[arguments.index("-r") + 1]).read_text(encoding="utf-8")
-        pins = []
-        for line in requirements.splitlines():
-            text = line.split("#", 1)[0].strip()
-            if "==" in text:
-                name, version = (part.strip() for part in text.split("==", 1))
-                pins.append({"metadata": {"name": name.split("[", 1)[0], "version": version}})
-        report = Path(arguments[arguments.index("--report") + 1])
-        report.write_text(json.dumps({"install": pins}), encoding="utf-8")
-        return
     target = Path(arguments[arguments.index("--target") + 1])
     target.mkdir(parents=True, exist_ok=True)
     pins = [a for a in arguments if "==" in a]

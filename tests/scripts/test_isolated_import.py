@@ -1,13 +1,26 @@
-"""Two function folders that both define ``handler`` and a sibling module never share state."""
+"""Function imports: in-process loading keeps two handlers apart; the isolation check proves each
+function imports with only its zip, its use case's layer, the runtime SDK and the standard library."""
 
 from __future__ import annotations
 
+import hashlib
+import re
 import sys
+import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from scripts.isolated_import import load_isolated
+from scripts import packaging
+from scripts.isolated_import import (
+    IsolatedImportError,
+    check_in_isolation,
+    load_isolated,
+    modules_to_import,
+    use_case_paths,
+)
+from tests.fixtures.fake_pip import FakePip
 
 
 def _function(root: Path, name: str, value: str) -> Path:
@@ -45,3 +58,95 @@ def test_existing_modules_of_the_same_name_are_restored(tmp_path: Path) -> None:
 def test_missing_handler_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=r"no handler\.py"):
         load_isolated(tmp_path)
+
+
+# ------------------------------------------------------------------------------------------------
+# The isolation check: each function imports with only its zip, its layer, the runtime SDK, stdlib
+
+ROOT = Path(__file__).resolve().parents[2]
+HOST_LAYERS = ROOT / "build" / ".host-layers"  # shared by every run: the wheels download once
+USE_CASES = ("retail-catalog", "autonomous-driving")
+
+
+@pytest.fixture(scope="module")
+def packaged(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    build = tmp_path_factory.mktemp("build")
+    return {uc: packaging.package(uc, build, pip=FakePip()) for uc in USE_CASES}
+
+
+def _functions() -> list[Any]:
+    return [
+        pytest.param(uc, fn.name, id=f"{uc}-{fn.name}")
+        for uc in USE_CASES
+        for fn in sorted((ROOT / uc / "functions").iterdir())
+        if (fn / "handler.py").is_file()
+    ]
+
+
+def _unzip(artifact: Any, target: Path) -> Path:
+    with zipfile.ZipFile(artifact.path) as archive:
+        archive.extractall(target)
+    return target
+
+
+def test_the_probe_has_no_site_packages_of_this_environment(tmp_path: Path) -> None:
+    (tmp_path / "handler.py").write_text("import json\n")
+    report = check_in_isolation(tmp_path, [])
+    assert report["failures"] == {}
+    assert not [p for p in report["sys_path"] if "site-packages" in p or p.startswith(sys.prefix)]
+    # pytest and yaml are installed here, so an in-process import would find them; the probe must not.
+    import yaml  # noqa: F401
+
+    with pytest.raises(IsolatedImportError, match=r"yaml: ModuleNotFoundError.*pytest: ModuleNotFoundError"):
+        check_in_isolation(tmp_path, [], modules=["handler", "yaml", "pytest"])
+
+
+def test_the_probe_imports_every_module_and_the_third_party_ones_used_inside_functions(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "handler.py").write_text("def handler(e, c):\n    import tomllib, boto3\n")
+    (tmp_path / "helper.py").write_text("raise RuntimeError('broken at import')\n")
+    assert modules_to_import(tmp_path) == ["handler", "helper", "boto3"]
+    with pytest.raises(IsolatedImportError, match=r"helper: RuntimeError: broken at import; boto3"):
+        check_in_isolation(tmp_path, [])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("uc", "function"), _functions())
+def test_every_function_imports_from_its_zip_layer_and_the_runtime_sdk_alone(
+    packaged: dict[str, Any], uc: str, function: str, tmp_path: Path
+) -> None:
+    artifact = next(a for a in packaged[uc].artifacts if a.name == function)
+    code = _unzip(artifact, tmp_path / "code")
+    assert "handler" in modules_to_import(code)
+    check_in_isolation(code, use_case_paths(uc, HOST_LAYERS))
+
+
+@pytest.mark.slow
+def test_a_library_missing_from_requirements_fails_the_check(
+    packaged: dict[str, Any], tmp_path: Path
+) -> None:
+    """retail-catalog without pillow: its lock is still valid, but image_tagging cannot import PIL."""
+    use_case = packaging.resolve("retail-catalog")
+    target = packaging.layer_platform(use_case)
+    assert target is not None
+    complete = (use_case.path / "requirements.txt").read_text()
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("\n".join(line for line in complete.splitlines() if "pillow" not in line) + "\n")
+    lock = (use_case.path / "requirements.lock").read_text()
+    text = re.sub(r"pillow==[^\n]*(\n    --hash[^\n]*)*\n", "", lock)
+    text = re.sub(r"requirements-sha256: \w+", f"requirements-sha256: {_sha(requirements)}", text)
+    requirements.with_suffix(".lock").write_text(text)
+    assert "pillow" not in text and "aws-xray-sdk" in text
+
+    layer = packaging.host_layer(requirements, target, HOST_LAYERS)
+    sdk = packaging.runtime_sdk(HOST_LAYERS)
+    tagging = next(a for a in packaged["retail-catalog"].artifacts if a.name == "image_tagging")
+    code = _unzip(tagging, tmp_path / "code")
+    with pytest.raises(IsolatedImportError, match=r"PIL: ModuleNotFoundError: No module named 'PIL'"):
+        check_in_isolation(code, [layer, sdk])
+    check_in_isolation(code, use_case_paths("retail-catalog", HOST_LAYERS))  # the real layer has it
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
