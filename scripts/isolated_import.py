@@ -113,6 +113,7 @@ def check_in_isolation(
     paths: list[Path],
     *,
     modules: list[str] | None = None,
+    label: str | None = None,
     timeout: float = 300.0,
 ) -> dict[str, Any]:
     """Import ``modules`` (default :func:`modules_to_import`) of ``code_dir`` in a fresh interpreter.
@@ -144,8 +145,8 @@ def check_in_isolation(
     if report["failures"]:
         lines = "; ".join(f"{name}: {reason}" for name, reason in report["failures"].items())
         raise IsolatedImportError(
-            f"{folder.name} does not import with only its zip, its layer and the runtime SDK ({lines}). "
-            "A library it imports is probably missing from the use case's requirements.txt."
+            f"{label or folder.name} does not import with only its zip, its layer and the runtime SDK "
+            f"({lines}). A library it imports is probably missing from the use case's requirements.txt."
         )
     return report
 
@@ -166,7 +167,8 @@ def use_case_paths(uc: Any, cache_root: Path | None = None) -> list[Path]:
 
 
 def check_zip(zip_path: Path, paths: list[Path], cache_root: Path | None = None) -> None:
-    """:func:`check_in_isolation` on a function zip; a pass is remembered by zip and path set."""
+    """:func:`check_in_isolation` on a function zip (named ``<fn>.zip``); a pass is remembered by zip
+    and path set, so an unchanged function is checked once."""
     from scripts import packaging
 
     root = cache_root or packaging.DEFAULT_BUILD_ROOT / ".isolated-checks"
@@ -179,6 +181,24 @@ def check_zip(zip_path: Path, paths: list[Path], cache_root: Path | None = None)
     with tempfile.TemporaryDirectory(prefix="isolated-") as scratch:
         with zipfile.ZipFile(zip_path) as archive:
             archive.extractall(scratch)
-        check_in_isolation(scratch, paths)
+        check_in_isolation(scratch, paths, label=f"function {zip_path.stem}")
     root.mkdir(parents=True, exist_ok=True)
     marker.write_text(f"{zip_path}\n", encoding="utf-8")
+
+
+def check_packaged(packaged: Any, cache_root: Path | None = None) -> None:
+    """Check every function zip of a packaged use case; one error names each function that fails."""
+    paths = use_case_paths(packaged.use_case)
+    failures = []
+    for artifact in packaged.artifacts:
+        if artifact.kind != "function":
+            continue
+        try:
+            check_zip(artifact.path, paths, cache_root)
+        except IsolatedImportError as error:
+            failures.append(str(error))
+    if failures:
+        raise IsolatedImportError(
+            f"{packaged.use_case.name}: refusing to deploy {len(failures)} function(s) that would fail to "
+            "import on Lambda: " + " | ".join(failures)
+        )

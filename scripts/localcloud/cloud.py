@@ -182,7 +182,12 @@ class LocalCloud:
     ) -> StackInfo:
         """Package and deploy ``uc`` with the project's deploy code, then make the stack runnable."""
         from scripts import deploy as deployer
+        from scripts import isolated_import, packaging
 
+        # Handlers run in this process, beside the project's packages. First prove that each
+        # function imports with only its zip, its layer (host build), the runtime SDK and the
+        # standard library, as on Lambda; the deploy below reuses the zips built here.
+        isolated_import.check_packaged(packaging.package(uc, self.build_root, pip=pip))
         with _quiet_moto_skips():
             result = deployer.deploy(
                 uc,

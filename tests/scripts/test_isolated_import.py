@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
 import sys
 import zipfile
 from pathlib import Path
@@ -150,3 +151,16 @@ def test_a_library_missing_from_requirements_fails_the_check(
 
 def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_the_local_cloud_refuses_a_function_that_would_not_import_on_lambda(tmp_path: Path) -> None:
+    from scripts.localcloud.cloud import local_cloud, local_layer_pip
+
+    source = tmp_path / "localcloud-uc"
+    shutil.copytree(ROOT / "tests" / "fixtures" / "localcloud-uc", source)
+    worker = source / "functions" / "worker" / "handler.py"
+    worker.write_text(worker.read_text() + "\nimport yaml  # installed here, in no layer\n")
+    with local_cloud(build_root=tmp_path / "build") as cloud:
+        with pytest.raises(IsolatedImportError, match=r"refusing to deploy 1 function.*worker.*yaml"):
+            cloud.deploy(str(source), pip=local_layer_pip)
+        assert cloud.client("cloudformation").describe_stacks()["Stacks"] == []
