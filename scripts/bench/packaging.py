@@ -14,6 +14,16 @@
   costs. A handler that imports a heavy package only inside the function that uses it (Pillow in
   the retail functions) leaves it out of both figures. Each row names the packages in its baseline.
 
+Per use case, three figures about the per-function building blocks:
+
+* raw template lines per function: lines of ``template.yaml`` over the number of function folders,
+  read at run time (the template is what a use-case author writes and reads);
+* zips changed by a one-module change, next to the number of functions: the sources are copied, then
+  each first-party module a function zip holds is edited in turn and the use case re-packaged; the
+  median and the maximum of the changed-zip counts over those modules are reported (the
+  modules every function imports, such as ``shared/config.py``, change every zip by nature);
+* the numpy version of the layer, read from the use case's hash-pinned layer lock.
+
 Every use case with a template is measured; while none has one, the fixture use case stands in.
 """
 
@@ -128,6 +138,80 @@ def _import_seconds(folder: Path, *, bytecode: bool) -> tuple[float, float, list
     return statistics.median(baseline_runs), statistics.median(handler_runs), packages
 
 
+def _function_count(uc: UseCase) -> int:
+    folder = packaging.uc_folder(uc) / "functions"
+    return sum(1 for path in folder.iterdir() if (path / "handler.py").is_file()) if folder.is_dir() else 0
+
+
+def _one_module_changes(uc: UseCase, scratch: Path) -> list[int]:
+    """For each first-party module in the use case's zips: how many zips one edit of it changes."""
+    sources = scratch / "sources" / uc.name
+    shared = sources / "shared"
+    shutil.copytree(packaging.SHARED_PACKAGE, shared, ignore=shutil.ignore_patterns("__pycache__"))
+    folder = sources / uc.name
+    shutil.copytree(packaging.uc_folder(uc), folder, ignore=shutil.ignore_patterns("__pycache__"))
+    build = scratch / "one-module" / uc.name
+    if (packaging.DEFAULT_BUILD_ROOT / ".layer-cache").is_dir():
+        shutil.copytree(packaging.DEFAULT_BUILD_ROOT / ".layer-cache", build / ".layer-cache")
+
+    def hashes() -> dict[str, str]:
+        packaged = packaging.package(folder, build, shared_dir=shared)
+        return {a.name: a.sha256 for a in packaged.artifacts if a.kind == "function"}
+
+    original = hashes()
+    roots = set(packaging.first_party_roots(packaging.resolve(folder), shared))
+    modules: set[str] = set()
+    for artifact in packaging.package(folder, build, shared_dir=shared).artifacts:
+        if artifact.kind == "function":
+            with zipfile.ZipFile(artifact.path) as archive:
+                modules.update(
+                    n for n in archive.namelist() if n.endswith(".py") and n.split("/")[0] in roots
+                )
+    changed = []
+    for name in sorted(modules):
+        head, _, rest = name.partition("/")
+        path = (shared if head == "shared" else folder / head) / rest
+        text = path.read_bytes()
+        path.write_bytes(text + b"\n# one-module change\n")
+        try:
+            after = hashes()
+        finally:
+            path.write_bytes(text)
+        changed.append(sum(after[fn] != original[fn] for fn in original))
+    return changed
+
+
+def _layer_numpy(uc: UseCase) -> str:
+    requirements = packaging.requirements_file(uc)
+    lock = packaging.lock_file(requirements) if requirements else None
+    if lock is None or not lock.is_file():
+        return "no layer"
+    pins = [pin for pin, _ in packaging._lock_entries(lock.read_text(encoding="utf-8")).values()]
+    return next((pin.split("==")[1] for pin in pins if pin.lower().startswith("numpy==")), "not in the layer")
+
+
+def building_blocks(report: Report, use_cases: list[UseCase], scratch: Path) -> None:
+    """Template lines per function, zips changed by a one-module change, the layer's numpy."""
+    for uc in use_cases:
+        functions = _function_count(uc)
+        if not functions:
+            continue
+        lines = len(uc.template.read_text(encoding="utf-8").splitlines())
+        report.add(f"template lines per function, {uc.name}", lines / functions, "lines")
+        changes = _one_module_changes(uc, scratch)
+        if changes:
+            report.add(
+                f"zips changed by 1 edit, {uc.name} median/{len(changes)}",
+                statistics.median(changes),
+                "zips",
+                baseline=functions,
+            )
+            report.add(
+                f"zips changed, one-module edit {uc.name} (max)", max(changes), "zips", baseline=functions
+            )
+        print(f"  {'layer numpy, ' + uc.name:<52} {_layer_numpy(uc):>14}", flush=True)
+
+
 def run(report: Report) -> None:
     """Package every use case cold and warm, then size and import each function zip."""
     use_cases = _use_cases()
@@ -154,6 +238,7 @@ def run(report: Report) -> None:
             met=warm() <= 0.5 * cold(),
         )
         report.add("zips rebuilt on the warm run", rebuilt, "zips", target="= 0", met=rebuilt == 0)
+        building_blocks(report, use_cases, Path(scratch))
 
         for packaged in built:
             for artifact in packaged.artifacts:
