@@ -20,7 +20,12 @@ in ``LambdaFunction._invoke_lambda``; this module replaces that one method. What
   (``errorMessage``, ``errorType``, ``requestId``, ``stackTrace``).
 
 Third-party packages come from the project's environment, which pins the same versions as the
-dependencies layer; the layer zip itself (built for arm64 Linux) is not imported.
+dependencies layer; the layer zip itself (built for arm64 Linux) is not imported. So that this never
+hides a packaging slip, :meth:`LocalCloud.deploy` first imports every function in a separate
+``python -I -S`` with only its zip, the same layer built for this host, the runtime SDK and the
+standard library (:func:`scripts.isolated_import.check_packaged`), and refuses a function that
+fails there. Running each handler in its own interpreter would give the same guarantee at every
+call, but would import numpy and boto3 once per function instead of once per process.
 
 Calls run one at a time (a process-wide lock), because the environment is process-wide. A handler
 may still call another function synchronously: the lock is re-entrant.
