@@ -10,10 +10,11 @@ template would be wrong inside the flattened zip. The packager therefore
   tests, caches and byte code are left out, timestamps and permissions are fixed and entries
   sorted, so the same sources always give the same bytes;
 * names every artifact by the SHA-256 of its bytes, so an unchanged function is never uploaded twice;
-* builds the third-party dependencies of ``<uc-folder>/requirements.txt`` into a layer with pip for
-  the Lambda platform (architecture and Python version read from the template), cached by the hash
-  of the requirements and the platform, so pip runs at most once per machine for one input (the
-  SDK the Lambda runtime already has is left out);
+* builds the third-party dependencies of ``<uc-folder>/requirements.txt`` into a layer: pip
+  installs the hash-pinned ``requirements.lock`` beside it (``make lock-layers``; the SDK the
+  Lambda runtime already has is left out) with ``--require-hashes`` for the Lambda platform
+  (architecture and Python version read from the template), cached by the hash of the lock and the
+  platform, so pip runs at most once per machine for one input;
 * writes ``build/<uc>/template.packaged.yaml`` with each Handler flattened to ``handler.handler``
   and each code and layer key pointing at its content-addressed artifact.
 
