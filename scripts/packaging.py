@@ -397,7 +397,7 @@ def read_lock(requirements: Path, target: LayerTarget) -> str:
     return text
 
 
-def _lock_entries(text: str) -> dict[str, tuple[str, list[str]]]:
+def lock_entries(text: str) -> dict[str, tuple[str, list[str]]]:
     """canonical name -> (``name==version``, hashes) of a lock file."""
     entries: dict[str, tuple[str, list[str]]] = {}
     joined = re.sub(r"\\\n\s*", " ", text)
@@ -548,7 +548,7 @@ def lock_layer(requirements: Path, target: LayerTarget, *, pip: PipRunner | None
     text = requirements.read_text(encoding="utf-8")
     wanted = _requested_names(text)
     previous = (
-        _lock_entries(lock_file(requirements).read_text(encoding="utf-8"))
+        lock_entries(lock_file(requirements).read_text(encoding="utf-8"))
         if lock_file(requirements).is_file()
         else {}
     )

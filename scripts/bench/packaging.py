@@ -186,7 +186,7 @@ def _layer_numpy(uc: UseCase) -> str:
     lock = packaging.lock_file(requirements) if requirements else None
     if lock is None or not lock.is_file():
         return "no layer"
-    pins = [pin for pin, _ in packaging._lock_entries(lock.read_text(encoding="utf-8")).values()]
+    pins = [pin for pin, _ in packaging.lock_entries(lock.read_text(encoding="utf-8")).values()]
     return next((pin.split("==")[1] for pin in pins if pin.lower().startswith("numpy==")), "not in the layer")
 
 

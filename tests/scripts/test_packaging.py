@@ -343,7 +343,7 @@ def test_the_lock_pins_lambda_and_host_wheel_hashes_without_the_runtime_sdk(mini
     lock = packaging.lock_use_case(mini, pip=pip)
     assert lock == mini / "requirements.lock"
     text = lock.read_text()
-    entries = packaging._lock_entries(text)
+    entries = packaging.lock_entries(text)
     assert sorted(pin for pin, _ in entries.values()) == ["aws-xray-sdk==2.15.0", "wrapt==2.5.2"]
     for pin, hashes in entries.values():
         assert sorted(hashes) == sorted({wheel_hash(pin, "lambda"), wheel_hash(pin, "host")})
@@ -359,7 +359,7 @@ def test_relocking_keeps_hashes_recorded_on_another_host(mini: Path, pip: FakePi
         lock.read_text().replace("wrapt==2.5.2 \\\n", f"wrapt==2.5.2 \\\n    --hash=sha256:{other_host} \\\n")
     )
     packaging.lock_use_case(mini, pip=pip)
-    assert other_host in packaging._lock_entries(lock.read_text())["wrapt"][1]
+    assert other_host in packaging.lock_entries(lock.read_text())["wrapt"][1]
 
 
 def test_a_requirement_naming_an_sdk_package_keeps_it(mini: Path, tmp_path: Path) -> None:
@@ -387,7 +387,7 @@ def test_each_use_case_lock_matches_its_requirements_and_platform(uc: str) -> No
     requirements = packaging.requirements_file(use_case)
     target = packaging.layer_platform(use_case)
     assert requirements is not None and target is not None
-    entries = packaging._lock_entries(packaging.read_lock(requirements, target))
+    entries = packaging.lock_entries(packaging.read_lock(requirements, target))
     for name in packaging._requested_names(requirements.read_text()):
         assert name in entries, f"{name} of requirements.txt is not in the lock"
     for pin, hashes in entries.values():
