@@ -262,10 +262,13 @@ class ImportGraph:
     ``local`` is a folder whose top-level modules are importable too (the function folder).
     """
 
-    def __init__(self, roots: Mapping[str, Path], local: Path | None = None) -> None:
+    def __init__(
+        self, roots: Mapping[str, Path], local: Path | None = None, parsed: dict[Path, Any] | None = None
+    ) -> None:
         self.roots = {name: Path(path) for name, path in roots.items()}
         self.local = local
-        self._parsed: dict[Path, _Parsed] = {}
+        # Parsed files by path; a caller may share one dict between graphs of the same roots.
+        self._parsed: dict[Path, Any] = parsed if parsed is not None else {}
 
     # -- resolving names --
 
@@ -301,7 +304,7 @@ class ImportGraph:
 
     def _parse(self, found: _Module) -> _Parsed:
         assert found.path is not None
-        cached = self._parsed.get(found.path)
+        cached: _Parsed | None = self._parsed.get(found.path)
         if cached is None:
             tree = ast.parse(found.path.read_bytes(), filename=str(found.path))
             visitor = _ImportVisitor(found.name, found.is_package)

@@ -185,9 +185,11 @@ def first_party_roots(use_case: UseCase | None, shared_dir: Path = SHARED_PACKAG
     return roots
 
 
-def function_closure(function_dir: Path, roots: Mapping[str, Path]) -> import_closure.Closure:
+def function_closure(
+    function_dir: Path, roots: Mapping[str, Path], parsed: dict[Path, Any] | None = None
+) -> import_closure.Closure:
     """The first-party files and third-party imports of one function (see :mod:`scripts.import_closure`)."""
-    graph = import_closure.ImportGraph(roots, local=function_dir)
+    graph = import_closure.ImportGraph(roots, local=function_dir, parsed=parsed)
     seeds = [
         import_closure.module_name(path.relative_to(function_dir))
         for path in _walk(function_dir)
@@ -203,6 +205,7 @@ def function_entries(
     function_dir: Path,
     shared_dir: Path = SHARED_PACKAGE,
     roots: Mapping[str, Path] | None = None,
+    parsed: dict[Path, Any] | None = None,
 ) -> list[tuple[str, Path]]:
     """(archive name, source file) pairs of one function zip, sorted by archive name.
 
@@ -219,7 +222,7 @@ def function_entries(
         raise PackagingError(f"{function_dir}: a function folder must not contain its own {clashes[0]}/")
     if "handler.py" not in entries:
         raise PackagingError(f"{function_dir}: no handler.py")
-    closure = function_closure(function_dir, roots)
+    closure = function_closure(function_dir, roots, parsed)
     for name, path in closure.files.items():
         if name.split("/")[0] not in roots:
             continue  # a module of the function folder, already in
@@ -270,6 +273,34 @@ def _inputs_digest(entries: Sequence[tuple[str, Path]], memo: dict[Path, bytes])
         digest.update(name.encode() + b"\0")
         digest.update(memo[path])
     return digest.hexdigest()
+
+
+def _entries_cached(
+    state: _BuildState,
+    fn: str,
+    function_dir: Path,
+    roots: Mapping[str, Path],
+    memo: dict[Path, bytes],
+    parsed: dict[Path, Any],
+) -> list[tuple[str, Path]]:
+    """:func:`function_entries`, reused from the last run while no file it could reach changed.
+
+    The key hashes every file of the function folder and of each first-party root (hashes are
+    memoised for the run, so each file is read once), so a warm run does not parse any source.
+    """
+    universe = [(path.relative_to(function_dir).as_posix(), path) for path in _walk(function_dir)]
+    for name, root in sorted(roots.items()):
+        universe += [(f"{name}/{path.relative_to(root).as_posix()}", path) for path in _walk(root)]
+    key = (
+        _inputs_digest(universe, memo)
+        + hashlib.sha256(json.dumps(sorted(map(str, roots.values()))).encode()).hexdigest()
+    )
+    cached = state.data.get(f"closure:{fn}")
+    if cached and cached.get("key") == key and all(Path(path).is_file() for _, path in cached["entries"]):
+        return [(name, Path(path)) for name, path in cached["entries"]]
+    entries = function_entries(function_dir, roots=roots, parsed=parsed)
+    state.data[f"closure:{fn}"] = {"key": key, "entries": [[name, str(path)] for name, path in entries]}
+    return entries
 
 
 class _BuildState:
@@ -699,6 +730,7 @@ def package(
     memo: dict[Path, bytes] = {}
     resources: dict[str, Any] = template["Resources"]
     roots = first_party_roots(use_case, shared_dir)
+    parsed: dict[Path, Any] = {}  # parsed modules, shared by every function of this run
 
     for logical_id, resource in resources.items():
         if not isinstance(resource, dict) or resource.get("Type") != "AWS::Lambda::Function":
@@ -711,7 +743,7 @@ def package(
             function_dir = uc_folder(use_case) / "functions" / fn
             if not function_dir.is_dir():
                 raise PackagingError(f"{logical_id}: function folder {function_dir} does not exist")
-            entries = function_entries(function_dir, shared_dir, roots)
+            entries = _entries_cached(state, fn, function_dir, roots, memo, parsed)
             inputs = _inputs_digest(entries, memo)
             target = build_dir / "functions" / f"{fn}.zip"
             sha = state.fresh(f"function:{fn}", inputs, target)

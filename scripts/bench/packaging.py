@@ -206,9 +206,7 @@ def building_blocks(report: Report, use_cases: list[UseCase], scratch: Path) -> 
                 "zips",
                 baseline=functions,
             )
-            report.add(
-                f"zips changed, one-module edit {uc.name} (max)", max(changes), "zips", baseline=functions
-            )
+            report.add(f"zips changed by 1 edit, {uc.name} max", max(changes), "zips", baseline=functions)
         print(f"  {'layer numpy, ' + uc.name:<52} {_layer_numpy(uc):>14}", flush=True)
 
 

@@ -287,6 +287,30 @@ def test_warm_run_rebuilds_nothing_and_a_change_rebuilds_only_its_function(
     assert not changed["report_daily"].rebuilt and not changed["dependencies"].rebuilt
 
 
+def test_a_warm_run_reuses_each_closure_until_a_reachable_file_changes(
+    mini: Path, tmp_path: Path, pip: FakePip, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build = tmp_path / "build"
+    package(mini, build, pip=pip)
+    calls: list[Path] = []
+    original = packaging.function_closure
+
+    def counting(function_dir: Path, *args: Any) -> Any:
+        calls.append(function_dir)
+        return original(function_dir, *args)
+
+    monkeypatch.setattr(packaging, "function_closure", counting)
+    package(mini, build, pip=pip)
+    assert calls == []
+    (mini / "functions" / "report_daily" / "handler.py").write_text(
+        (MINI / "functions" / "report_daily" / "handler.py").read_text() + "\nfrom shared import config\n"
+    )
+    changed = {a.name: a for a in package(mini, build, pip=pip).artifacts}
+    assert [p.name for p in calls] == ["report_daily"]  # only its own folder changed
+    assert "shared/config.py" in _names(changed["report_daily"].path)
+    assert not changed["ingest"].rebuilt
+
+
 def test_a_damaged_zip_is_rebuilt(tmp_path: Path, pip: FakePip) -> None:
     build = tmp_path / "build"
     cold = package(MINI, build, pip=pip)
