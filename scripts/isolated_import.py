@@ -188,7 +188,15 @@ def check_zip(zip_path: Path, paths: list[Path], cache_root: Path | None = None)
 
 def check_packaged(packaged: Any, cache_root: Path | None = None) -> None:
     """Check every function zip of a packaged use case; one error names each function that fails."""
-    paths = use_case_paths(packaged.use_case)
+    from scripts.packaging import PackagingError
+
+    try:
+        paths = use_case_paths(packaged.use_case)
+    except PackagingError as error:
+        raise IsolatedImportError(
+            f"{packaged.use_case.name}: cannot build the layer for this machine that the import check "
+            f"needs (pip must reach an index once; later runs use build/.host-layers): {error}"
+        ) from error
     failures = []
     for artifact in packaged.artifacts:
         if artifact.kind != "function":

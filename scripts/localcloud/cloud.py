@@ -23,7 +23,7 @@ import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -186,8 +186,10 @@ class LocalCloud:
 
         # Handlers run in this process, beside the project's packages. First prove that each
         # function imports with only its zip, its layer (host build), the runtime SDK and the
-        # standard library, as on Lambda; the deploy below reuses the zips built here.
-        isolated_import.check_packaged(packaging.package(uc, self.build_root, pip=pip))
+        # standard library, as on Lambda; the deploy below reuses the zips built here. The function
+        # zips do not depend on the layer builder, so the offline one serves this check, and the
+        # deploy still reports its own layer build's failure (which the demo falls back from).
+        isolated_import.check_packaged(packaging.package(uc, self.build_root, pip=pip or local_layer_pip))
         with _quiet_moto_skips():
             result = deployer.deploy(
                 uc,
@@ -357,7 +359,7 @@ class LocalCloud:
         return float(sum(response["MetricDataResults"][0]["Values"]))
 
 
-def local_layer_pip(args: list[str] | tuple[str, ...]) -> None:
+def local_layer_pip(args: Sequence[str]) -> None:
     """A pip stand-in for building the dependencies layer zip without downloading Linux wheels.
 
     The local runtime never imports the arm64 layer: functions run on the project's environment,

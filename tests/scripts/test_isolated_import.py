@@ -164,3 +164,25 @@ def test_the_local_cloud_refuses_a_function_that_would_not_import_on_lambda(tmp_
         with pytest.raises(IsolatedImportError, match=r"refusing to deploy 1 function.*worker.*yaml"):
             cloud.deploy(str(source), pip=local_layer_pip)
         assert cloud.client("cloudformation").describe_stacks()["Stacks"] == []
+
+
+@pytest.mark.slow
+def test_the_demo_still_falls_back_to_a_stand_in_layer_when_pip_is_offline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scripts import catalog, demos
+    from scripts.localcloud.cloud import local_cloud
+
+    use_case = catalog.find("retail-catalog")
+    use_case_paths(use_case)  # built (or found) while online, as after any earlier run
+
+    def offline(args: Any) -> None:
+        raise packaging.PackagingError("pip failed (install --no-deps …): no index reachable")
+
+    monkeypatch.setattr(packaging, "_run_pip", offline)
+    lines: list[str] = []
+    with local_cloud(build_root=tmp_path / "build") as cloud:
+        params = demos.driver_for(use_case).parameters(cloud.create_access_point())
+        stack = demos.deploy_with_fallback(cloud, use_case, params, None, lines.append)
+    assert stack.name == demos.stack_name(use_case)
+    assert any("using a local stand-in layer" in line for line in lines)
