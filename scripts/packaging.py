@@ -211,7 +211,8 @@ def function_entries(
 
     The function folder goes in whole; of the first-party packages (``roots``, by default just
     ``shared``) only the modules the function's import closure reaches go in, with their parent
-    packages and the data files of each package included.
+    packages and the data files of each package included (``shared/cfn`` holds the shared stacks,
+    not data of the package).
     """
     roots = dict(roots) if roots is not None else {"shared": shared_dir}
     entries: dict[str, Path] = {}
@@ -232,7 +233,9 @@ def function_entries(
             prefix = name.rsplit("/", 1)[0]
             for data in import_closure.data_files(package_dir):
                 relative = data.relative_to(package_dir)
-                if not _excluded(relative):
+                if not _excluded(relative) and not (
+                    path.parent == roots.get("shared") and relative.parts[0] == "cfn"
+                ):
                     entries[f"{prefix}/{relative.as_posix()}"] = data
     return sorted(entries.items())
 

@@ -177,8 +177,11 @@ def test_tests_caches_bytecode_and_shared_cfn_are_left_out(mini: Path, tmp_path:
     (fn / "labels.json").write_text("{}")
     shared = tmp_path / "shared"
     shutil.copytree(ROOT / "shared", shared, ignore=shutil.ignore_patterns("__pycache__"))
-    (shared / "cfn").mkdir(exist_ok=True)
+    shutil.rmtree(shared / "cfn")  # without its Python function, shared/cfn looks like package data
+    (shared / "cfn").mkdir()
     (shared / "cfn" / "dashboard.yaml").write_text("Resources: {}\n")
+    (shared / "formats").mkdir()
+    (shared / "formats" / "labels.json").write_text("{}")  # data of the shared package: kept
     (shared / "__pycache__").mkdir()
     (shared / "__pycache__" / "config.cpython-311.pyc").write_bytes(b"\0")
 
@@ -186,6 +189,7 @@ def test_tests_caches_bytecode_and_shared_cfn_are_left_out(mini: Path, tmp_path:
     names = _names(next(a.path for a in packaged.artifacts if a.name == "ingest"))
 
     assert "labels.json" in names  # data files beside the handler are part of the function
+    assert "shared/formats/labels.json" in names
     for name in names:
         assert not name.endswith(".pyc")
         assert "__pycache__" not in name and "/tests/" not in name and not name.startswith("tests/")
