@@ -15,6 +15,7 @@ from shared.state import (
     COMPLETED,
     DELETED,
     FAILED,
+    DeadLetterOverflow,
     DeadLetterStore,
     StateStore,
     dead_letter_table_definition,
@@ -319,6 +320,22 @@ def test_handler_reports_the_sequence_number_of_every_failed_record(
     }
     # Each record is tried on its own merit and dead-lettered as transient.
     assert _emitted(capsys, "RecordsDeadLettered") == [2]
+
+
+def test_handler_dead_letters_a_payload_too_large_for_an_item_through_the_output_bucket(
+    deployed: Any,
+) -> None:
+    module, _, dynamodb = deployed
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="output")
+    poison = Batch().raw(_b64(b"{" + b'"pad":"' + b"x" * 600_000 + b'"'), partition_key="big")
+    assert module.handler({"Records": [poison]}, None) == {"batchItemFailures": []}
+    (letter,) = list(DeadLetterStore("dlq", dynamodb, overflow=DeadLetterOverflow("output", s3)).entries())
+    assert (
+        letter.kind == "malformed"
+        and letter.raw_location == f"s3://output/dead-letters/{letter.record_id}.json"
+    )
+    assert letter.data == poison["kinesis"]["data"] and letter.raw == poison
 
 
 def test_handler_refuses_an_event_that_is_not_from_kinesis(deployed: Any) -> None:
