@@ -285,6 +285,22 @@ class StateStore:
         item = response.get("Item")
         return FileState.from_item(item) if item else None
 
+    def applied(self, key: str, event_type: str, fingerprint: Fingerprint, detected_at: str) -> bool:
+        """Whether the state already reflects this change event, or something newer than it.
+
+        True for a completed version with this fingerprint, for a deletion already recorded at or
+        after this stamp, and for any state newer than the event (which the consumer would refuse
+        as stale anyway). A replay uses it to skip what needs no second delivery.
+        """
+        state = self.get(key)
+        if state is None:
+            return False
+        if state.detected_at > detected_at:
+            return True
+        if event_type == DELETED:
+            return state.status == DELETED and state.detected_at >= detected_at
+        return state.status == COMPLETED and state.fingerprint == fingerprint
+
     def is_completed(self, key: str, fingerprint: Fingerprint) -> bool:
         """Whether this exact version of ``key`` was completed."""
         state = self.get(key)
