@@ -276,6 +276,20 @@ class StateStore:
             self._update(key, expression, condition, {"#size": "size", "#status": "status"}, values) is None
         )
 
+    def mark_gone(self, key: str, *, detected_at: str) -> bool:
+        """Mark a file deleted that a listing no longer shows, keeping its last fingerprint.
+
+        For the polling run's reconciliation: ``detected_at`` is when the listing began, so any
+        event detected after it (a re-creation) keeps the file, as does a state already deleted.
+        True if the state changed, i.e. the stream had missed this deletion.
+        """
+        values = {":t": _s(detected_at), ":status": _s(DELETED), ":ts": _s(self._now_text())}
+        expression = (
+            "SET detected_at = :t, #status = :status, updated_at = :ts REMOVE claim_token, claim_expires_at"
+        )
+        condition = "attribute_exists(file_key) AND #status <> :status AND detected_at < :t"
+        return self._update(key, expression, condition, {"#status": "status"}, values) is None
+
     # -- reads, for reconciliation (never for change detection) ------------------------------------
 
     def get(self, key: str) -> FileState | None:

@@ -167,6 +167,29 @@ def test_delete_of_an_unknown_key_leaves_a_tombstone(store: StateStore) -> None:
     assert _claim(store, V1, T1, key="gone").outcome == STALE
 
 
+def test_mark_gone_heals_a_missed_deletion_once_and_never_overrides_a_newer_event(store: StateStore) -> None:
+    assert not store.mark_gone("k", detected_at=T2)  # no state: nothing to heal
+    claim = _claim(store, V1, T1)
+    assert store.complete(claim)
+    assert store.mark_gone("k", detected_at=T2)
+    state = store.get("k")
+    assert (state.status, state.fingerprint, state.detected_at) == (DELETED, V1, T2)
+    assert not store.mark_gone("k", detected_at=T3)  # already deleted
+    assert _claim(store, V2, T3).outcome == CLAIMED  # a re-creation detected later still wins
+    assert not store.mark_gone("k", detected_at=T2)  # a listing older than that event changes nothing
+    assert store.get("k").status == PROCESSING
+
+
+def test_applied_says_whether_the_state_already_reflects_an_event(store: StateStore) -> None:
+    assert not store.applied("k", "created", V1, T1)
+    assert store.complete(_claim(store, V1, T1))
+    assert store.applied("k", "created", V1, T1) and store.applied("k", "modified", V1, T2)
+    assert not store.applied("k", "modified", V2, T2)
+    assert not store.applied("k", "deleted", V1, T2)
+    assert store.mark_deleted("k", V1, detected_at=T2)
+    assert store.applied("k", "deleted", V1, T2) and store.applied("k", "created", V2, T1)
+
+
 def test_completed_keys_batches_and_matches_the_fingerprint(store: StateStore) -> None:
     for i in range(105):
         claim = _claim(store, V1, T1, key=f"f{i:03d}")
