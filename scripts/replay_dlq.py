@@ -58,6 +58,7 @@ OUTPUT_QUEUE = "StreamFailureQueueUrl"
 OUTPUT_BUCKET = "OutputBucketName"
 # Messages being worked on stay hidden this long; an unfinished one comes back for the next replay.
 VISIBILITY_SECONDS = 600
+MAX_EMPTY_READS = 20
 
 
 @dataclass
@@ -184,6 +185,7 @@ class StreamReader:
             raise
         oldest = self.clock() - self.retention_seconds(stream)
         last, found = int(end), list[dict[str, Any]]()
+        empty_reads = 0
         while iterator:
             response = self.client.get_records(ShardIterator=iterator, Limit=1000)
             records = response.get("Records", [])
@@ -192,7 +194,10 @@ class StreamReader:
                     return found
                 if _epoch(record["ApproximateArrivalTimestamp"]) >= oldest:
                     found.append(record)
-            if not records or not response.get("MillisBehindLatest", 1):
+            # Caught up with the shard's tip: nothing later to read. Kinesis may answer an empty
+            # page while behind, so a few empty pages are read through before giving up.
+            empty_reads = 0 if records else empty_reads + 1
+            if not response.get("MillisBehindLatest", 0) or empty_reads >= MAX_EMPTY_READS:
                 return found
             iterator = response.get("NextShardIterator")
         return found

@@ -86,8 +86,8 @@ def rig(aws: None) -> Rig:
 
 def test_an_on_failure_range_is_read_back_and_only_what_is_not_done_is_replayed_once(rig: Rig) -> None:
     done = rig.put(change("a/done.jpg"))
-    todo = rig.put(change("a/todo.jpg"))
-    lettered = rig.put(change("a/lettered.jpg"))
+    rig.put(change("a/todo.jpg"))
+    rig.put(change("a/lettered.jpg"))
     rig.put(change("a/gone.jpg", "deleted", T1))
     last = rig.put(b"\xff not utf-8")  # its malformed dead letter was never written (throttled)
     claim = rig.state.claim("a/done.jpg", FP, detected_at=T1, token="t", timeout_seconds=60)
@@ -138,3 +138,35 @@ def test_a_message_that_is_not_an_on_failure_record_is_kept(rig: Rig) -> None:
     summary = rig.replay()
     assert list(summary.kept.values()) == ["OnFailure message without KinesisBatchInfo; left in the queue"]
     assert rig.queued() == 1
+
+
+class PagedKinesis:
+    """GetRecords pages as Kinesis may serve them: an empty page while still behind the tip."""
+
+    def __init__(self, pages: list[tuple[list[int], int]]) -> None:
+        self.pages = pages
+        self.reads = 0
+
+    def describe_stream_summary(self, StreamName: str) -> dict[str, Any]:  # noqa: N803
+        return {"StreamDescriptionSummary": {"RetentionPeriodHours": 24}}
+
+    def get_shard_iterator(self, **_: Any) -> dict[str, Any]:
+        return {"ShardIterator": "it-0"}
+
+    def get_records(self, ShardIterator: str, Limit: int) -> dict[str, Any]:  # noqa: N803
+        sequences, behind = self.pages[self.reads]
+        self.reads += 1
+        records = [{"SequenceNumber": str(n), "ApproximateArrivalTimestamp": time.time()} for n in sequences]
+        return {"Records": records, "MillisBehindLatest": behind, "NextShardIterator": f"it-{self.reads}"}
+
+
+def test_a_range_is_read_through_empty_pages_until_its_end() -> None:
+    client = PagedKinesis([([1, 2], 5000), ([], 4000), ([3], 3000), ([4, 9], 0)])
+    found = StreamReader(client).read("changes", "shard-0", "1", "4")
+    assert [r["SequenceNumber"] for r in found] == ["1", "2", "3", "4"]
+
+
+def test_reading_stops_at_the_tip_of_the_shard() -> None:
+    client = PagedKinesis([([1], 0), ([2], 0)])
+    assert [r["SequenceNumber"] for r in StreamReader(client).read("changes", "s", "1", "9")] == ["1"]
+    assert client.reads == 1
