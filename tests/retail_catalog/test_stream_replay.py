@@ -170,3 +170,22 @@ def test_reading_stops_at_the_tip_of_the_shard() -> None:
     client = PagedKinesis([([1], 0), ([2], 0)])
     assert [r["SequenceNumber"] for r in StreamReader(client).read("changes", "s", "1", "9")] == ["1"]
     assert client.reads == 1
+
+
+def test_replay_follows_the_pointer_of_a_dead_letter_kept_in_the_output_bucket(rig: Rig) -> None:
+    from shared.state import DeadLetterOverflow
+
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="output")
+    rig.dlq.overflow = DeadLetterOverflow("output", s3)
+    document = {**json.loads(change("a/big.jpg")), "padding": "x" * 500_000}  # unknown fields are ignored
+    payload = json.dumps(document).encode()
+    data = base64.b64encode(payload).decode()
+    rig.dlq.record(partition_key="p#0", data=data, raw={"kinesis": {"data": data, "partitionKey": "p#0"}},
+                   kind="transient", error="TimeoutError", stack_trace="", key="a/big.jpg")  # fmt: skip
+    (letter,) = list(rig.dlq.entries())
+    assert letter.raw_location is not None
+    summary = rig.replay()
+    assert len(summary.replayed) == 1 and summary.kept == {}
+    assert [r["Data"] for r in rig.stream()] == [payload]
+    assert list(rig.dlq.entries()) == [] and not s3.list_objects_v2(Bucket="output").get("Contents")
