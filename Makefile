@@ -79,8 +79,8 @@ demo: $(STAMP) ## Run UC=<name> end to end on the embedded local cloud
 invoke: $(STAMP) ## Run one function on the embedded cloud: UC=… FN=… EVENT=path
 	$(PY) -m scripts.localcloud invoke $(UC) $(FN) $(if $(EVENT),--event $(EVENT),)
 
-replay-dlq: $(STAMP) ## Re-put dead-lettered stream records of UC=<name>
-	$(PY) -m scripts.replay_dlq $(UC) $(if $(STACK),--stack $(STACK)) $(if $(REGION),--region $(REGION))
+replay-dlq: $(STAMP) ## Re-put dead letters and OnFailure ranges of UC=<name> [DRY_RUN=1]
+	$(PY) -m scripts.replay_dlq $(UC) $(if $(STACK),--stack $(STACK)) $(if $(REGION),--region $(REGION)) $(if $(DRY_RUN),--dry-run)
 
 clean: ## Remove build output and caches (keeps the environments)
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache .hypothesis

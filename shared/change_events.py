@@ -8,6 +8,7 @@ on a cold start. :mod:`shared.changes` re-exports every name here.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -17,6 +18,15 @@ from shared.s3ap import ObjectInfo, validate_key
 
 EVENT_VERSION = 1
 EVENT_TYPES = ("created", "modified", "deleted")
+
+# A change event nests two levels deep; anything far deeper is hostile, and refusing it before
+# parsing keeps the recursive JSON decoder away from Python's recursion limit.
+MAX_JSON_DEPTH = 16
+# DynamoDB numbers hold 38 significant digits; a longer integer cannot be stored or compared.
+MAX_INT_DIGITS = 38
+_UTF8_BOM = b"\xef\xbb\xbf"
+# A JSON string (with its escapes) or a bracket: brackets inside strings do not nest.
+_DEPTH_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 
 
 class MalformedEventError(PatternError, ValueError):
@@ -138,8 +148,87 @@ class ChangeEvent:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> ChangeEvent:
+        """Parse and validate one event; every hostile input raises :class:`MalformedEventError`."""
+        return cls.from_dict(strict_json(text))
+
+
+def _check_depth(text: str, limit: int) -> None:
+    """Refuse JSON nested deeper than ``limit``, without recursion (one pass over the tokens)."""
+    if text.count("[") + text.count("{") <= limit:
+        return  # cannot be deeper than the number of openers
+    depth = 0
+    for match in _DEPTH_TOKEN.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > limit:
+                raise MalformedEventError(f"JSON nested deeper than {limit} levels")
+        elif token in "]}":
+            depth -= 1
+
+
+def _int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise MalformedEventError(
+            f"integer with {len(text.lstrip('-'))} digits overflows ({MAX_INT_DIGITS} at most)"
+        )
+    return int(text)
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise MalformedEventError(f"number {text[:40]} overflows a double")
+    return value
+
+
+def _constant(name: str) -> Any:
+    raise MalformedEventError(f"{name} is not a JSON number")
+
+
+def _check_strings(data: Any) -> None:
+    """Refuse lone surrogates anywhere (JSON escapes allow them; UTF-8 and AWS APIs do not)."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str) and not item.isascii():
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as error:
+                raise MalformedEventError(f"string {item[:40]!r} holds a lone surrogate") from error
+
+
+def strict_json(payload: str | bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """Decode JSON as the event contract says: UTF-8 without a BOM, bounded depth, finite numbers.
+
+    ``json.loads`` alone would guess UTF-16 or skip a BOM, recurse until Python's limit on deep
+    nesting, accept ``NaN`` and ``Infinity`` and parse ``1e999`` as infinity. Each of those is
+    refused here with :class:`MalformedEventError` naming what is wrong.
+    """
+    if isinstance(payload, bytes | bytearray):
+        if payload.startswith(_UTF8_BOM):
+            raise MalformedEventError(
+                "payload starts with a UTF-8 byte order mark; the contract is plain UTF-8"
+            )
         try:
-            data = json.loads(text)
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise MalformedEventError(f"not valid JSON: {error}") from error
-        return cls.from_dict(data)
+            text = bytes(payload).decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise MalformedEventError(f"payload is not UTF-8: {error}") from error
+    else:
+        text = payload
+        if text.startswith("\ufeff"):
+            raise MalformedEventError("payload starts with a byte order mark; the contract is plain UTF-8")
+    _check_depth(text, max_depth)
+    try:
+        data = json.loads(text, parse_int=_int, parse_float=_float, parse_constant=_constant)
+    except (json.JSONDecodeError, ValueError) as error:
+        if isinstance(error, MalformedEventError):
+            raise
+        raise MalformedEventError(f"not valid JSON: {error}") from error
+    _check_strings(data)
+    return data

@@ -20,6 +20,7 @@ finish) and never reads the table to find work.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -40,8 +41,12 @@ STATUSES = (PENDING, PROCESSING, COMPLETED, FAILED, DELETED)
 CLAIMED, DUPLICATE, BUSY, STALE = "claimed", "duplicate", "busy", "stale"
 
 MAX_TEXT = 32 * 1024
-MAX_RAW = 300 * 1024  # a DynamoDB item is at most 400 KB
 BATCH_GET_LIMIT = 100
+# DynamoDB's item limit counts attribute names and values. A dead letter past it keeps its record
+# in S3 under this prefix of the output bucket and a pointer in the item.
+MAX_ITEM_BYTES = 400 * 1024
+ITEM_MARGIN_BYTES = 1024
+DEAD_LETTER_PREFIX = "dead-letters/"
 
 
 class StateStoreError(PatternError):
@@ -271,6 +276,20 @@ class StateStore:
             self._update(key, expression, condition, {"#size": "size", "#status": "status"}, values) is None
         )
 
+    def mark_gone(self, key: str, *, detected_at: str) -> bool:
+        """Mark a file deleted that a listing no longer shows, keeping its last fingerprint.
+
+        For the polling run's reconciliation: ``detected_at`` is when the listing began, so any
+        event detected after it (a re-creation) keeps the file, as does a state already deleted.
+        True if the state changed, i.e. the stream had missed this deletion.
+        """
+        values = {":t": _s(detected_at), ":status": _s(DELETED), ":ts": _s(self._now_text())}
+        expression = (
+            "SET detected_at = :t, #status = :status, updated_at = :ts REMOVE claim_token, claim_expires_at"
+        )
+        condition = "attribute_exists(file_key) AND #status <> :status AND detected_at < :t"
+        return self._update(key, expression, condition, {"#status": "status"}, values) is None
+
     # -- reads, for reconciliation (never for change detection) ------------------------------------
 
     def get(self, key: str) -> FileState | None:
@@ -279,6 +298,22 @@ class StateStore:
         )
         item = response.get("Item")
         return FileState.from_item(item) if item else None
+
+    def applied(self, key: str, event_type: str, fingerprint: Fingerprint, detected_at: str) -> bool:
+        """Whether the state already reflects this change event, or something newer than it.
+
+        True for a completed version with this fingerprint, for a deletion already recorded at or
+        after this stamp, and for any state newer than the event (which the consumer would refuse
+        as stale anyway). A replay uses it to skip what needs no second delivery.
+        """
+        state = self.get(key)
+        if state is None:
+            return False
+        if state.detected_at > detected_at:
+            return True
+        if event_type == DELETED:
+            return state.status == DELETED and state.detected_at >= detected_at
+        return state.status == COMPLETED and state.fingerprint == fingerprint
 
     def is_completed(self, key: str, fingerprint: Fingerprint) -> bool:
         """Whether this exact version of ``key`` was completed."""
@@ -368,6 +403,88 @@ def record_id_for(partition_key: str, data: str) -> str:
     return digest.hexdigest()[:40]
 
 
+def _clip(text: str, max_bytes: int, *, keep_end: bool = False) -> str:
+    """``text`` cut to at most ``max_bytes`` of UTF-8 (a lone surrogate becomes its escape)."""
+    data = text.encode("utf-8", errors="backslashreplace")
+    if len(data) > max_bytes:
+        data = data[-max_bytes:] if keep_end else data[:max_bytes]
+    return data.decode("utf-8", errors="ignore")
+
+
+def _value_bytes(value: dict[str, Any]) -> int:
+    """The bytes DynamoDB counts for one typed value (numbers at their 21-byte maximum)."""
+    (kind, inner), *_ = value.items()
+    if kind == "S":
+        return len(str(inner).encode("utf-8"))
+    if kind == "N":
+        return 21
+    return 1
+
+
+def item_bytes(attributes: dict[str, dict[str, Any]]) -> int:
+    """The size of an item as DynamoDB measures it: UTF-8 names plus values."""
+    return sum(len(name.encode("utf-8")) + _value_bytes(value) for name, value in attributes.items())
+
+
+def _split_data(raw: dict[str, Any], data: str) -> dict[str, Any]:
+    """The raw record without its ``kinesis.data`` (kept once, in the ``data`` attribute)."""
+    kinesis = raw.get("kinesis")
+    if isinstance(kinesis, dict) and kinesis.get("data") == data:
+        return {**raw, "kinesis": {k: v for k, v in kinesis.items() if k != "data"}}
+    return raw
+
+
+def _join_data(raw: dict[str, Any], data: str) -> dict[str, Any]:
+    kinesis = raw.get("kinesis")
+    if isinstance(kinesis, dict) and "data" not in kinesis and data:
+        return {**raw, "kinesis": {**kinesis, "data": data}}
+    return raw
+
+
+class DeadLetterOverflow:
+    """Keeps dead-letter records too large for a DynamoDB item as JSON objects in S3.
+
+    The item then holds ``raw_location`` (``s3://bucket/key``) instead of ``data`` and ``raw``.
+    """
+
+    def __init__(self, bucket: str, client: Any | None = None, *, prefix: str = DEAD_LETTER_PREFIX) -> None:
+        self.bucket = bucket
+        self.prefix = prefix
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("s3")
+        return self._client
+
+    def put(self, record_id: str, document: dict[str, Any]) -> str:
+        key = f"{self.prefix}{record_id}.json"
+        body = json.dumps(document, sort_keys=True, default=str).encode("utf-8")
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/json")
+        return f"s3://{self.bucket}/{key}"
+
+    @staticmethod
+    def _split(location: str) -> tuple[str, str]:
+        bucket, sep, key = location.removeprefix("s3://").partition("/")
+        if not location.startswith("s3://") or not sep or not key:
+            raise ValueError(f"not an s3:// location: {location!r}")
+        return bucket, key
+
+    def get(self, location: str) -> dict[str, Any]:
+        bucket, key = self._split(location)
+        document = json.loads(self.client.get_object(Bucket=bucket, Key=key)["Body"].read())
+        if not isinstance(document, dict):
+            raise ValueError(f"dead-letter record at {location} is not a JSON object")
+        return document
+
+    def delete(self, location: str) -> None:
+        bucket, key = self._split(location)
+        self.client.delete_object(Bucket=bucket, Key=key)
+
+
 @dataclass(frozen=True)
 class DeadLetter:
     """One dead-letter item, decoded."""
@@ -383,6 +500,7 @@ class DeadLetter:
     last_failure_at: str
     raw: dict[str, Any]
     key: str | None = None
+    raw_location: str | None = None  # set when the record itself is kept in S3
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> DeadLetter:
@@ -391,18 +509,22 @@ class DeadLetter:
             raw = json.loads(plain.get("raw", "{}"))
         except json.JSONDecodeError:
             raw = {"unparsed": plain.get("raw", "")}
+        data = plain.get("data", "")
+        data = "" if data == "-" else data
+        raw = raw if isinstance(raw, dict) else {"value": raw}
         return cls(
             record_id=plain["record_id"],
             partition_key=plain.get("partition_key", ""),
-            data=plain.get("data", ""),
+            data=data,
             kind=plain.get("kind", ""),
             error=plain.get("error", ""),
             stack_trace=plain.get("stack_trace", ""),
             attempts=int(plain.get("attempts", 0)),
             first_failure_at=plain.get("first_failure_at", ""),
             last_failure_at=plain.get("last_failure_at", ""),
-            raw=raw if isinstance(raw, dict) else {"value": raw},
+            raw=_join_data(raw, data),
             key=plain.get("file_key"),
+            raw_location=plain.get("raw_location"),
         )
 
 
@@ -416,11 +538,13 @@ class DeadLetterStore:
         *,
         ttl_days: float = 14,
         clock: Callable[[], float] = time.time,
+        overflow: DeadLetterOverflow | None = None,
     ) -> None:
         self.table_name = table_name
         self._client = client
         self.ttl_days = ttl_days
         self.clock = clock
+        self.overflow = overflow
         self.writes = 0
 
     @property
@@ -445,29 +569,37 @@ class DeadLetterStore:
         """Add or update the dead letter of one raw record; returns its ``record_id``.
 
         ``data`` is the record's base64 payload exactly as delivered, so a replay re-puts the same
-        bytes. The attempt count grows and ``first_failure_at`` is kept across repeated failures.
+        bytes; it is stored once (``raw`` is kept without it). The attempt count grows and
+        ``first_failure_at`` is kept across repeated failures. The item's size is measured before
+        the write: past DynamoDB's 400 KB limit, the record goes to the overflow bucket and the
+        item keeps a pointer to it, so a dead letter always fits.
         """
         record_id = record_id_for(partition_key, data)
         now = self.clock()
         stamp = utc_stamp(datetime.fromtimestamp(now, UTC))
-        raw_text = json.dumps(raw, sort_keys=True, default=str)
+        raw_inline = _split_data(raw, data)
         values: dict[str, Any] = {
-            ":pk": _s(partition_key or "-"),
-            ":data": _s(data[:MAX_RAW] or "-"),
-            ":raw": _s(raw_text[:MAX_RAW]),
-            ":trunc": {"BOOL": len(data) > MAX_RAW or len(raw_text) > MAX_RAW},
+            ":pk": _s(_clip(partition_key, 1024) or "-"),
             ":kind": _s(kind),
-            ":error": _s(error[:MAX_TEXT] or "unknown"),
-            ":stack": _s(stack_trace[-MAX_TEXT:] or "-"),
+            ":error": _s(_clip(error, MAX_TEXT) or "unknown"),
+            ":stack": _s(_clip(stack_trace, MAX_TEXT, keep_end=True) or "-"),
             ":now": _s(stamp),
             ":exp": _n(int(now + self.ttl_days * 86400)),
             ":one": _n(1),
         }
+        attributes = {
+            "record_id": _s(record_id),
+            "partition_key": values[":pk"],
+            "kind": values[":kind"],
+            "error": values[":error"],
+            "stack_trace": values[":stack"],
+            "first_failure_at": values[":now"],
+            "last_failure_at": values[":now"],
+            "expires_at": values[":exp"],
+            "attempts": values[":one"],
+        }
         sets = [
             "partition_key = :pk",
-            "#data = :data",
-            "#raw = :raw",
-            "raw_truncated = :trunc",
             "kind = :kind",
             "#error = :error",
             "stack_trace = :stack",
@@ -477,14 +609,30 @@ class DeadLetterStore:
         ]
         if key:
             sets.append("file_key = :key")
-            values[":key"] = _s(key)
+            values[":key"] = attributes["file_key"] = _s(_clip(key, 2048))
+        inline = {"data": _s(data or "-"), "raw": _s(json.dumps(raw_inline, sort_keys=True, default=str))}
+        names = {"#error": "error", "#data": "data", "#raw": "raw"}
+        if item_bytes({**attributes, **inline}) <= MAX_ITEM_BYTES - ITEM_MARGIN_BYTES:
+            values[":data"], values[":raw"] = inline["data"], inline["raw"]
+            expression = "SET " + ", ".join([*sets, "#data = :data", "#raw = :raw"])
+            expression += " ADD attempts :one REMOVE raw_location"
+        else:
+            if self.overflow is None:
+                raise StateStoreError(
+                    f"dead letter {record_id} is over DynamoDB's item limit and no overflow bucket is set",
+                    code="ItemTooLarge",
+                )
+            document = {"partition_key": partition_key, "data": data, "raw": raw_inline}
+            values[":loc"] = _s(self.overflow.put(record_id, document))
+            expression = "SET " + ", ".join([*sets, "raw_location = :loc"])
+            expression += " ADD attempts :one REMOVE #data, #raw"
         self.writes += 1
         try:
             self.client.update_item(
                 TableName=self.table_name,
                 Key={"record_id": _s(record_id)},
-                UpdateExpression="SET " + ", ".join(sets) + " ADD attempts :one",
-                ExpressionAttributeNames={"#data": "data", "#raw": "raw", "#error": "error"},
+                UpdateExpression=expression,
+                ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
             )
         except Exception as failure:
@@ -494,12 +642,23 @@ class DeadLetterStore:
             ) from failure
         return record_id
 
+    def resolve(self, letter: DeadLetter) -> DeadLetter:
+        """The dead letter with its record read back from S3 when the item holds only a pointer."""
+        if letter.raw_location is None:
+            return letter
+        overflow = self.overflow or DeadLetterOverflow("")
+        document = overflow.get(letter.raw_location)
+        data = str(document.get("data", ""))
+        raw = document.get("raw")
+        raw = raw if isinstance(raw, dict) else {}
+        return dataclasses.replace(letter, data=data, raw=_join_data(raw, data))
+
     def entries(self) -> Iterator[DeadLetter]:
         """Every dead letter (a paginated Scan; the table is small and read only by operators)."""
         paginator = self.client.get_paginator("scan")
         for page in paginator.paginate(TableName=self.table_name, ConsistentRead=True):
             for item in page.get("Items", ()):
-                yield DeadLetter.from_item(item)
+                yield self.resolve(DeadLetter.from_item(item))
 
     def remove(self, letter: DeadLetter) -> bool:
         """Delete a dead letter unless it failed again since it was read; True if removed."""
@@ -514,4 +673,6 @@ class DeadLetterStore:
             if aws_error_code(error) == "ConditionalCheckFailedException":
                 return False
             raise
+        if letter.raw_location is not None:
+            (self.overflow or DeadLetterOverflow("")).delete(letter.raw_location)
         return True

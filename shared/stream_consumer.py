@@ -1,24 +1,29 @@
 """The stream consumer's logic: decode change events, move state, process files, dead-letter poison.
 
-It runs under a Kinesis event source mapping with ``ReportBatchItemFailures``. Lambda checkpoints
-at the lowest reported sequence number and delivers from there again, so within one shard the
-consumer stops at the first record that failed and reports it together with every later record of
-that shard (fail-fast keeps order). Records of other shards in the same invocation carry on.
+It runs under a Kinesis event source mapping with ``ReportBatchItemFailures``. Every record is
+handled on its own merit, and only the records that really failed are reported. There is no
+fail-fast per shard, because order does not carry correctness here: every state write is
+conditioned on the file's fingerprint and the event's ``detected_at`` stamp, so an older event
+handled after a newer one is refused as stale and a duplicate as done. Lambda checkpoints before
+the lowest reported record and delivers again from there; the records after it that already
+succeeded come back as duplicates and cost one refused write each. When the mapping finally gives
+up on a batch, every record of it that failed has its own dead letter (and the OnFailure message
+names the sequence range), so ``scripts/replay_dlq.py`` can put it back.
 
 Outcomes per record:
 
-* malformed (bad base64, bad JSON, a missing field, an unknown event type, an unsafe key): written
-  to the dead-letter table with the raw record and handled, so one poison record never blocks its
-  shard;
+* malformed (bad base64, not UTF-8, a BOM, bad or too deeply nested JSON, an overflowing number,
+  a lone surrogate, a missing field, an unknown event type, an unsafe key): written to the
+  dead-letter table with its reason and handled, so one poison record never blocks its shard;
 * ``deleted``: the state is marked deleted, idempotently (one write);
 * ``created`` / ``modified``: claim (one write), process, then completed or failed (one write). A
   duplicate, stale or busy claim is handled without processing;
 * a FAILED processing result: state ``failed`` and a dead letter with the reason; never completed;
 * an exception (throttling, a service outage): recorded as a dead letter of kind ``transient``
-  (best effort) and reported as a batch item failure, so Lambda retries it in order.
+  and reported as a batch item failure, so Lambda retries it.
 
-Processing is injected as a callable so the logic is testable without AWS; the Lambda handler
-passes the retail domain code.
+Each record's payload is decoded once. Processing is injected as a callable, so the logic is
+testable without AWS and holds for any use case whose processing is per file.
 """
 
 from __future__ import annotations
@@ -104,34 +109,40 @@ class Consumer:
 
     def consume(self, records: Sequence[Mapping[str, Any]]) -> ConsumeReport:
         report = ConsumeReport()
-        by_shard: dict[str, list[Mapping[str, Any]]] = {}
         for record in records:
-            by_shard.setdefault(_shard_of(record), []).append(record)
-        for shard_records in by_shard.values():
-            for index, record in enumerate(shard_records):
+            sequence = _sequence(record)
+            event: ChangeEvent | None = None
+            try:
                 try:
-                    outcome = self.handle(record)
-                except Exception as error:  # noqa: BLE001 - recorded, reported and retried in order
-                    report.dead_lettered += self._transient(record, error)
-                    report.count(TRANSIENT)
-                    later = [_sequence(r) for r in shard_records[index:]]
-                    report.failures.extend(seq for seq in later if seq is not None)
-                    break
-                report.count(outcome)
-                # Both outcomes are returned only after their dead letter was written.
-                report.dead_lettered += outcome in (MALFORMED, FAILED_RESULT)
+                    event = decode(record)
+                    if sequence is None:
+                        raise MalformedEventError("record has no kinesis.sequenceNumber")
+                except MalformedEventError as error:
+                    event = None
+                    outcome = self._malformed(record, error)
+                else:
+                    outcome = self.handle(event, record)
+            except Exception as error:
+                if sequence is None:
+                    raise  # cannot be reported alone: fail the batch so Lambda retries it
+                report.dead_lettered += self._transient(record, event, error)
+                report.count(TRANSIENT)
+                report.failures.append(sequence)
+                continue
+            report.count(outcome)
+            # Both outcomes are returned only after their dead letter was written.
+            report.dead_lettered += outcome in (MALFORMED, FAILED_RESULT)
         return report
 
-    def handle(self, record: Mapping[str, Any]) -> str:
-        """Handle one record completely and return its outcome, or raise to have it retried."""
-        try:
-            if _sequence(record) is None:
-                raise MalformedEventError("record has no kinesis.sequenceNumber")
-            event = decode(record)
-        except MalformedEventError as error:
-            self._dead_letter(record, MALFORMED, error.reason, traceback.format_exc(), key=None)
-            stats().failed()
-            return MALFORMED
+    def _malformed(self, record: Mapping[str, Any], error: MalformedEventError) -> str:
+        """Dead-letter a record that can never be processed; raises if even that write fails."""
+        logger.warning("malformed record %s: %s", _sequence(record), error.reason)
+        self._dead_letter(record, MALFORMED, error.reason, traceback.format_exc(), key=None)
+        stats().failed()
+        return MALFORMED
+
+    def handle(self, event: ChangeEvent, record: Mapping[str, Any]) -> str:
+        """Handle one decoded record completely and return its outcome, or raise to have it retried."""
         if event.event_type == "deleted":
             applied = self.state.mark_deleted(event.key, event.fingerprint, detected_at=event.detected_at)
             return "deleted" if applied else "deleted-ignored"
@@ -173,18 +184,19 @@ class Consumer:
             key=key,
         )
 
-    def _transient(self, record: Mapping[str, Any], error: Exception) -> bool:
-        """Count and log a failure Lambda will retry; True if its dead letter was written."""
+    def _transient(self, record: Mapping[str, Any], event: ChangeEvent | None, error: Exception) -> bool:
+        """Count and log a failure Lambda will retry; True if its dead letter was written.
+
+        If the dead letter cannot be written either (the table is throttled too), the record is
+        still reported, so it stays on the stream; should the mapping give up on it, the OnFailure
+        message names its sequence range and the replay reads it back from the stream.
+        """
         stats().failed()
         logger.warning("record %s failed and will be retried: %r", _sequence(record), error)
-        key: str | None
-        try:
-            key = decode(record).key
-        except MalformedEventError:
-            key = None
         stack = "".join(traceback.format_exception(error))
         try:
-            self._dead_letter(record, TRANSIENT, f"{type(error).__name__}: {error}", stack, key=key)
+            self._dead_letter(record, TRANSIENT, f"{type(error).__name__}: {error}", stack,
+                              key=event.key if event else None)  # fmt: skip
         except Exception:
             logger.exception("could not dead-letter record %s; it stays on the stream", _sequence(record))
             return False

@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 
 from shared.changes import ROOT_SHARD, shard_of
 from shared.s3ap import ObjectInfo
+from shared.state import MAX_ITEM_BYTES, item_bytes
 
 _TOKEN = re.compile(r"\s*(<>|<=|>=|[()=<>,+]|#\w+|:\w+|[A-Za-z_]\w*)")
 _KEYWORDS = {"AND", "OR", "NOT", "IN", "SET", "REMOVE", "ADD", "DELETE"}
@@ -229,6 +230,8 @@ class FakeDynamoDB:
             else:
                 old = float(item[attr]["N"]) if attr in item else 0.0
                 item[attr] = {"N": _num(old + float(value["N"]))}
+        if item_bytes(item) > MAX_ITEM_BYTES:
+            raise client_error("ValidationException", "UpdateItem")  # as DynamoDB: item too large
         table[pk] = item
         return {}
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 logger = logging.getLogger(__name__)
 
 # Module names under scripts.bench, run in this order.
-SUITES: tuple[str, ...] = ("localcloud", "packaging", "change_detection", "pointcloud")
+SUITES: tuple[str, ...] = ("localcloud", "packaging", "change_detection", "stream_faults", "pointcloud")
 
 
 @dataclass

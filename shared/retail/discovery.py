@@ -12,6 +12,13 @@ results prefix finds the files whose current version has no result. That costs o
 request per 1,000 results and keeps memory flat. When streaming is on, the few files left are also
 checked against the stream's state table, so a version the stream already completed is skipped.
 Every imperfection of this rule errs towards processing a file again, never towards skipping it.
+
+The same merge-join finds deletions for free: a result group whose source key is no longer
+listed belongs to a file that was deleted. Discovery removes those results and, with streaming on,
+marks the file's state ``deleted`` unless the stream already did (or a newer event owns it). So a
+deletion the stream missed heals within one polling run, and the run reports how many it healed.
+Results under ``results/by-hash/`` (keys too long for the readable layout) carry no source key in
+their name and are not reconciled.
 """
 
 from __future__ import annotations
@@ -90,6 +97,8 @@ class DiscoveryResult:
     files_to_process: int = 0
     chunk_count: int = 0
     mode: str = "output-index"
+    deletions_reconciled: int = 0  # deleted files whose results were removed or state marked deleted
+    state_marked_deleted: int = 0  # of those, files whose state still said otherwise
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -160,13 +169,28 @@ def _result_versions(output: S3AccessPoint, prefix: str) -> Iterator[tuple[str, 
         yield current, tokens
 
 
-class OutputIndex:
-    """Skips objects whose current ETag already has a result document (merge-join, flat memory)."""
+@dataclass(frozen=True)
+class Orphan:
+    """A source key that is no longer listed, with the result documents of its versions."""
 
-    def __init__(self, output: S3AccessPoint, prefix: str = "") -> None:
+    key: str
+    result_keys: tuple[str, ...]
+
+
+class OutputIndex:
+    """Skips objects whose current ETag already has a result document (merge-join, flat memory).
+
+    While it merges, it collects in :attr:`orphans` the result groups whose source key was not
+    listed (within ``suffixes``): the files deleted since their results were written. The list is
+    complete once the objects it was given are exhausted.
+    """
+
+    def __init__(self, output: S3AccessPoint, prefix: str = "", suffixes: Sequence[str] = ()) -> None:
         self.output = output
         self.prefix = prefix
+        self.suffixes = tuple(s.lower() for s in suffixes)
         self.head_checks = 0
+        self.orphans: list[Orphan] = []
 
     def _has_hashed_result(self, key: str) -> bool:
         # Keys too long for the readable layout are rare; check them one by one.
@@ -177,9 +201,17 @@ class OutputIndex:
             return False
         return True
 
+    def _gone(self, group: tuple[str, set[str]]) -> None:
+        key = group[0][:-1]
+        if self.suffixes and not key.lower().endswith(self.suffixes):
+            return  # outside the listing's filter: not evidence of a deletion
+        names = tuple(f"{BY_KEY_PREFIX}{group[0]}{token}{RESULT_SUFFIX}" for token in sorted(group[1]))
+        self.orphans.append(Orphan(key, names))
+
     def __call__(self, objects: Iterable[ObjectInfo]) -> Iterator[ObjectInfo]:
         results = _result_versions(self.output, self.prefix)
         current = next(results, None)
+        listed = False  # whether the current result group's source key was listed
         for obj in slash_order(objects):
             out_key = output_key(obj.key, obj.etag)
             if out_key.startswith(BY_HASH_PREFIX):
@@ -188,10 +220,44 @@ class OutputIndex:
                 continue
             group = obj.key + "/"
             while current is not None and current[0] < group:
-                current = next(results, None)
-            if current is not None and current[0] == group and etag_token(obj.etag) in current[1]:
-                continue
+                if not listed:
+                    self._gone(current)
+                current, listed = next(results, None), False
+            if current is not None and current[0] == group:
+                listed = True
+                if etag_token(obj.etag) in current[1]:
+                    continue
             yield obj
+        while current is not None:
+            if not listed:
+                self._gone(current)
+            current, listed = next(results, None), False
+
+
+def reconcile_deletions(
+    source: S3AccessPoint,
+    output: S3AccessPoint,
+    orphans: Iterable[Orphan],
+    *,
+    mark_deleted: Callable[[str], bool] | None = None,
+) -> tuple[int, int]:
+    """Remove the results of deleted files and mark their state deleted; returns (files, states).
+
+    A key is checked once more just before its results go, so a file re-created since the
+    listing keeps them. ``mark_deleted`` is the state store's conditional write: it refuses when
+    the state is already deleted or a newer event owns the file.
+    """
+    files = states = 0
+    for orphan in orphans:
+        if any(obj.key == orphan.key for obj in source.iter_objects(orphan.key)):
+            continue  # re-created since the listing: it is not gone
+        for result_key in orphan.result_keys:
+            output.delete(result_key)
+        if mark_deleted is not None and mark_deleted(orphan.key):
+            states += 1
+        files += 1
+        logger.info("reconciled deleted file %r: %d result(s) removed", orphan.key, len(orphan.result_keys))
+    return files, states
 
 
 class StateIndex:
@@ -269,8 +335,13 @@ def discover(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     max_chunk_bytes: int = MAX_CHUNK_BYTES,
     state_filter: PendingFilter | None = None,
+    mark_deleted: Callable[[str], bool] | None = None,
 ) -> DiscoveryResult:
-    """List ``prefix`` on the access point and write the run manifest and its chunk descriptors."""
+    """List ``prefix`` on the access point, write the run manifest and its chunk descriptors.
+
+    Then reconcile deletions: results of files no longer listed are removed and, through
+    ``mark_deleted``, their state is marked deleted.
+    """
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1")
     base = run_prefix(run_id)
@@ -287,7 +358,8 @@ def discover(
             result.listed += 1
             yield obj
 
-    pending: Iterable[ObjectInfo] = OutputIndex(output, prefix)(listed())
+    index = OutputIndex(output, prefix, suffixes)
+    pending: Iterable[ObjectInfo] = index(listed())
     if state_filter is not None:
         pending = state_filter(pending)
     builder = _ChunkBuilder(result.manifest_key, chunk_size, max_chunk_bytes)
@@ -306,13 +378,18 @@ def discover(
         _upload(output, result.manifest_key, spool, builder.position)
     body = json.dumps(builder.chunks, separators=(",", ":")).encode()
     output.put(result.chunks_key, body, content_type="application/json")
+    # Only after the whole listing went through: a half-read listing never declares deletions.
+    result.deletions_reconciled, result.state_marked_deleted = reconcile_deletions(
+        source, output, index.orphans, mark_deleted=mark_deleted
+    )
     logger.info(
-        "run %s: listed %d, %d to process in %d chunks, %d already done",
+        "run %s: listed %d, %d to process in %d chunks, %d already done, %d deletion(s) reconciled",
         run_id,
         result.listed,
         result.files_to_process,
         result.chunk_count,
         result.skipped,
+        result.deletions_reconciled,
     )
     return result
 

@@ -93,8 +93,12 @@ def _quality_figures_match_the_deliberate_defects(summary: Summary) -> None:
 
 def _metrics_were_extracted_from_every_invocation(summary: Summary) -> None:
     invocations = sum(summary.items_per_state.values())
-    # trace_lambda_handler emits five metrics per invocation; the consumer adds RecordsDeadLettered.
-    assert summary.metrics_emitted == 5 * invocations + summary.items_per_state["StreamConsumer"]
+    # trace_lambda_handler emits five metrics per invocation; the consumer adds RecordsDeadLettered
+    # per batch, and the one polling run's discovery adds DeletionsReconciled.
+    polling_runs = 1
+    assert (
+        summary.metrics_emitted == 5 * invocations + summary.items_per_state["StreamConsumer"] + polling_runs
+    )
 
 
 def test_invoke_of_an_unknown_function_fails_plainly() -> None:

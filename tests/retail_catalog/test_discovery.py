@@ -246,8 +246,64 @@ def test_handler_uses_the_state_table_when_streaming_is_on(
     from shared import config
 
     config.reset()
+    _mark_done(buckets, "deleted/x.jpg", "e1")
     result = discovery.handler({"run_id": "exec-2"}, None)
     assert result["mode"] == "output-index+state-table" and result["files_to_process"] == 12
+    assert result["deletions_reconciled"] == 1 and result["state_marked_deleted"] == 0  # no state item
+
+
+def test_discovery_removes_results_and_marks_state_of_deleted_files(buckets: dict[str, Any]) -> None:
+    from shared.change_events import Fingerprint
+    from shared.state import DELETED, StateStore
+
+    source, output = _aps(buckets)
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    ddb.create_table(**state_table_definition("state"))
+    state = StateStore("state", ddb)
+    fp = Fingerprint("e1", 1, "2026-01-01T00:00:00+00:00")
+    for key in ("gone/a.jpg", "gone/b.jpg"):  # completed by the stream, then deleted from the volume
+        claim = state.claim(key, fp, detected_at="2026-01-01T00:01:00.000000Z", token="t", timeout_seconds=60)
+        assert state.complete(claim)
+        _mark_done(buckets, key, "e1")
+    assert state.mark_deleted(
+        "gone/b.jpg", fp, detected_at="2026-01-01T00:02:00.000000Z"
+    )  # the stream saw it
+    _mark_done(buckets, "gone/c.txt", "e1")  # outside the suffix filter: not evidence of a deletion
+    kept = sorted(buckets["etags"])[0]
+    _mark_done(buckets, kept, buckets["etags"][kept])
+
+    def mark(key: str) -> bool:
+        return state.mark_gone(key, detected_at="2026-06-01T00:00:00.000000Z")
+
+    result = discover(source, output, run_id="r-del", mark_deleted=mark)
+    assert (result.deletions_reconciled, result.state_marked_deleted) == (2, 1)
+    remaining = {o.key for o in output.iter_objects("results/")}
+    assert remaining == {output_key(kept, buckets["etags"][kept]), output_key("gone/c.txt", "e1")}
+    assert state.get("gone/a.jpg").status == DELETED and state.get("gone/b.jpg").status == DELETED
+    again = discover(source, output, run_id="r-del-2", mark_deleted=mark)
+    assert (again.deletions_reconciled, again.state_marked_deleted) == (0, 0)
+
+
+def test_a_file_re_created_since_the_listing_keeps_its_results_and_state(buckets: dict[str, Any]) -> None:
+    from shared.change_events import Fingerprint
+    from shared.retail.discovery import Orphan, reconcile_deletions
+    from shared.state import COMPLETED, StateStore
+
+    source, output = _aps(buckets)
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    ddb.create_table(**state_table_definition("state"))
+    state = StateStore("state", ddb)
+    key = sorted(buckets["etags"])[0]  # listed as gone, but back on the volume now
+    fp = Fingerprint("e9", 1, "2026-01-01T00:00:00+00:00")
+    claim = state.claim(key, fp, detected_at="2026-06-01T00:05:00.000000Z", token="t", timeout_seconds=60)
+    assert state.complete(claim)
+    _mark_done(buckets, key, "e9")
+    orphan = Orphan(key, (output_key(key, "e9"),))
+    assert reconcile_deletions(source, output, [orphan], mark_deleted=lambda k: True) == (0, 0)
+    assert output.head(output_key(key, "e9"))
+    # A deletion stamped before a newer event is refused by the state itself.
+    assert not state.mark_gone(key, detected_at="2026-06-01T00:00:00.000000Z")
+    assert state.get(key).status == COMPLETED
 
 
 class ListedOutput:
@@ -279,14 +335,20 @@ _names = st.text(alphabet="ab-. /", min_size=1, max_size=5).map(lambda s: "p/" +
         _names.filter(lambda k: not k.endswith("/") and ".." not in k.split("/")),
         st.tuples(st.sampled_from(["e1", "e2"]), st.sampled_from(["none", "current", "old", "both"])),
         max_size=25,
-    )
+    ),
+    st.dictionaries(
+        _names.filter(lambda k: not k.endswith("/") and ".." not in k.split("/")),
+        st.sampled_from(["e1", "e2"]),
+        max_size=6,
+    ),
 )
 def test_the_results_index_keeps_exactly_the_files_without_a_current_result(
-    files: dict[str, tuple[str, str]],
+    files: dict[str, tuple[str, str]], gone: dict[str, str]
 ) -> None:
     from shared.retail.discovery import OutputIndex
 
-    results = set()
+    gone = {k: e for k, e in gone.items() if k not in files}
+    results = {output_key(k, e) for k, e in gone.items()}
     for key, (etag, which) in files.items():
         other = "e2" if etag == "e1" else "e1"
         if which in {"current", "both"}:
@@ -294,12 +356,21 @@ def test_the_results_index_keeps_exactly_the_files_without_a_current_result(
         if which in {"old", "both"}:
             results.add(output_key(key, other))
     listing = [ObjectInfo(k, 1, files[k][0], STAMP) for k in sorted(files)]
-    pending = OutputIndex(ListedOutput(results))(listing)  # type: ignore[arg-type]
+    index = OutputIndex(ListedOutput(results))  # type: ignore[arg-type]
+    pending = index(listing)
     expected = {k for k, (_, which) in files.items() if which in {"none", "old"}}
     found = {o.key for o in pending}
+    orphans = {o.key: set(o.result_keys) for o in index.orphans}
+    # Every deleted file with a result is found, with exactly its result documents.
+    assert all(orphans.get(k) == {output_key(k, e)} for k, e in gone.items()), orphans
+    # No other, unless a key is also a folder of another key (result keys then list out of key
+    # order); reconcile_deletions checks each key once more before removing anything.
+    everything = set(files) | set(gone)
+    if not any(b.startswith(a + "/") for a in everything for b in everything):
+        assert set(orphans) == set(gone)
     # Never skips a file without a current result.
     assert found >= expected
     # Exact unless a key is also used as a folder of another key, which a file system forbids;
     # then the rule errs towards processing the file again.
-    if not any(b.startswith(a + "/") for a in files for b in files):
+    if not any(b.startswith(a + "/") for a in everything for b in everything):
         assert found == expected

@@ -1,4 +1,4 @@
-"""Tests for the stream consumer: fail-fast per shard, dead letters, idempotent state, the handler."""
+"""Tests for the stream consumer: records on their own merit, dead letters, idempotent state, the handler."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from shared.state import (
     COMPLETED,
     DELETED,
     FAILED,
+    DeadLetterOverflow,
     DeadLetterStore,
     StateStore,
     dead_letter_table_definition,
@@ -39,6 +40,15 @@ def event(
 
 def _encoded(document: dict[str, Any]) -> str:
     return base64.b64encode(json.dumps(document).encode()).decode()
+
+
+def _event_text(key: str = "a/1.jpg") -> str:
+    return event("placeholder.jpg").to_json().replace("placeholder.jpg", key)
+
+
+def _b64(payload: str | bytes) -> str:
+    raw = payload.encode("utf-8", errors="surrogatepass") if isinstance(payload, str) else payload
+    return base64.b64encode(raw).decode()
 
 
 class Batch:
@@ -131,6 +141,16 @@ def test_a_stale_event_delivered_late_does_not_overwrite_the_newer_version(rig: 
             base64.b64encode(json.dumps({**event("a.jpg").to_dict(), "key": "../x.jpg"}).encode()).decode(),
             "unsafe key",
         ),
+        (_b64(b"[" * 20_000 + b"]" * 20_000), "nested deeper"),
+        (_b64(b'{"a":' * 30_000 + b"1" + b"}" * 30_000), "nested deeper"),
+        (_b64(_event_text(key="a/\\ud800.jpg")), "lone surrogate"),
+        (_b64(_event_text(key="a/caf\u00e9.jpg").encode("utf-8").replace(b"\xc3\xa9", b"\xe9")), "not UTF-8"),
+        (_b64(_event_text().encode("utf-16")), "not UTF-8"),
+        (_b64(b"\xef\xbb\xbf" + _event_text().encode()), "byte order mark"),
+        (_b64(_event_text().replace('"size":10', '"size":' + "9" * 5000)), "overflows"),
+        (_b64(_event_text().replace('"size":10', '"size":1e999')), "overflows"),
+        (_b64(_event_text().replace('"size":10', '"size":NaN')), "not a JSON number"),
+        (_b64(_event_text().replace('"size":10', '"size":Infinity')), "not a JSON number"),
     ],
 )
 def test_malformed_records_go_to_the_dlq_and_count_as_handled(rig: Any, data: str, reason: str) -> None:
@@ -145,21 +165,53 @@ def test_malformed_records_go_to_the_dlq_and_count_as_handled(rig: Any, data: st
     assert "Traceback" in letter.stack_trace and letter.attempts == 1 and letter.first_failure_at
 
 
-def test_a_failure_stops_its_shard_and_reports_every_later_record_while_other_shards_go_on(rig: Any) -> None:
+def test_a_failure_is_reported_alone_and_every_other_record_carries_on(rig: Any) -> None:
     a = [rig.batch.of(event(f"a/{i}.jpg"), shard=0) for i in range(4)]
     b = [rig.batch.of(event(f"b/{i}.jpg"), shard=1) for i in range(3)]
     rig.process.raise_for = {"a/1.jpg"}
     interleaved = [a[0], b[0], a[1], b[1], a[2], b[2], a[3]]
     report = rig.consumer.consume(interleaved)
     failed = [f["itemIdentifier"] for f in report.response()["batchItemFailures"]]
-    assert failed == [r["kinesis"]["sequenceNumber"] for r in a[1:]]
-    assert {k for k, _ in rig.process.calls} == {"a/0.jpg", "b/0.jpg", "b/1.jpg", "b/2.jpg"}
+    assert failed == [a[1]["kinesis"]["sequenceNumber"]]
+    assert {k for k, _ in rig.process.calls} == {
+        "a/0.jpg",
+        "a/2.jpg",
+        "a/3.jpg",
+        "b/0.jpg",
+        "b/1.jpg",
+        "b/2.jpg",
+    }
     (letter,) = list(rig.dlq.entries())  # the failure is recorded, not only logged
     assert letter.kind == "transient" and "TimeoutError" in letter.error and letter.key == "a/1.jpg"
-    # Lambda delivers again from a[1]: the held claim is re-entered by the same event.
+    # Lambda delivers again from a[1]: the held claim is re-entered by the same event, and the
+    # records after it that already succeeded are refused as duplicates (one write each).
     rig.process.raise_for = set()
-    assert rig.consumer.consume(a[1:]).response() == {"batchItemFailures": []}
+    writes = rig.db.calls["UpdateItem"]
+    assert rig.consumer.consume(a[1:]).outcomes == {"completed": 1, "duplicate": 2}
+    assert rig.db.calls["UpdateItem"] - writes == 2 + 2
     assert all(rig.state.get(f"a/{i}.jpg").status == COMPLETED for i in range(4))
+
+
+def test_an_outage_dead_letters_every_record_it_fails(rig: Any) -> None:
+    records = [rig.batch.of(event(f"a/{i}.jpg"), shard=0) for i in range(5)]
+    rig.process.raise_for = {f"a/{i}.jpg" for i in range(5)}
+    report = rig.consumer.consume(records)
+    assert len(report.failures) == 5 and report.dead_lettered == 5
+    assert sorted(letter.key for letter in rig.dlq.entries()) == [f"a/{i}.jpg" for i in range(5)]
+
+
+def test_an_older_event_failing_does_not_hold_back_a_newer_one_of_the_same_file(rig: Any) -> None:
+    old = rig.batch.of(event("a/1.jpg", "created", FP1, T1))
+    new = rig.batch.of(event("a/1.jpg", "modified", FP2, T2))
+    gone = rig.batch.of(event("a/2.jpg", "deleted", FP1, T2))
+    rig.process.raise_for = {"a/1.jpg"}
+    first = rig.consumer.consume([old, new, gone])
+    assert first.outcomes == {"transient": 2, "deleted": 1}
+    rig.process.raise_for = set()
+    # Delivered again from the lowest failure: the newer version wins, the older one is stale.
+    again = rig.consumer.consume([new, old, gone])
+    assert again.outcomes == {"completed": 1, "stale": 1, "deleted-ignored": 1}
+    assert rig.state.get("a/1.jpg").fingerprint == FP2 and rig.process.calls == [("a/1.jpg", "e2")]
 
 
 def test_a_failed_result_marks_failed_and_dead_letters_but_never_completes(rig: Any) -> None:
@@ -251,7 +303,7 @@ def test_handler_processes_a_kinesis_event_and_returns_batch_item_failures(
     assert _emitted(capsys, "RecordsDeadLettered") == [2]
 
 
-def test_handler_reports_sequence_numbers_of_the_failed_tail(
+def test_handler_reports_the_sequence_number_of_every_failed_record(
     deployed: Any, monkeypatch: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     module, _, _ = deployed
@@ -266,8 +318,24 @@ def test_handler_reports_sequence_numbers_of_the_failed_tail(
     assert result == {
         "batchItemFailures": [{"itemIdentifier": r["kinesis"]["sequenceNumber"]} for r in records]
     }
-    # The first record is dead-lettered as transient; the second is never tried in this invocation.
-    assert _emitted(capsys, "RecordsDeadLettered") == [1]
+    # Each record is tried on its own merit and dead-lettered as transient.
+    assert _emitted(capsys, "RecordsDeadLettered") == [2]
+
+
+def test_handler_dead_letters_a_payload_too_large_for_an_item_through_the_output_bucket(
+    deployed: Any,
+) -> None:
+    module, _, dynamodb = deployed
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="output")
+    poison = Batch().raw(_b64(b"{" + b'"pad":"' + b"x" * 600_000 + b'"'), partition_key="big")
+    assert module.handler({"Records": [poison]}, None) == {"batchItemFailures": []}
+    (letter,) = list(DeadLetterStore("dlq", dynamodb, overflow=DeadLetterOverflow("output", s3)).entries())
+    assert (
+        letter.kind == "malformed"
+        and letter.raw_location == f"s3://output/dead-letters/{letter.record_id}.json"
+    )
+    assert letter.data == poison["kinesis"]["data"] and letter.raw == poison
 
 
 def test_handler_refuses_an_event_that_is_not_from_kinesis(deployed: Any) -> None:

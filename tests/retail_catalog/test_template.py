@@ -334,6 +334,30 @@ def test_polling_functions_get_only_what_their_step_needs(template: dict[str, An
     assert {"lambda:InvokeFunction", "states:StartExecution", "s3:GetObject"} <= machine
 
 
+def _resources(template: dict[str, Any], role: str, action: str) -> list[str]:
+    """The resources a role's statements grant ``action`` on, as their Sub strings or GetAtt names."""
+    found = []
+    for _, statement in statements(template["Resources"][role]):
+        if action in as_list(statement["Action"]):
+            for resource in as_list(statement["Resource"]):
+                sub = resource.get("Fn::Sub") if isinstance(resource, dict) else resource
+                found.append(sub[0] if isinstance(sub, list) else str(sub or resource))
+    return found
+
+
+def test_deletion_reconcile_and_dead_letter_overflow_are_granted_exactly(template: dict[str, Any]) -> None:
+    deletes = _resources(template, "DiscoveryRole", "s3:DeleteObject")
+    assert deletes == ["arn:${AWS::Partition}:s3:::${Bucket}/results/by-key/*"]
+    assert "{'Fn::GetAtt': ['StateTable', 'Arn']}" in _resources(
+        template, "DiscoveryRole", "dynamodb:UpdateItem"
+    )
+    puts = _resources(template, "StreamConsumerRole", "s3:PutObject")
+    assert sorted(puts) == [
+        "arn:${AWS::Partition}:s3:::${Bucket}/dead-letters/*",
+        "arn:${AWS::Partition}:s3:::${Bucket}/results/*",
+    ]
+
+
 # -- encryption, tables, stream --------------------------------------------------------------------------
 
 

@@ -127,9 +127,35 @@ def test_malformed_events_are_refused_with_the_reason(mutate: Any, message: str)
         ChangeEvent.from_dict(data)
 
 
-def test_non_json_is_malformed() -> None:
-    with pytest.raises(MalformedEventError, match="not valid JSON"):
-        ChangeEvent.from_json(b"\xff{")
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        (b"{oops", "not valid JSON"),
+        (b"\xff{", "not UTF-8"),
+        (b"\xef\xbb\xbf{}", "byte order mark"),
+        ("\ufeff{}", "byte order mark"),
+        (b"[" * 5000 + b"]" * 5000, "nested deeper than 16"),
+        ('{"a": "\\udc00"}', "lone surrogate"),
+        ('{"\\ud800": 1}', "lone surrogate"),
+        (b'{"a": 1' + b"0" * 40 + b"}", "overflows"),
+        (b'{"a": -1e400}', "overflows"),
+        (b'{"a": NaN}', "not a JSON number"),
+    ],
+)
+def test_hostile_payloads_are_malformed_never_a_crash(payload: str | bytes, message: str) -> None:
+    with pytest.raises(MalformedEventError, match=message):
+        ChangeEvent.from_json(payload)
+
+
+def test_depth_check_ignores_brackets_inside_strings() -> None:
+    text = event_json_with_key("a/" + "[{" * 40 + ".jpg")
+    assert ChangeEvent.from_json(text.encode()).key.startswith("a/[{")
+
+
+def event_json_with_key(key: str) -> str:
+    change = ChangeEvent(key, "created", Fingerprint("e", 1, "2026-01-01T00:00:00+00:00"),
+                         "2026-01-01T00:00:00.000000Z", "r")  # fmt: skip
+    return change.to_json()
 
 
 # -- the merge-diff --------------------------------------------------------------------------------

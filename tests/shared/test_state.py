@@ -20,12 +20,15 @@ from shared.state import (
     DELETED,
     DUPLICATE,
     FAILED,
+    MAX_ITEM_BYTES,
     PROCESSING,
     STALE,
+    DeadLetterOverflow,
     DeadLetterStore,
     StateStore,
     StateStoreError,
     dead_letter_table_definition,
+    item_bytes,
     record_id_for,
     state_table_definition,
 )
@@ -164,6 +167,29 @@ def test_delete_of_an_unknown_key_leaves_a_tombstone(store: StateStore) -> None:
     assert _claim(store, V1, T1, key="gone").outcome == STALE
 
 
+def test_mark_gone_heals_a_missed_deletion_once_and_never_overrides_a_newer_event(store: StateStore) -> None:
+    assert not store.mark_gone("k", detected_at=T2)  # no state: nothing to heal
+    claim = _claim(store, V1, T1)
+    assert store.complete(claim)
+    assert store.mark_gone("k", detected_at=T2)
+    state = store.get("k")
+    assert (state.status, state.fingerprint, state.detected_at) == (DELETED, V1, T2)
+    assert not store.mark_gone("k", detected_at=T3)  # already deleted
+    assert _claim(store, V2, T3).outcome == CLAIMED  # a re-creation detected later still wins
+    assert not store.mark_gone("k", detected_at=T2)  # a listing older than that event changes nothing
+    assert store.get("k").status == PROCESSING
+
+
+def test_applied_says_whether_the_state_already_reflects_an_event(store: StateStore) -> None:
+    assert not store.applied("k", "created", V1, T1)
+    assert store.complete(_claim(store, V1, T1))
+    assert store.applied("k", "created", V1, T1) and store.applied("k", "modified", V1, T2)
+    assert not store.applied("k", "modified", V2, T2)
+    assert not store.applied("k", "deleted", V1, T2)
+    assert store.mark_deleted("k", V1, detected_at=T2)
+    assert store.applied("k", "deleted", V1, T2) and store.applied("k", "created", V2, T1)
+
+
 def test_completed_keys_batches_and_matches_the_fingerprint(store: StateStore) -> None:
     for i in range(105):
         claim = _claim(store, V1, T1, key=f"f{i:03d}")
@@ -224,6 +250,38 @@ def test_remove_keeps_a_dead_letter_that_failed_again_meanwhile(client: Any, clo
     (fresh,) = list(dlq.entries())
     assert dlq.remove(fresh)
     assert list(dlq.entries()) == []
+
+
+@pytest.mark.parametrize("size", [151 * 1024, 390 * 1024, 1_300_000])
+def test_a_dead_letter_of_any_size_fits_and_reads_back_whole(client: Any, clock: Clock, size: int) -> None:
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="output")
+        dlq = DeadLetterStore("dlq", client, clock=clock, overflow=DeadLetterOverflow("output", s3))
+        data = "A" * size  # base64 of a large Kinesis record (up to 1 MiB decoded)
+        raw = {"kinesis": {"data": data, "partitionKey": "p", "sequenceNumber": "7"}, "eventID": "s:7"}
+        dlq.record(partition_key="p", data=data, raw=raw, kind="transient", error="x" * 100_000,
+                   stack_trace="frame\n" * 50_000)  # fmt: skip
+        (letter,) = list(dlq.entries())
+        assert letter.data == data and letter.raw == raw  # followed the pointer when there is one
+        assert len(letter.error.encode()) <= 32 * 1024 and letter.stack_trace.endswith("frame\n")
+        item = client.get_item(TableName="dlq", Key={"record_id": {"S": letter.record_id}})["Item"]
+        assert item_bytes(item) <= MAX_ITEM_BYTES
+        stored = [o["Key"] for o in s3.list_objects_v2(Bucket="output").get("Contents", [])]
+        if size < 200 * 1024:  # inline: the payload is stored once, not again inside raw
+            assert "raw_location" not in item and item["raw"]["S"].count("A" * 1000) == 0
+            assert stored == []
+        else:
+            assert "data" not in item and "raw" not in item
+            assert stored == [f"dead-letters/{letter.record_id}.json"]
+        assert dlq.remove(letter)
+        assert list(dlq.entries()) == [] and not s3.list_objects_v2(Bucket="output").get("Contents")
+
+
+def test_an_oversize_dead_letter_without_an_overflow_bucket_is_a_typed_error(client: Any) -> None:
+    dlq = DeadLetterStore("dlq", client)
+    with pytest.raises(StateStoreError, match="item limit"):
+        dlq.record(partition_key="p", data="A" * 500_000, raw={}, kind="failed", error="e", stack_trace="")
 
 
 # -- the fake agrees with moto ---------------------------------------------------------------------

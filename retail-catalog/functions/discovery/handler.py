@@ -10,7 +10,7 @@ Two actions, both owned here because this function owns the manifest format:
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from shared import config
@@ -23,19 +23,23 @@ from shared.s3ap import ObjectInfo, S3AccessPoint
 logger = logging.getLogger(__name__)
 
 
-def state_filter(table: str) -> PendingFilter | None:
-    """With streaming on, skip versions the stream already completed (see shared.state)."""
+def state_hooks(table: str) -> tuple[PendingFilter | None, Callable[[str], bool] | None]:
+    """With streaming on: skip versions the stream already completed, and mark deleted files deleted."""
     if not table:
-        return None
-    from shared.change_events import Fingerprint
+        return None, None
+    from shared.change_events import Fingerprint, utc_stamp
     from shared.state import StateStore
 
     store = StateStore(table)
+    listing_began = utc_stamp()  # an event detected after this (a re-creation) keeps its file
 
     def completed_keys(batch: Sequence[ObjectInfo]) -> set[str]:
         return store.completed_keys((obj.key, Fingerprint.of(obj)) for obj in batch)
 
-    return StateIndex(completed_keys)
+    def mark_deleted(key: str) -> bool:
+        return store.mark_gone(key, detected_at=listing_began)
+
+    return StateIndex(completed_keys), mark_deleted
 
 
 @trace_lambda_handler
@@ -49,6 +53,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if "run_id" not in event or not event["run_id"]:
         event = {**event, "run_id": new_run_id()}
     DISCOVERY.check_input(event)
+    state_filter, mark_deleted = state_hooks(cfg.state_table)
     result = discover(
         S3AccessPoint(cfg.access_point, output.client),
         output,
@@ -56,7 +61,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         prefix=str(event.get("prefix", cfg.source_prefix)),
         suffixes=cfg.suffixes,
         chunk_size=cfg.chunk_size,
-        state_filter=state_filter(cfg.state_table),
+        state_filter=state_filter,
+        mark_deleted=mark_deleted,
     )
     stats().processed(result.listed)
+    # Deleted files healed by this run (results removed, state marked), zero included.
+    stats().put_metric("DeletionsReconciled", result.deletions_reconciled, "Count")
     return result.to_dict()

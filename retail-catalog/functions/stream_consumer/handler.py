@@ -1,7 +1,7 @@
 """Stream consumer: process change events from Kinesis with per-shard fail-fast and a dead-letter table.
 
 Invoked by a Kinesis event source mapping with ``ReportBatchItemFailures``. Returns
-``{"batchItemFailures": [...]}``: per shard, the first record that failed and every later one.
+``{"batchItemFailures": [...]}``: the records that really failed, each handled on its own merit.
 
 A file is processed by calling the retail domain code (tag, then metadata, then quality) in this
 process rather than by invoking the polling path's Lambdas. That gives one retry boundary (the
@@ -23,7 +23,7 @@ from shared.config import env
 from shared.observability import stats, trace_lambda_handler
 from shared.retail.pipeline import process_image
 from shared.s3ap import S3AccessPoint
-from shared.state import DeadLetterStore, StateStore
+from shared.state import DeadLetterOverflow, DeadLetterStore, StateStore
 from shared.stream_consumer import Consumer
 
 logger = logging.getLogger(__name__)
@@ -49,7 +49,8 @@ def build_consumer(cfg: ConsumerConfig) -> Consumer:
     import boto3
 
     dynamodb = boto3.client("dynamodb")
-    source = S3AccessPoint(cfg.access_point)
+    s3 = boto3.client("s3")
+    source = S3AccessPoint(cfg.access_point, s3)
     # One client per service for the life of the environment, not one per record.
     rekognition = boto3.client("rekognition")
     bedrock = boto3.client("bedrock-runtime")
@@ -68,7 +69,13 @@ def build_consumer(cfg: ConsumerConfig) -> Consumer:
 
     return Consumer(
         state=StateStore(cfg.state_table, dynamodb),
-        dead_letters=DeadLetterStore(cfg.dlq_table, dynamodb, ttl_days=cfg.dlq_ttl_days),
+        # A dead letter too large for DynamoDB keeps its record under dead-letters/ in the output bucket.
+        dead_letters=DeadLetterStore(
+            cfg.dlq_table,
+            dynamodb,
+            ttl_days=cfg.dlq_ttl_days,
+            overflow=DeadLetterOverflow(cfg.output_bucket, s3),
+        ),
         process=process,
         claim_timeout_seconds=cfg.claim_timeout_seconds,
     )
