@@ -264,6 +264,8 @@ def _action_problems(evaluation: cfn_template.Evaluation, given_topic: str) -> l
         if resource.get("Type") not in {"AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm"}:
             continue
         actions = [str(a) for a in evaluation.properties(logical).get("AlarmActions", [])]
+        if resource["Type"] == "AWS::CloudWatch::CompositeAlarm" and not actions:
+            continue  # a roll-up: the alarms it reads page (tests/shared/test_paging_rule.py)
         if not actions or set(actions) - expected:
             problems.append(
                 f"{logical}: AlarmActions {actions} must all be the alert topic {sorted(expected)}"
