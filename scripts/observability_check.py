@@ -292,12 +292,17 @@ class Datapoint:
     value: float
 
 
-_COMPARE = {
-    "GreaterThanThreshold": lambda v, t: v > t,
-    "GreaterThanOrEqualToThreshold": lambda v, t: v >= t,
-    "LessThanThreshold": lambda v, t: v < t,
-    "LessThanOrEqualToThreshold": lambda v, t: v <= t,
-}
+def _compare(operator: str, value: float, threshold: float) -> bool:
+    """An alarm's ComparisonOperator applied to one value."""
+    results = {
+        "GreaterThanThreshold": value > threshold,
+        "GreaterThanOrEqualToThreshold": value >= threshold,
+        "LessThanThreshold": value < threshold,
+        "LessThanOrEqualToThreshold": value <= threshold,
+    }
+    if operator not in results:
+        raise cfn_template.TemplateError(f"comparison {operator!r} cannot be judged from one value")
+    return results[operator]
 
 
 def _reads(query: MetricQuery, point: Datapoint) -> bool:
@@ -326,8 +331,7 @@ def breaches(properties: Mapping[str, Any], point: Datapoint) -> bool:
         len(metrics) == 1 and str(metrics[0].get("Expression", "")).lstrip().startswith("SELECT")
     ):
         raise cfn_template.TemplateError(f"{properties.get('AlarmName')}: metric math over {point.name}")
-    compare = _COMPARE[str(properties["ComparisonOperator"])]
-    return bool(compare(point.value, float(properties["Threshold"])))
+    return _compare(str(properties["ComparisonOperator"]), point.value, float(properties["Threshold"]))
 
 
 _RULE_TOKEN = re.compile(
@@ -408,9 +412,9 @@ def paging_alarms(evaluations: Iterable[cfn_template.Evaluation], point: Datapoi
         for logical, resource in evaluation.resources().items():
             kind = resource.get("Type")
             if kind in {"AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm"}:
-                props = evaluation.properties(logical)
-                name = str(props.get("AlarmName") or evaluation.physical_name(logical))
-                (metric if kind == "AWS::CloudWatch::Alarm" else composite)[name] = props
+                alarm = evaluation.properties(logical)
+                name = str(alarm.get("AlarmName") or evaluation.physical_name(logical))
+                (metric if kind == "AWS::CloudWatch::Alarm" else composite)[name] = alarm
     in_alarm = {name for name, props in metric.items() if breaches(props, point)}
     changed = True
     while changed:

@@ -106,7 +106,7 @@ def totals_widgets() -> list[Widget]:
     """Environment totals: one hidden SEARCH per metric, reduced to one line."""
 
     def total(metric: str, label: str, stat: str = "Sum", reduce: str = "SUM") -> Widget:
-        lines = [
+        lines: list[dict[str, Any]] = [
             {"expression": f"{reduce}(s1)", "label": label, "id": "t1"},
             {"expression": search(metric, stat), "id": "s1", "visible": False},
         ]

@@ -271,8 +271,8 @@ def _reduce(function: str, lines: list[Line], label: str) -> Line:
     for line in lines:
         for stamp, value in line.points:
             by_time.setdefault(stamp, []).append(value)
-    pick = {"SUM": sum, "MAX": max, "MIN": min, "AVG": lambda v: sum(v) / len(v)}[function]
-    return Line(label, [(stamp, float(pick(values))) for stamp, values in sorted(by_time.items())])
+    stat = {"SUM": "Sum", "MAX": "Maximum", "MIN": "Minimum", "AVG": "Average"}[function]
+    return Line(label, [(stamp, statistic(values, stat)) for stamp, values in sorted(by_time.items())])
 
 
 def widget_series(
@@ -400,8 +400,8 @@ def _number(value: float) -> str:
 def _nice_top(value: float) -> float:
     if value <= 0:
         return 1.0
-    exponent = 10 ** math.floor(math.log10(value))
-    return next(step * exponent for step in (1, 2, 2.5, 5, 10) if step * exponent >= value)
+    exponent = 10.0 ** math.floor(math.log10(value))
+    return float(next(step * exponent for step in (1, 2, 2.5, 5, 10) if step * exponent >= value))
 
 
 @dataclass(frozen=True)
