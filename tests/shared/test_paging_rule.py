@@ -25,8 +25,8 @@ EXISTING = [uc for uc in catalog.USE_CASES if uc.number and uc.exists]
 # Template changes these use cases still need (strict: each marker must go once its template follows):
 # retail-catalog's HealthCompositeAlarm carries AlarmActions, so a failed file pages through the
 # per-function alarm and the composite: drop the composite's AlarmActions. autonomous-driving's
-# PipelineHealthCompositeAlarm rule is a single-quoted YAML string with \" inside, so the rule
-# CloudWatch receives holds literal backslashes and cannot be parsed: write ALARM("${...}") in a
+# PipelineHealthCompositeAlarm rule is a single-quoted YAML string with \" inside, so the rule holds
+# literal backslashes, not the documented ALARM("name") form: write ALARM("${...}") in a
 # double-quoted or block string, and drop the composite's AlarmActions as well.
 AWAITING_TEMPLATE_CHANGE: dict[str, tuple[type[Exception], str]] = {
     "retail-catalog": (AssertionError, "health composite still pages"),
