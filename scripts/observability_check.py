@@ -10,6 +10,9 @@ Queries come in four forms, all understood here: a plain metric (dashboard metri
 ``Namespace``/``MetricName``/``Dimensions``, alarm ``MetricStat``), a metric-math expression over
 ids, a ``SEARCH('{Namespace,Dim,...} MetricName="..."', ...)`` expression, and a Metrics Insights
 ``SELECT FUNC(Metric) FROM SCHEMA("Namespace", Dim, ...) WHERE Dim = '...'`` query.
+
+:func:`paging_alarms` answers the paging question across stacks: for one datapoint, which alarms
+(metric and composite) go to ALARM with an action, so a test can hold "one failed file pages once".
 """
 
 from __future__ import annotations
