@@ -10,6 +10,9 @@ Queries come in four forms, all understood here: a plain metric (dashboard metri
 ``Namespace``/``MetricName``/``Dimensions``, alarm ``MetricStat``), a metric-math expression over
 ids, a ``SEARCH('{Namespace,Dim,...} MetricName="..."', ...)`` expression, and a Metrics Insights
 ``SELECT FUNC(Metric) FROM SCHEMA("Namespace", Dim, ...) WHERE Dim = '...'`` query.
+
+:func:`paging_alarms` answers the paging question across stacks: for one datapoint, which alarms
+(metric and composite) go to ALARM with an action, so a test can hold "one failed file pages once".
 """
 
 from __future__ import annotations
@@ -87,7 +90,9 @@ class MetricQuery:
     where: str
 
 
-_SEARCH = re.compile(r"SEARCH\(\s*'(?P<query>[^']*)'\s*,\s*'(?P<stat>[^']*)'\s*,\s*(?P<period>\d+)\s*\)")
+SEARCH_PATTERN = re.compile(
+    r"SEARCH\(\s*'(?P<query>[^']*)'\s*,\s*'(?P<stat>[^']*)'\s*,\s*(?P<period>\d+)\s*\)"
+)
 _SCHEMA_BRACES = re.compile(r"\{(?P<schema>[^}]*)\}")
 _PROPERTY = re.compile(r'(?P<key>[A-Za-z][A-Za-z0-9_.]*)\s*=\s*"(?P<value>[^"]*)"')
 _INSIGHTS = re.compile(
@@ -108,7 +113,7 @@ def parse_search(expression: str, where: str) -> tuple[list[MetricQuery], list[s
     """The metrics a SEARCH expression can match (exact schema), and its problems."""
     queries: list[MetricQuery] = []
     problems: list[str] = []
-    matches = list(_SEARCH.finditer(expression))
+    matches = list(SEARCH_PATTERN.finditer(expression))
     if not matches:
         return [], [f"{where}: SEARCH expression not understood: {expression}"]
     for match in matches:
@@ -150,7 +155,7 @@ def _expression(expression: str, ids: set[str], where: str) -> tuple[list[Metric
         return parse_insights(expression, where)
     if "SEARCH(" in expression:
         queries, problems = parse_search(expression, where)
-        outside = _SEARCH.sub("", expression)
+        outside = SEARCH_PATTERN.sub("", expression)
     else:
         queries, problems = [], []
         outside = expression
@@ -248,6 +253,13 @@ def check(queries: Iterable[MetricQuery], known: KnownNames) -> list[str]:
             emitted = known.function_metrics.get(function, set())
             if query.name not in emitted:
                 problems.append(f"{label}: function {function} does not emit {query.name}")
+        elif (
+            query.namespace == NAMESPACE
+            and known.function_metrics
+            and not any(query.name in emitted for emitted in known.function_metrics.values())
+        ):
+            # A search over every function: some function of the known stacks must emit the metric.
+            problems.append(f"{label}: the search matches no function of the known stacks")
     return problems
 
 
@@ -268,3 +280,155 @@ def maximal_parameters(template: Mapping[str, Any]) -> dict[str, str]:
         if sorted(allowed) == ["false", "true"]:
             out[name] = "true"
     return out
+
+
+# -- which alarms page for one datapoint -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Datapoint:
+    """One value of one metric in one evaluation period."""
+
+    namespace: str
+    name: str
+    dimensions: Mapping[str, str]
+    value: float
+
+
+def _compare(operator: str, value: float, threshold: float) -> bool:
+    """An alarm's ComparisonOperator applied to one value."""
+    results = {
+        "GreaterThanThreshold": value > threshold,
+        "GreaterThanOrEqualToThreshold": value >= threshold,
+        "LessThanThreshold": value < threshold,
+        "LessThanOrEqualToThreshold": value <= threshold,
+    }
+    if operator not in results:
+        raise cfn_template.TemplateError(f"comparison {operator!r} cannot be judged from one value")
+    return results[operator]
+
+
+def _reads(query: MetricQuery, point: Datapoint) -> bool:
+    """True when ``query`` (exact dimensions, or a search/insights schema with filters) sees ``point``."""
+    if (query.namespace, query.name) != (point.namespace, point.name):
+        return False
+    if set(query.dimensions) != set(point.dimensions):
+        return False
+    return all(value is None or point.dimensions[key] == value for key, value in query.dimensions.items())
+
+
+def breaches(properties: Mapping[str, Any], point: Datapoint) -> bool:
+    """Whether an evaluated metric alarm goes to ALARM when ``point`` is the only data it sees.
+
+    A plain metric alarm and a one-query Metrics Insights alarm compare the value with the
+    threshold (a single datapoint has the same SUM, AVG, MIN and MAX). A metric-math alarm that
+    reads the point cannot be judged from one value and raises, so no alarm is silently skipped.
+    """
+    queries, problems = alarm_queries(properties, "alarm")
+    if problems:
+        raise cfn_template.TemplateError("; ".join(problems))
+    if not any(_reads(query, point) for query in queries):
+        return False
+    metrics = properties.get("Metrics") or []
+    if metrics and not (
+        len(metrics) == 1 and str(metrics[0].get("Expression", "")).lstrip().startswith("SELECT")
+    ):
+        raise cfn_template.TemplateError(f"{properties.get('AlarmName')}: metric math over {point.name}")
+    return _compare(str(properties["ComparisonOperator"]), point.value, float(properties["Threshold"]))
+
+
+_RULE_TOKEN = re.compile(
+    r'\s*(?:(?P<fn>ALARM|OK|INSUFFICIENT_DATA)\("(?P<name>[^"]+)"\)|(?P<op>AND|OR|NOT|TRUE|FALSE|\(|\)))'
+)
+
+
+def rule_holds(rule: str, in_alarm: set[str]) -> bool:
+    """Evaluate a composite AlarmRule; an alarm not in ``in_alarm`` is OK."""
+    tokens: list[tuple[str, str]] = []
+    position = 0
+    while position < len(rule.rstrip()):
+        match = _RULE_TOKEN.match(rule, position)
+        if match is None:
+            raise cfn_template.TemplateError(f"alarm rule not understood at {position}: {rule}")
+        if match.group("fn"):
+            state = match.group("name") in in_alarm
+            tokens.append(
+                (
+                    "value",
+                    str(
+                        state
+                        if match.group("fn") == "ALARM"
+                        else not state
+                        if match.group("fn") == "OK"
+                        else False
+                    ),
+                )
+            )
+        else:
+            tokens.append(("op", str(match.group("op"))))
+        position = match.end()
+
+    def expression(index: int) -> tuple[bool, int]:
+        value, index = term(index)
+        while index < len(tokens) and tokens[index] == ("op", "OR"):
+            right, index = term(index + 1)
+            value = value or right
+        return value, index
+
+    def term(index: int) -> tuple[bool, int]:
+        value, index = factor(index)
+        while index < len(tokens) and tokens[index] == ("op", "AND"):
+            right, index = factor(index + 1)
+            value = value and right
+        return value, index
+
+    def factor(index: int) -> tuple[bool, int]:
+        kind, text = tokens[index]
+        if (kind, text) == ("op", "NOT"):
+            value, index = factor(index + 1)
+            return not value, index
+        if (kind, text) == ("op", "("):
+            value, index = expression(index + 1)
+            if tokens[index] != ("op", ")"):
+                raise cfn_template.TemplateError(f"unbalanced alarm rule: {rule}")
+            return value, index + 1
+        if kind == "value" or text in {"TRUE", "FALSE"}:
+            return text in {"True", "TRUE"}, index + 1
+        raise cfn_template.TemplateError(f"alarm rule not understood: {rule}")
+
+    value, end = expression(0)
+    if end != len(tokens):
+        raise cfn_template.TemplateError(f"alarm rule not understood: {rule}")
+    return value
+
+
+def paging_alarms(evaluations: Iterable[cfn_template.Evaluation], point: Datapoint) -> list[str]:
+    """Names of the alarms, across stacks, that notify someone when ``point`` arrives.
+
+    Metric alarms are judged with :func:`breaches`, composite alarms from their rules (repeated
+    until no state changes, since a composite may read another). An alarm pages when it is in
+    ALARM, its actions are enabled and it has an alarm action.
+    """
+    metric: dict[str, Mapping[str, Any]] = {}
+    composite: dict[str, Mapping[str, Any]] = {}
+    for evaluation in evaluations:
+        for logical, resource in evaluation.resources().items():
+            kind = resource.get("Type")
+            if kind in {"AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm"}:
+                alarm = evaluation.properties(logical)
+                name = str(alarm.get("AlarmName") or evaluation.physical_name(logical))
+                (metric if kind == "AWS::CloudWatch::Alarm" else composite)[name] = alarm
+    in_alarm = {name for name, props in metric.items() if breaches(props, point)}
+    changed = True
+    while changed:
+        changed = False
+        for name, props in composite.items():
+            if name not in in_alarm and rule_holds(str(props["AlarmRule"]), in_alarm):
+                in_alarm.add(name)
+                changed = True
+    every = metric | composite
+    return sorted(
+        name
+        for name in in_alarm
+        if every[name].get("ActionsEnabled", True) not in (False, "false") and every[name].get("AlarmActions")
+    )

@@ -1,27 +1,29 @@
-"""Generate the two shared observability templates from the use-case templates that exist.
+"""Generate the two shared observability templates; they find use cases by metric search.
 
-``shared/cfn/observability-dashboard.yaml`` and ``shared/cfn/alert-automation.yaml`` name functions,
-state machines and streams of use-case stacks. Written by hand, those names drift from the use-case
-templates and the widgets go blank without anyone noticing. So they are generated: for every use
-case that has a template, this module reads the names the template gives its resources
-(``!Sub "${AWS::StackName}-<suffix>"``) and the conditions that create them, and mirrors both into
-the shared template behind a ``<UseCase>StackName`` parameter. A use case without a template gets no
-section and no parameter. The committed files must equal the generated ones (a test checks it):
+``shared/cfn/observability-dashboard.yaml`` and ``shared/cfn/alert-automation.yaml`` watch every use
+case in an environment without naming one: each function emits its EMF metrics with the dimensions
+``UseCase``, ``FunctionName`` and ``Environment``, so a dashboard ``SEARCH`` and a Metrics Insights
+alarm query over that dimension set find every deployed function, including those of a use case added
+later. Neither stack has a parameter per use case. The templates are still generated, because the
+widgets of function-specific metrics (``stats().put_metric(...)``) come from the metrics registry,
+which reads them from the code. The committed files must equal the generated ones (a test checks it):
 
     python -m scripts.observability_stacks          # rewrite both templates and dashboard.png
     python -m scripts.observability_stacks --check  # exit 1 when they are stale
+
+Paging rule (one failed file pages once): the use-case stack that owns a function pages for it, with
+its per-function alarms. The alert stack's metric alarms are signals without actions: they show on
+the console and feed its one paging alarm, a composite that fires only when errors and slow
+processing coincide across the environment, which no use-case alarm watches.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import logging
-import re
 import sys
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +39,8 @@ SLACK_HANDLER_PATH = CFN_DIR / "functions" / "slack_notifier" / "handler.py"
 PERIOD = 300
 PERCENTILES = ("p50", "p90", "p99")
 ZIPFILE_LIMIT = 4096
-ITERATOR_AGE = "GetRecords.IteratorAgeMilliseconds"
+# Metrics Insights alarms evaluate only the latest three hours of data (CloudWatch alarm limits).
+INSIGHTS_WINDOW_SECONDS = 3 * 3600
 SLACK_LOG_ARN = (
     "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
     "/aws/lambda/${AWS::StackName}-slack-notifier:*"
@@ -46,132 +49,14 @@ _REDRIVE = {"deadLetterTargetArn": {"Fn::GetAtt": ["AlertDeliveryDeadLetterQueue
 LOG_ARNS = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:*"
 ALARM_ARNS = "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*"
 ENVIRONMENT_HELP = "The Environment parameter the use-case stacks were deployed with (a metric dimension)."
+EMF_SCHEMA = '{"' + NAMESPACE + '",UseCase,FunctionName,Environment}'
+TIME_UNITS = {"Milliseconds": "ms", "Seconds": "s", "Microseconds": "µs"}
 
-_STACK_SUFFIX = re.compile(r"^\$\{AWS::StackName\}-([A-Za-z0-9-]+)$")
-_HANDLER = re.compile(r"^functions/(?P<fn>[A-Za-z0-9_]+)/handler\.handler$")
-
-
-# -- what a use-case template creates --------------------------------------------------------------
+Widget = dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Named:
-    """A resource whose physical name is ``<stack name>-<suffix>``."""
-
-    logical: str
-    suffix: str
-    condition: str | None
-    folder: str = ""
-
-
-@dataclass
-class Inventory:
-    """The observable resources of one use-case template."""
-
-    uc: catalog.UseCase
-    template: dict[str, Any]
-    functions: list[Named] = field(default_factory=list)
-    state_machines: list[Named] = field(default_factory=list)
-    streams: list[Named] = field(default_factory=list)
-    queues: list[Named] = field(default_factory=list)
-    unnamed: list[str] = field(default_factory=list)
-
-    @property
-    def prefix(self) -> str:
-        return pascal(self.uc.name)
-
-    @property
-    def stack_parameter(self) -> str:
-        return f"{self.prefix}StackName"
-
-    @property
-    def show_condition(self) -> str:
-        return f"Show{self.prefix}"
-
-
-def pascal(name: str) -> str:
-    return "".join(part.capitalize() for part in re.split(r"[-_]", name) if part)
-
-
-def _suffix(node: Any) -> str | None:
-    text = node.get("Fn::Sub") if isinstance(node, dict) else None
-    match = _STACK_SUFFIX.match(text) if isinstance(text, str) else None
-    return match.group(1) if match else None
-
-
-def inventory(uc: catalog.UseCase) -> Inventory:
-    """Read the names and conditions of ``uc``'s functions, state machines, streams and queues."""
-    template = cfn_template.load(uc.template)
-    inv = Inventory(uc, template)
-    kinds = {
-        "AWS::Lambda::Function": ("FunctionName", inv.functions),
-        "AWS::StepFunctions::StateMachine": ("StateMachineName", inv.state_machines),
-        "AWS::Kinesis::Stream": ("Name", inv.streams),
-        "AWS::SQS::Queue": ("QueueName", inv.queues),
-    }
-    for logical, resource in (template.get("Resources") or {}).items():
-        kind = kinds.get(resource.get("Type", ""))
-        if kind is None:
-            continue
-        name_property, bucket = kind
-        props = resource.get("Properties") or {}
-        suffix = _suffix(props.get(name_property))
-        if suffix is None:
-            inv.unnamed.append(logical)
-            continue
-        folder = ""
-        handler = props.get("Handler")
-        match = _HANDLER.match(handler) if isinstance(handler, str) else None
-        if match:
-            folder = match.group("fn")
-        bucket.append(Named(logical, suffix, resource.get("Condition"), folder))
-    return inv
-
-
-def inventories() -> list[Inventory]:
-    """One inventory per use case that has a template, in catalog order."""
-    return [inventory(uc) for uc in catalog.USE_CASES if uc.exists]
-
-
-# -- mirroring conditions --------------------------------------------------------------------------
-
-
-@dataclass
-class Mirror:
-    """Copies use-case conditions (and the parameters they read) into a shared template."""
-
-    parameters: dict[str, Any] = field(default_factory=dict)
-    conditions: dict[str, Any] = field(default_factory=dict)
-
-    def condition(self, inv: Inventory, name: str) -> str:
-        mirrored = f"{inv.prefix}{name}"
-        if mirrored not in self.conditions:
-            spec = (inv.template.get("Conditions") or {})[name]
-            self.conditions[mirrored] = self._rewrite(inv, copy.deepcopy(spec))
-        return mirrored
-
-    def _rewrite(self, inv: Inventory, node: Any) -> Any:
-        if isinstance(node, list):
-            return [self._rewrite(inv, item) for item in node]
-        if not isinstance(node, dict):
-            return node
-        if set(node) == {"Ref"} and not str(node["Ref"]).startswith("AWS::"):
-            return {"Ref": self._parameter(inv, node["Ref"])}
-        if set(node) == {"Condition"}:
-            return {"Condition": self.condition(inv, node["Condition"])}
-        return {key: self._rewrite(inv, value) for key, value in node.items()}
-
-    def _parameter(self, inv: Inventory, name: str) -> str:
-        spec = (inv.template.get("Parameters") or {}).get(name)
-        if spec is None:
-            raise cfn_template.TemplateError(f"{inv.uc.name}: condition reads {name}, not a parameter")
-        mirrored = f"{inv.prefix}{name}"
-        copied = {k: spec[k] for k in ("Type", "Default", "AllowedValues") if k in spec}
-        copied["Description"] = (
-            f"The value of {name} in the {inv.uc.name} stack (decides which of its widgets and alarms exist)."
-        )
-        self.parameters[mirrored] = copied
-        return mirrored
+def _environment_parameter() -> dict[str, Any]:
+    return {"Type": "String", "Default": "prod", "Description": ENVIRONMENT_HELP}
 
 
 def _not_empty(parameter: str) -> dict[str, Any]:
@@ -179,314 +64,138 @@ def _not_empty(parameter: str) -> dict[str, Any]:
     return {"Fn::Not": [{"Fn::Equals": [{"Ref": parameter}, ""]}]}
 
 
-def _add_stack_switch(inv: Inventory, parameters: dict[str, Any], conditions: dict[str, Any]) -> None:
-    """The ``<UseCase>StackName`` parameter and the condition that shows the use case when it is set."""
-    parameters[inv.stack_parameter] = {
-        "Type": "String",
-        "Default": "",
-        "AllowedPattern": "^$|^[A-Za-z][-A-Za-z0-9]{0,127}$",
-        "Description": (f"Name of the deployed {inv.uc.name} ({inv.uc.code}) stack; empty leaves it out."),
-    }
-    conditions[inv.show_condition] = _not_empty(inv.stack_parameter)
-
-
-def _environment_parameter() -> dict[str, Any]:
-    return {"Type": "String", "Default": "prod", "Description": ENVIRONMENT_HELP}
-
-
 # -- the dashboard ---------------------------------------------------------------------------------
 
-Widget = dict[str, Any]
+
+def search(metric: str, stat: str, period: int = PERIOD) -> str:
+    """A SEARCH over the exact EMF dimension set of every function, in the dashboard's environment."""
+    query = f'{EMF_SCHEMA} MetricName="{metric}" Environment="${{Environment}}"'
+    return f"SEARCH('{query}', '{stat}', {period})"
 
 
-def _metric(namespace: str, name: str, dims: Iterable[tuple[str, str]], **options: Any) -> list[Any]:
-    line: list[Any] = [namespace, name]
-    for key, value in dims:
-        line += [key, value]
-    if options:
-        line.append(options)
-    return line
-
-
-def _graph(title: str, metrics: Sequence[list[Any] | dict[str, Any]], width: int, **extra: Any) -> Widget:
-    properties: dict[str, Any] = {
-        "title": title,
-        "view": "timeSeries",
-        "region": "${AWS::Region}",
-        "period": PERIOD,
-        "metrics": list(metrics),
+def _graph(title: str, metrics: list[dict[str, Any]], width: int, unit: str) -> Widget:
+    return {
+        "type": "metric",
+        "width": width,
+        "height": 6,
+        "properties": {
+            "title": title,
+            "view": "timeSeries",
+            "region": "${AWS::Region}",
+            "period": PERIOD,
+            "metrics": metrics,
+            "yAxis": {"left": {"label": unit, "showUnits": False, "min": 0}},
+        },
     }
-    properties.update(extra)
-    return {"type": "metric", "width": width, "height": 6, "properties": properties}
 
 
-def _text(markdown: str) -> Widget:
-    return {"type": "text", "width": 24, "height": 2, "properties": {"markdown": markdown}}
+def _text(markdown: str, height: int = 2) -> Widget:
+    return {"type": "text", "width": 24, "height": height, "properties": {"markdown": markdown}}
 
 
-def _physical(inv: Inventory, named: Named) -> str:
-    """The resource's name in the use-case stack, as a ``Fn::Sub`` text of the shared template."""
-    return f"${{{inv.stack_parameter}}}-{named.suffix}"
+def _unit_label(unit: str) -> str:
+    return TIME_UNITS.get(unit, unit.lower() if unit != "Count" else "count")
 
 
-def _lambda_dims(inv: Inventory, fn: Named) -> list[tuple[str, str]]:
-    return [("FunctionName", _physical(inv, fn))]
-
-
-def _emf_dims(inv: Inventory, fn: Named) -> list[tuple[str, str]]:
-    return [("UseCase", inv.uc.name), ("FunctionName", _physical(inv, fn)), ("Environment", "${Environment}")]
-
-
-def _own_metric(inv: Inventory, fn: Named, name: str, unit: str | None = None) -> list[Any]:
-    """A line for one of the function's own EMF metrics: p90 of a time, else the sum."""
-    stat = "p90" if unit in {"Milliseconds", "Seconds", "Microseconds"} else "Sum"
-    return _metric(NAMESPACE, name, _emf_dims(inv, fn), stat=stat, label=f"{fn.suffix} {name}")
-
-
-def _per_function(
-    title: str,
-    inv: Inventory,
-    fns: list[Named],
-    metric: tuple[str, str, str],
-    dims: Callable[[Inventory, Named], list[tuple[str, str]]],
-    width: int = 8,
-) -> Widget:
-    """One graph with a line per function: ``metric`` is (namespace, metric name, statistic)."""
-    namespace, name, stat = metric
-    return _graph(
-        title, [_metric(namespace, name, dims(inv, f), stat=stat, label=f.suffix) for f in fns], width
-    )
-
-
-def _state_machine_arn(inv: Inventory, sm: Named) -> str:
-    return "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:" + _physical(inv, sm)
-
-
-def _search(metric: str, stat: str) -> str:
-    schema = '{"' + NAMESPACE + '",UseCase,FunctionName,Environment}'
-    return f"SEARCH('{schema} MetricName=\"{metric}\" Environment=\"${{Environment}}\"', '{stat}', {PERIOD})"
+def _stat_for(unit: str) -> str:
+    """Times are read as a percentile, everything else as a sum."""
+    return "p90" if unit in TIME_UNITS else "Sum"
 
 
 def totals_widgets() -> list[Widget]:
-    """Cross-use-case totals: SEARCH over the exact EMF dimension set, one environment."""
+    """Environment totals: one hidden SEARCH per metric, reduced to one line."""
 
-    def total(metric: str, label: str, stat: str = "Sum", fn: str = "SUM") -> Widget:
-        return _graph(
-            f"{label} (all use cases)",
-            [
-                {"expression": f"{fn}(s1)", "label": label, "id": "t1"},
-                {"expression": _search(metric, stat), "id": "s1", "visible": False},
-            ],
-            6,
-        )
+    def total(metric: str, label: str, stat: str = "Sum", reduce: str = "SUM") -> Widget:
+        lines: list[dict[str, Any]] = [
+            {"expression": f"{reduce}(s1)", "label": label, "id": "t1"},
+            {"expression": search(metric, stat), "id": "s1", "visible": False},
+        ]
+        return _graph(f"{label} (all use cases)", lines, 6, _unit_label(HANDLER_METRICS[metric]))
 
     return [
-        _text(
-            "# FSxN S3AP patterns, environment `${Environment}`\n"
-            "Totals add up every function that emits the project's metrics in this environment."
-        ),
         total("FilesProcessed", "Files processed"),
         total("BytesProcessed", "Bytes processed"),
         total("ProcessingErrors", "Processing errors"),
-        total("ProcessingDuration", "Slowest function p99 (ms)", "p99", "MAX"),
+        total("ProcessingDuration", "Slowest function p99", "p99", "MAX"),
     ]
 
 
-def _condition_label(condition: str | None) -> str:
-    return "" if condition is None else f" [{condition}]"
+def per_function_widget(metric: str, stat: str, unit: str, title: str | None = None) -> Widget:
+    """One line per function that emits ``metric`` in the environment, whatever its use case."""
+    line = {"expression": search(metric, stat), "id": "s1", "label": ""}
+    return _graph(title or f"{metric} {stat}, per function", [line], 8, _unit_label(unit))
 
 
-def _rows_for(inv: Inventory, condition: str | None) -> list[Widget]:
-    fns = [f for f in inv.functions if f.condition == condition]
-    sms = [s for s in inv.state_machines if s.condition == condition]
-    streams = [s for s in inv.streams if s.condition == condition]
-    tag = _condition_label(condition)
-    widgets: list[Widget] = []
-    if sms:
-        lines = [
-            _metric(
-                "AWS/States",
-                metric,
-                [("StateMachineArn", _state_machine_arn(inv, sm))],
-                stat="Sum",
-                label=f"{sm.suffix} {metric[10:].lower()}",
-            )
-            for sm in sms
-            for metric in ("ExecutionsSucceeded", "ExecutionsFailed", "ExecutionsTimedOut")
-        ]
-        widgets.append(_graph(f"Step Functions executions{tag}", lines, 8 if fns else 24))
-    if fns:
-        width = 8 if sms else 12
-        for name in ("Errors", "Throttles"):
-            metric = ("AWS/Lambda", name, "Sum")
-            widgets.append(
-                _per_function(f"Lambda {name.lower()}{tag}", inv, fns, metric, _lambda_dims, width)
-            )
-        for stat in PERCENTILES:
-            metric = ("AWS/Lambda", "Duration", stat)
-            widgets.append(_per_function(f"Lambda duration {stat} (ms){tag}", inv, fns, metric, _lambda_dims))
-        for name in ("FilesProcessed", "BytesProcessed", "ProcessingErrors"):
-            widgets.append(_per_function(f"{name}{tag}", inv, fns, (NAMESPACE, name, "Sum"), _emf_dims))
-        for stat in PERCENTILES:
-            metric = (NAMESPACE, "ProcessingDuration", stat)
-            widgets.append(_per_function(f"ProcessingDuration {stat} (ms){tag}", inv, fns, metric, _emf_dims))
-        custom = [
-            _own_metric(inv, f, name, unit)
-            for f in fns
-            for name, unit in sorted(metrics_registry.metrics_of_function(inv.uc, f.folder).items())
-            if name not in HANDLER_METRICS and not _is_transform_metric(name)
-        ]
-        if custom:
-            widgets.append(_graph(f"Function-specific metrics{tag}", custom, 24))
-    for stream in streams:
-        dims = [("StreamName", _physical(inv, stream))]
-        for title, series in (
-            ("Kinesis iterator age (ms)", [(ITERATOR_AGE, "Maximum", "max age")]),
-            ("Kinesis incoming records", [("IncomingRecords", "Sum", "records")]),
-            (
-                "Kinesis throttles",
-                [("WriteProvisionedThroughputExceeded", "Sum", "write"),
-                 ("ReadProvisionedThroughputExceeded", "Sum", "read")],
-            ),
-        ):  # fmt: skip
-            metrics = [
-                _metric("AWS/Kinesis", name, dims, stat=stat, label=label) for name, stat, label in series
-            ]
-            widgets.append(_graph(f"{title}, {stream.suffix}", metrics, 6))
-        widgets.append(_dlq_widget(inv, stream))
+def custom_metrics(use_cases: Iterable[catalog.UseCase]) -> dict[str, str]:
+    """Name -> unit of the function-specific EMF metrics the code of ``use_cases`` and shared emits."""
+    out: dict[str, str] = {}
+    for spec in metrics_registry.emf_metrics(use_cases):
+        if spec.name not in HANDLER_METRICS:
+            out.setdefault(spec.name, spec.unit)
+    return dict(sorted(out.items()))
+
+
+def dashboard_widgets(use_cases: Iterable[catalog.UseCase]) -> list[Widget]:
+    """Header, totals, then per-function graphs of every handler and function-specific metric."""
+    widgets = [
+        _text(
+            "# FSxN S3AP patterns, environment `${Environment}`\n"
+            "Every function of every use case that emits the project's metrics in this environment, "
+            "found by metric search. Each per-function graph has one line per function."
+        )
+    ]
+    widgets += totals_widgets()
+    widgets += [
+        per_function_widget("FilesProcessed", "Sum", "Count", "Files processed, per function"),
+        per_function_widget("BytesProcessed", "Sum", "Bytes", "Bytes processed, per function"),
+        per_function_widget("ProcessingErrors", "Sum", "Count", "Processing errors, per function"),
+    ]
+    widgets += [
+        per_function_widget(
+            "ProcessingDuration", stat, "Milliseconds", f"ProcessingDuration {stat}, per function"
+        )
+        for stat in PERCENTILES
+    ]
+    widgets.append(per_function_widget("ColdStart", "Sum", "Count", "Cold starts, per function"))
+    for name, unit in custom_metrics(use_cases).items():
+        widgets.append(per_function_widget(name, _stat_for(unit), unit))
     return widgets
 
 
-def _is_transform_metric(name: str) -> bool:
-    return name.startswith("TransformJob")
-
-
-def sagemaker_condition(inv: Inventory) -> str | None:
-    """The use case's condition ``EnableSageMakerTransform == "true"``, if it has one."""
-    wanted = {"Fn::Equals": [{"Ref": "EnableSageMakerTransform"}, "true"]}
-    for name, spec in (inv.template.get("Conditions") or {}).items():
-        if spec == wanted:
-            return str(name)
-    return None
-
-
-def _transform_widget(inv: Inventory) -> Widget | None:
-    """Transform-job outcomes: SageMaker publishes none, so these are the functions' own EMF counts."""
-    lines: list[list[Any] | dict[str, Any]] = []
-    for f in inv.functions:
-        for name, unit in sorted(metrics_registry.metrics_of_function(inv.uc, f.folder).items()):
-            if _is_transform_metric(name):
-                lines.append(_own_metric(inv, f, name, unit))
-    return _graph("SageMaker transform jobs", lines, 24) if lines else None
-
-
-def _dlq_widget(inv: Inventory, stream: Named) -> Widget:
-    """Dead-lettered records: a consumer's own EMF count if it emits one, else the on-failure queue."""
-    lines: list[list[Any] | dict[str, Any]] = []
-    for f in inv.functions:
-        for name in metrics_registry.metrics_of_function(inv.uc, f.folder):
-            if "deadletter" in name.lower() or "dlq" in name.lower():
-                lines.append(_own_metric(inv, f, name))
-    for queue in inv.queues:
-        if queue.condition == stream.condition:
-            dims = [("QueueName", _physical(inv, queue))]
-            lines.append(
-                _metric(
-                    "AWS/SQS", "ApproximateNumberOfMessagesVisible", dims, stat="Maximum", label=queue.suffix
-                )
-            )
-    if not lines:
-        return _text(
-            f"**Dead-letter count unavailable**: no function of {inv.uc.name} emits a dead-letter "
-            "metric and no named on-failure queue exists."
-        ) | {"width": 6, "height": 6}
-    return _graph(f"Dead-lettered records, {stream.suffix}", lines, 6)
-
-
-def _section(inv: Inventory, mirror: Mirror) -> list[tuple[str | None, Widget]]:
-    """The widgets of one use case, each with the mirrored condition it needs (None: always)."""
-    conditions: list[str | None] = [None]
-    for named in inv.functions + inv.state_machines + inv.streams:
-        if named.condition is not None and named.condition not in conditions:
-            conditions.append(named.condition)
-    header = _text(f"## {inv.uc.code} {inv.uc.name}: stack `${{{inv.stack_parameter}}}`\n{inv.uc.summary}")
-    out: list[tuple[str | None, Widget]] = [(None, header)]
-    for condition in conditions:
-        mirrored = None if condition is None else mirror.condition(inv, condition)
-        out += [(mirrored, widget) for widget in _rows_for(inv, condition)]
-    transform = _transform_widget(inv)
-    if transform is not None:
-        condition = sagemaker_condition(inv)
-        out.append((None if condition is None else mirror.condition(inv, condition), transform))
-    return out
-
-
-def _json(widgets: list[Widget]) -> str:
-    return ",".join(json.dumps(w, separators=(",", ":")) for w in widgets)
-
-
-def _text_node(text: str) -> Any:
-    return {"Fn::Sub": text} if "${" in text else text
-
-
-def dashboard_template(invs: list[Inventory]) -> dict[str, Any]:
-    """The dashboard template: totals always, one section per selected use case."""
-    mirror = Mirror()
-    parameters: dict[str, Any] = {
-        "DashboardName": {
-            "Type": "String",
-            "Default": "FSxN-S3AP-Patterns",
-            "AllowedPattern": "^[A-Za-z0-9_-]{1,255}$",
-            "Description": "Name of the CloudWatch dashboard.",
-        },
-        "Environment": _environment_parameter(),
-    }
-    conditions: dict[str, Any] = {}
-    totals = totals_widgets()
-    body: list[Any] = ['{"widgets":[', _text_node(_json(totals[:1]))]
-    body += [_text_node("," + _json([widget])) for widget in totals[1:]]
-    for inv in invs:
-        _add_stack_switch(inv, parameters, conditions)
-        pieces: list[Any] = []
-        for mirrored, widget in _section(inv, mirror):
-            text = "," + _json([widget])
-            if mirrored is None:
-                pieces.append(_text_node(text))
-            else:
-                pieces.append({"Fn::If": [mirrored, _text_node(text), ""]})
-        body.append({"Fn::If": [inv.show_condition, {"Fn::Join": ["", pieces]}, ""]})
-    body.append("]}")
-    parameters.update(mirror.parameters)
-    conditions.update(mirror.conditions)
-    template: dict[str, Any] = {
+def dashboard_template(use_cases: Iterable[catalog.UseCase] = catalog.USE_CASES) -> dict[str, Any]:
+    """The dashboard template: no parameter names a use case or a stack."""
+    body = json.dumps({"widgets": dashboard_widgets(use_cases)}, separators=(",", ":"), ensure_ascii=False)
+    return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": (
-            "One CloudWatch dashboard across the chosen FSxN S3AP use cases: cross-use-case totals, and "
-            "per use case its executions, Lambda health, EMF processing metrics and streaming widgets."
+            "One CloudWatch dashboard over every FSxN S3AP use case in an environment: totals and one "
+            "line per function for each EMF metric, found by metric search (no per-use-case parameter)."
         ),
-        "Parameters": parameters,
-    }
-    if conditions:
-        template["Conditions"] = conditions
-    template["Resources"] = {
-        "Dashboard": {
-            "Type": "AWS::CloudWatch::Dashboard",
-            "Properties": {
-                "DashboardName": {"Ref": "DashboardName"},
-                "DashboardBody": {"Fn::Join": ["", body]},
+        "Parameters": {
+            "DashboardName": {
+                "Type": "String",
+                "Default": "FSxN-S3AP-Patterns",
+                "AllowedPattern": "^[A-Za-z0-9_-]{1,255}$",
+                "Description": "Name of the CloudWatch dashboard.",
             },
-        }
-    }
-    template["Outputs"] = {
-        "DashboardName": {"Value": {"Ref": "Dashboard"}},
-        "DashboardUrl": {
-            "Value": {
-                "Fn::Sub": "https://${AWS::Region}.console.aws.amazon.com/cloudwatch/home"
-                "?region=${AWS::Region}#dashboards:name=${Dashboard}"
+            "Environment": _environment_parameter(),
+        },
+        "Resources": {
+            "Dashboard": {
+                "Type": "AWS::CloudWatch::Dashboard",
+                "Properties": {"DashboardName": {"Ref": "DashboardName"}, "DashboardBody": {"Fn::Sub": body}},
             }
         },
+        "Outputs": {
+            "DashboardName": {"Value": {"Ref": "Dashboard"}},
+            "DashboardUrl": {
+                "Value": {
+                    "Fn::Sub": "https://${AWS::Region}.console.aws.amazon.com/cloudwatch/home"
+                    "?region=${AWS::Region}#dashboards:name=${Dashboard}"
+                }
+            },
+        },
     }
-    return template
 
 
 # -- the alert stack -------------------------------------------------------------------------------
@@ -504,19 +213,23 @@ def _topic_actions() -> dict[str, Any]:
     return {"AlarmActions": [{"Ref": "AlertTopic"}], "OKActions": [{"Ref": "AlertTopic"}]}
 
 
-def _insights_alarm(
+def _signal_alarm(
     suffix: str, description: str, query: tuple[str, str, str], test: tuple[str, str], periods: int = 1
 ) -> dict[str, Any]:
-    """An alarm on a Metrics Insights query over every function's EMF metric in the environment.
+    """A Metrics Insights alarm without actions: a signal the composite reads, never a page itself.
 
     ``query`` is (metric id, aggregate function, metric); ``test`` is (comparison, threshold
-    parameter). With several periods every one of them must breach.
+    parameter). With several periods every one of them must breach. The alarm holds exactly one
+    query and evaluates at most three hours, as CloudWatch requires of Metrics Insights alarms.
     """
     metric_id, function, metric = query
     comparison, threshold = test
+    if PERIOD * periods > INSIGHTS_WINDOW_SECONDS:
+        raise cfn_template.TemplateError(f"{suffix}: a Metrics Insights alarm evaluates at most 3 hours")
     properties: dict[str, Any] = {
         "AlarmName": {"Fn::Sub": f"${{AWS::StackName}}-{suffix}"},
         "AlarmDescription": description,
+        "ActionsEnabled": False,
         "Metrics": [
             {"Id": metric_id, "Expression": _insights(function, metric), "Period": PERIOD, "ReturnData": True}
         ],
@@ -529,15 +242,13 @@ def _insights_alarm(
             "Threshold": {"Ref": threshold},
             "ComparisonOperator": comparison,
             "TreatMissingData": "notBreaching",
-            **_topic_actions(),
         }
     )
     return {"Type": "AWS::CloudWatch::Alarm", "Properties": properties}
 
 
-def alert_template(invs: list[Inventory]) -> dict[str, Any]:
-    """The alert stack: CMK, encrypted topic, subscriptions, Slack, cross-use-case alarms."""
-    mirror = Mirror()
+def alert_template() -> dict[str, Any]:
+    """The alert stack: CMK, encrypted topic, subscriptions, Slack, two signals and one paging composite."""
     slack_code = SLACK_HANDLER_PATH.read_text(encoding="utf-8")
     if len(slack_code) > ZIPFILE_LIMIT:
         raise cfn_template.TemplateError(
@@ -570,7 +281,7 @@ def alert_template(invs: list[Inventory]) -> dict[str, Any]:
             "Type": "Number",
             "Default": 5,
             "MinValue": 1,
-            "Description": "ProcessingErrors summed over all functions in 5 minutes that raise the alarm.",
+            "Description": "ProcessingErrors summed over all functions in 5 minutes that count as many.",
         },
         "DurationBaselineMs": {
             "Type": "Number",
@@ -578,153 +289,53 @@ def alert_template(invs: list[Inventory]) -> dict[str, Any]:
             "MinValue": 1,
             "Description": (
                 "Baseline in milliseconds: the average handler ProcessingDuration across all functions "
-                "above it for 15 minutes raises the alarm."
+                "above it for 15 minutes counts as slow."
             ),
         },
     }
-    sm_parameters: dict[str, Any] = {
-        "ExecutionTimeBaselineMs": {
-            "Type": "Number",
-            "Default": 900000,
-            "MinValue": 1,
-            "Description": "Baseline in milliseconds for the p90 execution time of each state machine.",
-        },
-        "FailureRatePercent": {
-            "Type": "Number",
-            "Default": 10,
-            "MinValue": 1,
-            "MaxValue": 100,
-            "Description": "Percent of a state machine's started executions that fail, in 15 minutes.",
-        },
-    }
-    if any(inv.state_machines for inv in invs):
-        parameters.update(sm_parameters)
     conditions: dict[str, Any] = {
         "HasEmail": _not_empty("NotificationEmail"),
         "HasHttps": _not_empty("HttpsEndpoint"),
         "HasSlack": _not_empty("SlackWebhookSecretArn"),
     }
     resources: dict[str, Any] = _alert_core(slack_code)
-    resources["ProcessingErrorsAlarm"] = _insights_alarm(
+    resources["ProcessingErrorsAlarm"] = _signal_alarm(
         "processing-errors",
-        "Handled or raised processing errors, summed over every function of every use case in "
-        "this environment (EMF ProcessingErrors), reached the threshold in 5 minutes.",
+        "Signal, no page: processing errors summed over every function of every use case in this "
+        "environment (EMF ProcessingErrors) reached the threshold in 5 minutes. Each failed file is "
+        "paged by its use-case stack's own ProcessingErrors alarm.",
         ("errors", "SUM", "ProcessingErrors"),
         ("GreaterThanOrEqualToThreshold", "ProcessingErrorThreshold"),
     )
-    resources["ProcessingDurationAlarm"] = _insights_alarm(
+    resources["ProcessingDurationAlarm"] = _signal_alarm(
         "processing-duration",
-        "The average handler duration across all functions (EMF ProcessingDuration, milliseconds) "
-        "stayed above DurationBaselineMs for three 5-minute periods.",
+        "Signal, no page: the average handler duration across all functions (EMF ProcessingDuration, "
+        "milliseconds) stayed above DurationBaselineMs for three 5-minute periods.",
         ("duration", "AVG", "ProcessingDuration"),
         ("GreaterThanThreshold", "DurationBaselineMs"),
         periods=3,
     )
-    correlated: list[Any] = []
-    for inv in invs:
-        if not inv.state_machines:
-            continue
-        _add_stack_switch(inv, parameters, conditions)
-        for sm in inv.state_machines:
-            condition = inv.show_condition
-            if sm.condition is not None:
-                condition = f"{inv.show_condition}{pascal(sm.suffix)}"
-                conditions[condition] = {
-                    "Fn::And": [
-                        {"Condition": inv.show_condition},
-                        {"Condition": mirror.condition(inv, sm.condition)},
-                    ]
-                }
-            arn = {"Fn::Sub": _state_machine_arn(inv, sm)}
-            base = f"{inv.prefix}{pascal(sm.suffix)}"
-            dims = [{"Name": "StateMachineArn", "Value": arn}]
-
-            def stat(metric_id: str, metric: str, dims: list[dict[str, Any]] = dims) -> dict[str, Any]:
-                return {
-                    "Id": metric_id,
-                    "MetricStat": {
-                        "Metric": {"Namespace": "AWS/States", "MetricName": metric, "Dimensions": dims},
-                        "Period": 900,
-                        "Stat": "Sum",
-                    },
-                    "ReturnData": False,
-                }
-
-            resources[f"{base}FailureRateAlarm"] = {
-                "Type": "AWS::CloudWatch::Alarm",
-                "Condition": condition,
-                "Properties": {
-                    "AlarmName": {"Fn::Sub": f"${{AWS::StackName}}-{inv.uc.name}-{sm.suffix}-failure-rate"},
-                    "AlarmDescription": (
-                        f"More than FailureRatePercent of the started executions of the {inv.uc.name} "
-                        f"state machine {sm.suffix} failed in 15 minutes."
-                    ),
-                    "Metrics": [
-                        stat("failed", "ExecutionsFailed"),
-                        stat("started", "ExecutionsStarted"),
-                        {
-                            "Id": "rate",
-                            "Expression": "IF(started > 0, 100 * failed / started, 0)",
-                            "Label": "failure rate (%)",
-                            "ReturnData": True,
-                        },
-                    ],
-                    "EvaluationPeriods": 1,
-                    "Threshold": {"Ref": "FailureRatePercent"},
-                    "ComparisonOperator": "GreaterThanThreshold",
-                    "TreatMissingData": "notBreaching",
-                    **_topic_actions(),
-                },
-            }
-            resources[f"{base}ExecutionTimeAlarm"] = {
-                "Type": "AWS::CloudWatch::Alarm",
-                "Condition": condition,
-                "Properties": {
-                    "AlarmName": {"Fn::Sub": f"${{AWS::StackName}}-{inv.uc.name}-{sm.suffix}-execution-time"},
-                    "AlarmDescription": (
-                        f"The p90 execution time of the {inv.uc.name} state machine {sm.suffix} "
-                        "exceeded ExecutionTimeBaselineMs (milliseconds) for two 15-minute periods."
-                    ),
-                    "Namespace": "AWS/States",
-                    "MetricName": "ExecutionTime",
-                    "Dimensions": dims,
-                    "ExtendedStatistic": "p90",
-                    "Period": 900,
-                    "EvaluationPeriods": 2,
-                    "Threshold": {"Ref": "ExecutionTimeBaselineMs"},
-                    "ComparisonOperator": "GreaterThanThreshold",
-                    "TreatMissingData": "notBreaching",
-                    **_topic_actions(),
-                },
-            }
-            correlated.append(
-                {"Fn::If": [condition, {"Fn::Sub": f' OR ALARM("${{{base}FailureRateAlarm}}")'}, ""]}
-            )
-    rule = [
-        {"Fn::Sub": 'ALARM("${ProcessingErrorsAlarm}") AND (ALARM("${ProcessingDurationAlarm}")'},
-        *correlated,
-        ")",
-    ]
     resources["CorrelatedFailuresAlarm"] = {
         "Type": "AWS::CloudWatch::CompositeAlarm",
         "Properties": {
             "AlarmName": {"Fn::Sub": "${AWS::StackName}-correlated-failures"},
             "AlarmDescription": (
-                "Processing errors coincide with slow processing or a failing state machine: the "
-                "failures are systemic (storage, permissions, a dependency), not one bad file."
+                "Page: widespread processing errors coincide with slow processing across the "
+                "environment. The failures are systemic (storage, permissions, a dependency), not one "
+                "bad file; the use-case stacks have paged for their own functions already."
             ),
-            "AlarmRule": {"Fn::Join": ["", rule]},
+            "AlarmRule": {
+                "Fn::Sub": 'ALARM("${ProcessingErrorsAlarm}") AND ALARM("${ProcessingDurationAlarm}")'
+            },
             "ActionsEnabled": True,
             **_topic_actions(),
         },
     }
-    parameters.update(mirror.parameters)
-    conditions.update(mirror.conditions)
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": (
             "Alert automation for the FSxN S3AP patterns: a KMS-encrypted SNS topic CloudWatch can publish "
-            "to, e-mail, HTTPS and Slack subscriptions, cross-use-case alarms and a composite alarm."
+            "to, e-mail, HTTPS and Slack subscriptions, environment-wide signals and one paging composite."
         ),
         "Parameters": parameters,
         "Conditions": conditions,
@@ -1040,8 +651,8 @@ def _alert_core(slack_code: str) -> dict[str, Any]:
 
 
 HEADER = (
-    "# Generated by `python -m scripts.observability_stacks` from the use-case templates and the\n"
-    "# metrics registry. Do not edit by hand: change the generator and regenerate.\n"
+    "# Generated by `python -m scripts.observability_stacks` from the metrics registry.\n"
+    "# Do not edit by hand: change the generator and regenerate.\n"
 )
 
 
@@ -1050,8 +661,7 @@ def render(template: dict[str, Any]) -> str:
 
 
 def generated() -> dict[Path, str]:
-    invs = inventories()
-    return {DASHBOARD_PATH: render(dashboard_template(invs)), ALERTS_PATH: render(alert_template(invs))}
+    return {DASHBOARD_PATH: render(dashboard_template()), ALERTS_PATH: render(alert_template())}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1073,14 +683,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.check:
         from scripts import render_dashboard
 
-        picture = render_dashboard.render(
-            render_dashboard.dashboard_body(DASHBOARD_PATH), render_dashboard.DEFAULT_OUT
-        )
+        picture = render_dashboard.render_committed()
         print(f"wrote {picture.relative_to(catalog.ROOT)}")
-    for inv in inventories():
-        for logical in inv.unnamed:
-            print(f"note: {inv.uc.name}: {logical} has no ${{AWS::StackName}}-<suffix> name; not shown",
-                  file=sys.stderr)  # fmt: skip
     if stale:
         print("stale: " + ", ".join(str(p.relative_to(catalog.ROOT)) for p in stale), file=sys.stderr)
         return 1

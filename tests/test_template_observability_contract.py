@@ -8,8 +8,10 @@ For each template the catalog lists for a use case:
 * Every function carries ``USE_CASE`` (its catalog name), ``ENVIRONMENT`` and ``ENABLE_XRAY``.
 * ``EnableCloudWatchAlarms`` creates: ExecutionsFailed for each state machine (its own ARN), a Lambda
   error rate per function, ProcessingErrors with exactly the EMF dimensions, Kinesis iterator age and
-  dead-letter growth when there is a stream, and a composite alarm; every alarm notifies the stack's
-  own alert topic, or the ``AlertTopicArn`` passed in. With alarms off, none exist.
+  dead-letter growth when there is a stream, and a composite alarm; every metric alarm notifies the
+  stack's own alert topic, or the ``AlertTopicArn`` passed in, and the composite either does too or is
+  a roll-up without actions (the paging rule, ``tests/shared/test_paging_rule.py``, wants the
+  roll-up). With alarms off, none exist.
 
 A conforming fixture proves the checks pass, and broken copies of it prove each check can fail.
 """
@@ -264,6 +266,8 @@ def _action_problems(evaluation: cfn_template.Evaluation, given_topic: str) -> l
         if resource.get("Type") not in {"AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm"}:
             continue
         actions = [str(a) for a in evaluation.properties(logical).get("AlarmActions", [])]
+        if resource["Type"] == "AWS::CloudWatch::CompositeAlarm" and not actions:
+            continue  # a roll-up: the alarms it reads page (tests/shared/test_paging_rule.py)
         if not actions or set(actions) - expected:
             problems.append(
                 f"{logical}: AlarmActions {actions} must all be the alert topic {sorted(expected)}"

@@ -8,8 +8,9 @@ A driver is a module ``scripts.demos.<use_case_name_with_underscores>`` with thr
 * ``drive(cloud, stack, access_point, summary, step) -> None``: run the flows and fill the summary.
 
 :func:`run_demo` does the rest: it finds the use case, says plainly when it is not built yet, opens
-the local cloud, deploys, seeds, drives, times every step, prints the summary and tells the caller
-whether every flow succeeded.
+the local cloud, deploys, seeds, drives, times every step, draws the shared dashboard from the
+metrics the run emitted (``build/<use case>/dashboard.png``), prints the summary and tells the
+caller whether every flow succeeded.
 """
 
 from __future__ import annotations
@@ -174,8 +175,33 @@ def run_demo(
             summary.files_seeded = chosen.seed(cloud, access_point, files)
         chosen.drive(cloud, stack, access_point, summary, step)
         summary.metrics_emitted = cloud.emf.total
+        with step("draw the shared dashboard from the metrics this run emitted"):
+            picture = draw_dashboard(cloud, use_case, build_root or DEFAULT_BUILD_ROOT)
+            out(f"    dashboard: {_shown(picture)}")
+        summary.extra["dashboard picture"] = _shown(picture)
     summary.elapsed_seconds = time.perf_counter() - started
     return summary
+
+
+def draw_dashboard(cloud: Any, uc: catalog.UseCase, build_root: Path) -> Path:
+    """Render the shared dashboard's queries over the run's metrics to ``<build>/<uc>/dashboard.png``.
+
+    The searches are evaluated against the local CloudWatch (ListMetrics, GetMetricData); the
+    values the run put are recorded beside the picture (``metrics.json``), the input from which
+    ``shared/cfn/dashboard-metrics.json`` is refreshed.
+    """
+    from scripts import render_dashboard
+
+    folder = build_root / uc.name
+    points = list(cloud.emf.points)
+    render_dashboard.write_snapshot(points, folder / "metrics.json", f"make demo UC={uc.name}")
+    source = render_dashboard.CloudWatchSource(cloud.client("cloudwatch"), points)
+    return render_dashboard.render_points(points, folder / "dashboard.png", source, uc)
+
+
+def _shown(path: Path) -> str:
+    """A path relative to the project when it is inside it (what a user types next)."""
+    return str(path.relative_to(catalog.ROOT)) if path.is_relative_to(catalog.ROOT) else str(path)
 
 
 def stack_name(uc: catalog.UseCase) -> str:

@@ -20,6 +20,8 @@ import logging
 from collections import Counter
 from typing import Any
 
+from scripts.render_dashboard import Point
+
 logger = logging.getLogger(__name__)
 
 MAX_DATA_PER_CALL = 1000
@@ -31,6 +33,8 @@ class EmfExtractor:
     def __init__(self, session: Any, region: str) -> None:
         self.cloudwatch = session.client("cloudwatch", region_name=region)
         self.emitted: Counter[tuple[str, str]] = Counter()
+        # Every value put, as the dashboard renderer reads them (moto computes no percentiles).
+        self.points: list[Point] = []
         self.rejected = 0
         self.documents = 0
 
@@ -55,6 +59,7 @@ class EmfExtractor:
                 )
             for item in items:
                 self.emitted[(namespace, item["MetricName"])] += 1
+                self.points.append(_point(namespace, item))
 
     @staticmethod
     def parse(document: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -88,3 +93,11 @@ class EmfExtractor:
     @property
     def total(self) -> int:
         return sum(self.emitted.values())
+
+
+def _point(namespace: str, datum: dict[str, Any]) -> Point:
+    dims = tuple(sorted((d["Name"], d["Value"]) for d in datum["Dimensions"]))
+    stamp = float(datum["Timestamp"].timestamp())
+    return Point(
+        namespace, datum["MetricName"], dims, stamp, float(datum["Value"]), str(datum.get("Unit", "None"))
+    )

@@ -1,40 +1,28 @@
-"""On the local cloud, a use case's EMF lines become metrics the committed dashboard's queries read back.
+"""On the local cloud, a use case's EMF lines become metrics the committed dashboard's searches find.
 
 retail-catalog is packaged and deployed, its discovery function runs from the uploaded zip over
-seeded images, and FilesProcessed is read with GetMetricData using exactly the dimensions of the
-committed dashboard's widget for that function.
+seeded images, and the committed dashboard's searches are evaluated against the local CloudWatch
+(ListMetrics, GetMetricData): every handler-metric widget finds the function, and its
+FilesProcessed line adds up to the files it listed. The demo's picture is drawn from the same run.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
 
 import pytest
 
-from scripts import catalog, cfn_template, observability_check, observability_stacks
+from scripts import catalog, render_dashboard
+from scripts.demos import draw_dashboard
 from scripts.demos import retail_catalog as retail_demo
 from scripts.localcloud import LocalCloud
 from scripts.localcloud.cloud import local_layer_pip
-from shared.observability import NAMESPACE
+from shared.observability import HANDLER_METRICS, NAMESPACE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.filterwarnings("ignore:Tried to parse:UserWarning")]
 
 
-def _dashboard_dimensions(parameters: dict[str, str], function: str, metric: str) -> dict[str, str]:
-    """The dimensions the committed dashboard's widget uses for ``metric`` of ``function``."""
-    template = cfn_template.load(observability_stacks.DASHBOARD_PATH)
-    evaluation = cfn_template.evaluate(template, "dash", parameters)
-    queries, problems = observability_check.dashboard_queries(
-        evaluation.properties("Dashboard")["DashboardBody"], "dashboard"
-    )
-    assert problems == []
-    (query,) = [q for q in queries if q.name == metric and q.dimensions.get("FunctionName") == function]
-    dims: dict[str, Any] = dict(query.dimensions)
-    assert None not in dims.values()
-    return dims
-
-
-def test_files_processed_reads_back_with_the_dashboard_dimensions() -> None:
+def test_dashboard_searches_find_what_the_function_emitted(tmp_path: Path) -> None:
     uc = catalog.find("retail-catalog")
     with LocalCloud() as cloud:
         access_point = cloud.create_access_point()
@@ -47,14 +35,38 @@ def test_files_processed_reads_back_with_the_dashboard_dimensions() -> None:
         invocation = cloud.invoke("rc-discovery", {"prefix": "products/"})
         assert invocation.function_error is None, invocation.payload
         assert invocation.payload["listed"] == seeded
+        # The seed's mistake, a metric without the Environment dimension, is found by no search.
+        cloud.client("cloudwatch").put_metric_data(
+            Namespace=NAMESPACE,
+            MetricData=[
+                {
+                    "MetricName": "FilesProcessed",
+                    "Dimensions": [
+                        {"Name": "UseCase", "Value": uc.name},
+                        {"Name": "FunctionName", "Value": "rc-x"},
+                    ],
+                    "Value": 99.0,
+                }
+            ],
+        )
 
-        dims = _dashboard_dimensions({"RetailCatalogStackName": "rc", "Environment": "prod"}, "rc-discovery",
-                                     "FilesProcessed")  # fmt: skip
-        assert dims == {"UseCase": "retail-catalog", "FunctionName": "rc-discovery", "Environment": "prod"}
-        assert cloud.metrics(NAMESPACE, "FilesProcessed", dims) == float(seeded)
-        # The seed's mistake, a query without the Environment dimension, finds nothing.
-        partial = {k: v for k, v in dims.items() if k != "Environment"}
-        assert cloud.metrics(NAMESPACE, "FilesProcessed", partial) == 0.0
+        points = list(cloud.emf.points)
+        source = render_dashboard.CloudWatchSource(cloud.client("cloudwatch"), points)
+        body = render_dashboard.dashboard_body()
+        data = render_dashboard.dashboard_data(body, source, render_dashboard.window_for(points))
+        by_metric = {
+            render_dashboard.searched_metric(body["widgets"][index]): lines
+            for index, lines in data.items()
+            if body["widgets"][index]["properties"]["title"].endswith("per function")
+        }
+        for metric in HANDLER_METRICS:
+            assert [line.label for line in by_metric[metric]] == ["rc-discovery"], metric
+        (files,) = by_metric["FilesProcessed"]
+        assert sum(value for _, value in files.points) == float(seeded)
+
+        picture = draw_dashboard(cloud, uc, tmp_path)
+    assert picture == tmp_path / uc.name / "dashboard.png" and picture.stat().st_size > 0
+    assert render_dashboard.read_snapshot(tmp_path / uc.name / "metrics.json")
 
 
 def test_shared_stacks_deploy_through_the_project_deploy() -> None:
