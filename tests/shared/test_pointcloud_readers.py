@@ -395,14 +395,80 @@ def test_lzf_round_trip(data: bytes) -> None:
     assert lzf.decompress(packed, len(data)) == data
 
 
-def test_lzf_rejects_wrong_size_and_overruns() -> None:
+# Streams written by hand from the LZF format (a control byte below 32 starts a literal run of
+# ctrl + 1 bytes; otherwise its top 3 bits are length - 2, 7 meaning "add the next byte", and its low
+# 5 bits with the following byte are distance - 1), so the decoder is checked against data no LZF
+# library produced.
+HAND_MADE_LZF = [
+    (b"\x02abc", b"abc"),
+    # "abc", then a short reference of 3 bytes from 3 back.
+    (b"\x02abc\x20\x02", b"abcabc"),
+    # An overlapping reference: 8 bytes from 1 back repeat the last byte.
+    (b"\x00z\xc0\x00", b"z" * 9),
+    # A long reference: length 7 + 255 + 2 = 264 bytes with period 2.
+    (b"\x01xy\xe0\xff\x01", b"xy" * 133),
+    # A distance of 8192 (the largest): 13 bits of distance - 1.
+    (
+        b"\x1f" + bytes(range(32)) + b"".join(b"\x1f" + bytes([i] * 32) for i in range(255)) + b"\x3f\xff",
+        bytes(range(32)) + b"".join(bytes([i] * 32) for i in range(255)) + bytes(range(32))[:3],
+    ),
+]
+
+
+@pytest.mark.parametrize(("packed", "plain"), HAND_MADE_LZF)
+def test_lzf_decodes_hand_made_streams(packed: bytes, plain: bytes) -> None:
+    assert lzf.decompress(packed, len(plain)) == plain
+
+
+def test_lzf_round_trips_a_real_cloud() -> None:
+    """Column-major fields of a synthetic scan as PCL lays them out: x, y, z, a ring number, padding."""
+    cloud = samples.synthetic_scene(20_000, seed=3)
+    ring = (np.arange(cloud.count) // 625).astype(np.uint16)
+    raw = np.ascontiguousarray(cloud.xyz.T).tobytes() + ring.tobytes() + bytes(4 * cloud.count)
+    packed = lzf.compress(raw)
+    assert len(packed) < len(raw)
+    assert lzf.decompress(packed, len(raw)) == raw
+
+
+def test_lzf_rejects_wrong_size_and_corrupt_streams() -> None:
     packed = lzf.compress(b"abcabcabcabcabc")
-    with pytest.raises(lzf.LzfError, match="decoded to 15 bytes"):
+    with pytest.raises(lzf.LzfError, match="decoded to 15 bytes, header announced 16"):
         lzf.decompress(packed, 16)
-    with pytest.raises(lzf.LzfError, match="overruns"):
-        lzf.decompress(b"\x05ab", 6)
-    with pytest.raises(lzf.LzfError, match="back-reference"):
-        lzf.decompress(b"\x00a\xe0", 20)
+    with pytest.raises(lzf.LzfError, match="more than the 14 bytes announced"):
+        lzf.decompress(packed, 14)
+    with pytest.raises(lzf.LzfError, match="corrupt"):
+        lzf.decompress(b"\x05ab", 6)  # a literal run cut short
+    with pytest.raises(lzf.LzfError, match="corrupt"):
+        lzf.decompress(b"\x00a\xe0", 20)  # a stream cut inside a back reference
+    with pytest.raises(lzf.LzfError, match="corrupt"):
+        lzf.decompress(b"\x00a\x20\x05", 4)  # a reference 6 bytes back, 1 byte written
+    with pytest.raises(lzf.LzfError, match="corrupt"):
+        lzf.decompress(packed[:-2], 15)
+    assert lzf.decompress(b"", 0) == b""
+    with pytest.raises(lzf.LzfError, match="cannot expand"):
+        lzf.decompress(b"", 3)
+    with pytest.raises(lzf.LzfError, match="empty block"):
+        lzf.decompress(b"\x00a", 0)
+
+
+def test_lzf_checks_the_announced_size_before_allocating(monkeypatch: pytest.MonkeyPatch) -> None:
+    def never(*_: object) -> bytes:
+        raise AssertionError("the decoder ran")
+
+    monkeypatch.setattr(lzf, "_decode", never)
+    # 3 compressed bytes expand to at most 264 (one long back reference).
+    with pytest.raises(lzf.LzfError, match="cannot expand to 265 bytes"):
+        lzf.decompress(b"\x00a\xe0", 265)
+    with pytest.raises(lzf.LzfError, match="above the limit of 1000 bytes"):
+        lzf.decompress(bytes(100), 1001, limit=1000)
+    assert lzf.MAX_DECOMPRESSED_BYTES >= 1 << 30
+
+
+def test_pcd_compressed_size_is_checked_before_allocating() -> None:
+    huge = PCD_HEADER.replace(b"WIDTH 2", b"WIDTH 30000000").replace(b"POINTS 2", b"POINTS 30000000")
+    data = huge + b"DATA binary_compressed\n" + struct.pack("<II", 3, 360_000_000) + b"\x00a\xe0"
+    with pytest.raises(PointCloudError, match="cannot expand"):
+        read(data, "pcd")
 
 
 # ------------------------------------------------------------- row-by-row text data, header checks
