@@ -1,9 +1,11 @@
 """Deploy and delete a use case's stack with boto3: ``python -m scripts.deploy deploy|delete|package UC``.
 
-Deploy packages the use case, makes sure the artifact bucket exists (encrypted, private, TLS only),
-uploads only the artifacts S3 does not have yet, then goes through a change set so the user sees what
-will change before it changes, and streams the stack events while CloudFormation works. An unchanged
-redeploy uploads nothing, creates no change set, and says "no changes".
+Deploy checks the given parameter values against the template's rules, packages the use case, makes
+sure the artifact bucket exists (encrypted, private, TLS only), validates the template, uploads only
+the artifacts S3 does not hold yet (to the caller's own bucket, SHA-256 verified), then goes through
+a change set so the user sees what will change before it changes (``--preview`` stops there), and
+streams the stack events while CloudFormation works. An unchanged redeploy uploads nothing, creates
+no change set, and says "no changes". Delete prints what it will remove and keep, and asks first.
 
 boto3 rather than the AWS CLI, so the same code runs against AWS, against a moto server
 (``AWS_ENDPOINT_URL``) and inside the embedded local cloud, and so progress can be shown.
