@@ -159,7 +159,7 @@ def test_deploy_redeploy_delete_through_make(endpoint: str) -> None:
     params = f"PARAMS={' '.join(pairs)}"
 
     bad = _make("deploy", endpoint, params.replace("PARAMS=", "PARAMS=EnableXRayTracing=yes ", 1))
-    assert bad.returncode == 1 and "EnableXRayTracing='yes' is not one of the AllowedValues" in bad.stderr
+    assert bad.returncode != 0 and "EnableXRayTracing='yes' is not one of the AllowedValues" in bad.stderr
     previewed = _make("deploy", endpoint, params, "PREVIEW=1")
     assert previewed.returncode == 0, previewed.stdout + previewed.stderr
     assert (
@@ -215,7 +215,7 @@ def test_deploy_redeploy_delete_through_make(endpoint: str) -> None:
     assert "already in s3://" in again.stdout
 
     refused = _make("delete", endpoint)  # no terminal, no YES=1
-    assert refused.returncode == 1 and "pass YES=1" in refused.stderr
+    assert refused.returncode != 0 and "pass YES=1" in refused.stderr
     assert "will delete stack" in refused.stdout and "the data behind the access point" in refused.stdout
     cfn.describe_stacks(StackName=STACK)
 
