@@ -312,9 +312,8 @@ def _ascii_rows(
     """
     fmt, item, items = what
     first_line = bytes(buf[:offset]).count(b"\n") + 1
-    lines = bytes(buf[offset:]).split(b"\n")
-    rows = [line.split() for line in lines]
-    lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+    body = bytes(buf[offset:])
+    lengths = _tokens_per_line(body)
     filled = np.flatnonzero(lengths)
     wanted = filled[skip : skip + count]
     if wanted.size < count:
@@ -335,13 +334,32 @@ def _ascii_rows(
             f"{fmt} ascii data line {first_line + line}: a data row beyond the {count} {items} "
             f"declared ({_COUNT_NAME[fmt]})"
         )
+    # The wanted rows are consecutive non-blank lines, so their tokens are one run of the token list.
+    first = int(lengths[: wanted[0]].sum()) if count else 0
+    tokens = body.split()[first : first + count * width]
     try:
-        return np.array([token for i in wanted for token in rows[i]], dtype=np.float64).reshape(count, width)
+        return np.array(tokens, dtype=np.float64).reshape(count, width)
     except ValueError as error:
         raise PointCloudError(f"{fmt} ascii data has a non-numeric value: {error}") from None
 
 
 _COUNT_NAME = {"PCD": "POINTS", "PLY": "element vertex"}
+# The bytes ``bytes.split()`` separates tokens on, as a lookup table over byte values.
+_IS_SPACE = np.zeros(256, dtype=bool)
+_IS_SPACE[list(b" \t\n\r\x0b\x0c")] = True
+
+
+def _tokens_per_line(body: bytes) -> NDArray[Any]:
+    """How many whitespace-separated tokens each ``\\n``-terminated line holds, without a Python loop."""
+    raw = np.frombuffer(body, dtype=np.uint8)
+    space = _IS_SPACE[raw]
+    starts = ~space
+    starts[1:] &= space[:-1]  # a token starts where a non-space byte follows a space
+    newlines = np.flatnonzero(raw == 10)
+    # The line of a token start is the number of newlines before it.
+    line_of_start = np.searchsorted(newlines, np.flatnonzero(starts))
+    lengths: NDArray[Any] = np.bincount(line_of_start, minlength=newlines.size + 1)
+    return lengths
 
 
 # ----------------------------------------------------------------------------------------- LAS/LAZ
