@@ -67,11 +67,11 @@ bench: $(STAMP) ## Run the benchmarks and print measured ratios
 package: $(STAMP) ## Build deterministic function zips and a packaged template (UC=<name>|all)
 	$(PY) -m scripts.deploy package $(UC)
 
-deploy: $(STAMP) ## Deploy UC=<name> [STACK=…] [REGION=…] [PARAMS="K=V …"]
-	$(PY) -m scripts.deploy deploy $(UC) $(if $(STACK),--stack $(STACK)) $(if $(REGION),--region $(REGION)) --params '$(subst ','"'"',$(PARAMS))'
+deploy: $(STAMP) ## Deploy UC=<name> [STACK=…] [REGION=…] [PARAMS="K=V …"] [PREVIEW=1: show the change set only]
+	$(PY) -m scripts.deploy deploy $(UC) $(if $(STACK),--stack $(STACK)) $(if $(REGION),--region $(REGION)) --params '$(subst ','"'"',$(PARAMS))' $(if $(filter 1 yes true,$(PREVIEW)),--preview)
 
-delete: $(STAMP) ## Delete the stack of UC=<name> and empty its own buckets
-	$(PY) -m scripts.deploy delete $(UC) $(if $(STACK),--stack $(STACK)) $(if $(REGION),--region $(REGION))
+delete: $(STAMP) ## Delete the stack of UC=<name> and empty its own buckets (asks first; YES=1 off a terminal)
+	$(PY) -m scripts.deploy delete $(UC) $(if $(STACK),--stack $(STACK)) $(if $(REGION),--region $(REGION)) $(if $(filter 1 yes true,$(YES)),--yes)
 
 demo: $(STAMP) ## Run UC=<name> end to end on the embedded local cloud
 	$(PY) -m scripts.localcloud demo $(UC) --files $(if $(FILES),$(FILES),50)

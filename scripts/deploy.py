@@ -1,9 +1,11 @@
 """Deploy and delete a use case's stack with boto3: ``python -m scripts.deploy deploy|delete|package UC``.
 
-Deploy packages the use case, makes sure the artifact bucket exists (encrypted, private, TLS only),
-uploads only the artifacts S3 does not have yet, then goes through a change set so the user sees what
-will change before it changes, and streams the stack events while CloudFormation works. An unchanged
-redeploy uploads nothing, creates no change set, and says "no changes".
+Deploy checks the given parameter values against the template's rules, packages the use case, makes
+sure the artifact bucket exists (encrypted, private, TLS only), validates the template, uploads only
+the artifacts S3 does not hold yet (to the caller's own bucket, SHA-256 verified), then goes through
+a change set so the user sees what will change before it changes (``--preview`` stops there), and
+streams the stack events while CloudFormation works. An unchanged redeploy uploads nothing, creates
+no change set, and says "no changes". Delete prints what it will remove and keep, and asks first.
 
 boto3 rather than the AWS CLI, so the same code runs against AWS, against a moto server
 (``AWS_ENDPOINT_URL``) and inside the embedded local cloud, and so progress can be shown.
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import base64
 import hashlib
 import json
 import logging
@@ -43,6 +46,7 @@ from urllib.parse import urlparse
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
+from botocore.exceptions import ConnectionError as EndpointUnreachableError
 from botocore.parsers import ResponseParserError
 
 from scripts import catalog, cfn_template, deploy_params, packaging
@@ -58,6 +62,10 @@ STACK_PREFIX = "fsxn"
 MAX_TEMPLATE_BODY = 51_200
 POLL_SECONDS = 3.0
 TIMEOUT_SECONDS = 3600.0
+# Uploads at least this large print how many bytes have gone, every tenth of the file.
+PROGRESS_MIN_BYTES = 4 << 20
+# KMS waits this long before deleting a key when the template sets no PendingWindowInDays.
+KMS_DEFAULT_PENDING_DAYS = 30
 
 _SUCCESS = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"}
 _BUSY_SUFFIX = "_IN_PROGRESS"
@@ -123,8 +131,8 @@ class _Aws:
         models = sys.modules.get("moto.core.models")
         return bool(models is not None and getattr(models.botocore_stubber, "enabled", False))
 
-    def client(self, service: str) -> Any:
-        config = Config(retries={"mode": "standard", "max_attempts": 8})
+    def client(self, service: str, *, max_attempts: int = 8) -> Any:
+        config = Config(retries={"mode": "standard", "max_attempts": max_attempts})
         if self.endpoint_url and service == "s3":
             config = config.merge(Config(s3={"addressing_style": "path"}))
         return self.session.client(
@@ -152,12 +160,24 @@ def _connect(session: boto3.Session | None, region: str | None, endpoint_url: st
         )
     aws = _Aws(session, chosen, "", session.get_partition_for_region(chosen) or "aws", endpoint)
     try:
-        aws.account = aws.client("sts").get_caller_identity()["Account"]
+        # The first call of every command: an endpoint that does not answer fails here, quickly.
+        aws.account = aws.client("sts", max_attempts=2).get_caller_identity()["Account"]
+    except EndpointUnreachableError as error:
+        raise DeployError(_could_not_connect(error, endpoint, chosen)) from error
     except NoCredentialsError as error:
         raise DeployError("no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID") from error
     except ClientError as error:
         raise DeployError(f"the AWS credentials were rejected: {_message(error)}") from error
     return aws
+
+
+def _could_not_connect(error: EndpointUnreachableError, endpoint: str | None, region: str | None) -> str:
+    """One line for a network failure: which endpoint and region did not answer, and why."""
+    target = endpoint or str(error.kwargs.get("endpoint_url") or "AWS")
+    return (
+        f"could not connect to {target} (region {region or 'unknown'}): {error}; "
+        "check the network, AWS_ENDPOINT_URL and REGION"
+    )
 
 
 def default_stack_name(uc: UseCase) -> str:
@@ -242,28 +262,125 @@ def ensure_artifact_bucket(aws: _Aws, out: Out) -> str:
     return bucket
 
 
-def _exists(s3: Any, bucket: str, key: str) -> bool:
+def _sha256_b64(data: bytes | Path) -> str:
+    """The base64 SHA-256 S3 uses for ``ChecksumSHA256``, of bytes or of a file read in blocks."""
+    digest = hashlib.sha256()
+    if isinstance(data, Path):
+        with data.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    else:
+        digest.update(data)
+    return base64.b64encode(digest.digest()).decode("ascii")
+
+
+_ABSENT = "absent"
+
+
+def _stored_checksum(s3: Any, bucket: str, key: str, owner: str) -> str | None:
+    """The object's stored SHA-256 (base64), None if it has none, or ``_ABSENT`` if there is no object."""
     try:
-        s3.head_object(Bucket=bucket, Key=key)
+        head = s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED", ExpectedBucketOwner=owner)
     except ClientError as error:
         if aws_error_code(error) in {"404", "NoSuchKey", "NotFound"}:
-            return False
+            return _ABSENT
         raise
+    checksum: str | None = head.get("ChecksumSHA256")
+    return checksum
+
+
+class _ProgressReader:
+    """A file being uploaded that prints the bytes sent so far each time another tenth has gone.
+
+    The HTTP client reads the body in blocks as it sends it, so what was read is what was sent. A
+    retry seeks back to the start, and the count starts again.
+    """
+
+    def __init__(self, path: Path, label: str, out: Out) -> None:
+        self._file = path.open("rb")
+        self._size = path.stat().st_size
+        self._label, self._out = label, out
+        self._sent = 0
+        self._shown = 0  # tenths already printed
+
+    def read(self, amount: int = -1) -> bytes:
+        data = self._file.read(amount)
+        self._sent += len(data)
+        tenths = self._sent * 10 // self._size if self._size else 10
+        if tenths > self._shown:
+            self._shown = tenths
+            self._out(
+                f"  {self._label}: {self._sent:,} of {self._size:,} bytes ({self._sent * 100 // self._size}%)"
+            )
+        return data
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        position = self._file.seek(offset, whence)
+        self._sent = position
+        if position == 0:
+            self._shown = 0
+        return position
+
+    def tell(self) -> int:
+        return self._file.tell()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def _put_verified(s3: Any, bucket: str, key: str, body: Any, size: int, checksum: str, owner: str) -> None:
+    """PutObject to a bucket that must belong to ``owner``, with the SHA-256 S3 must verify and echo."""
+    response = s3.put_object(
+        Bucket=bucket,
+        Key=key,
+        Body=body,
+        ContentLength=size,
+        ChecksumAlgorithm="SHA256",
+        ChecksumSHA256=checksum,
+        ExpectedBucketOwner=owner,
+    )
+    stored = response.get("ChecksumSHA256")
+    if stored != checksum:
+        raise DeployError(
+            f"S3 reports SHA-256 {stored or '(none)'} for s3://{bucket}/{key}, the local file has "
+            f"{checksum}; the upload is not trusted: deploy again"
+        )
+
+
+def _upload_if_changed(
+    aws: _Aws, s3: Any, bucket: str, key: str, source: bytes | Path, label: str, out: Out
+) -> bool:
+    """Upload ``source`` unless ``key`` already holds these exact bytes (by SHA-256); True if uploaded."""
+    checksum = _sha256_b64(source)
+    stored = _stored_checksum(s3, bucket, key, aws.account)
+    if stored == checksum:
+        return False
+    if stored is None:
+        out(f"s3://{bucket}/{key} has no SHA-256 checksum to compare; uploading it again")
+    elif stored != _ABSENT:
+        out(f"s3://{bucket}/{key} does not hold the expected bytes (SHA-256 differs); uploading it again")
+    if isinstance(source, bytes):
+        _put_verified(s3, bucket, key, source, len(source), checksum, aws.account)
+        return True
+    size = source.stat().st_size
+    body = _ProgressReader(source, label, out) if size >= PROGRESS_MIN_BYTES else source.open("rb")
+    try:
+        _put_verified(s3, bucket, key, body, size, checksum, aws.account)
+    finally:
+        body.close()
     return True
 
 
 def upload_artifacts(aws: _Aws, bucket: str, packaged: PackagedUseCase, out: Out) -> int:
-    """Upload the artifacts S3 does not have yet (keys are content hashes); return how many."""
+    """Upload the artifacts S3 does not hold yet, byte for byte (keys are content hashes); return how many."""
     s3 = aws.client("s3")
     uploaded = 0
     for artifact in packaged.artifacts:
-        if _exists(s3, bucket, artifact.key):
+        label = f"{artifact.kind} {artifact.name}"
+        if not _upload_if_changed(aws, s3, bucket, artifact.key, artifact.path, label, out):
             continue
-        s3.upload_file(str(artifact.path), bucket, artifact.key)
         uploaded += 1
-        out(
-            f"uploaded {artifact.kind} {artifact.name} ({artifact.size:,} bytes) to s3://{bucket}/{artifact.key}"
-        )
+        out(f"uploaded {label} ({artifact.size:,} bytes, SHA-256 verified) to s3://{bucket}/{artifact.key}")
     if not uploaded:
         out(f"artifacts: all {len(packaged.artifacts)} already in s3://{bucket}")
     return uploaded
@@ -280,10 +397,9 @@ def _template_source(
     key = f"{packaged.use_case.name}/templates/{sha}.yaml"
     s3 = aws.client("s3")
     uploaded = 0
-    if not _exists(s3, bucket, key):
-        s3.put_object(Bucket=bucket, Key=key, Body=body.encode())
+    if _upload_if_changed(aws, s3, bucket, key, body.encode(), "template", out):
         uploaded = 1
-        out(f"uploaded template ({len(body.encode()):,} bytes) to s3://{bucket}/{key}")
+        out(f"uploaded template ({len(body.encode()):,} bytes, SHA-256 verified) to s3://{bucket}/{key}")
     suffix = "amazonaws.com.cn" if aws.partition == "aws-cn" else "amazonaws.com"
     return {"TemplateURL": f"https://{bucket}.s3.{aws.region}.{suffix}/{key}"}, uploaded
 
@@ -512,11 +628,13 @@ def deploy(
     poll_seconds: float = POLL_SECONDS,
     pip: packaging.PipRunner | None = None,
     validate: bool = True,
+    preview: bool = False,
 ) -> DeployResult:
     """Package ``uc`` and create or update its stack; raise :class:`DeployError` on any failure.
 
     ``params`` is a mapping or a PARAMS string (``"Key=Value Key2='a b'"``). ``validate=False``
     skips ValidateTemplate (moto runs cfn-lint for it, which ``make lint`` has already done).
+    ``preview`` prints the change set and deletes it instead of executing it.
     """
     try:
         use_case = packaging.resolve(uc)
@@ -529,9 +647,11 @@ def deploy(
             if isinstance(params, str) or params is None
             else dict(params)
         )
-        # A misspelt parameter fails here, before any credentials, network or packaging.
+        # A misspelt parameter or a value the template forbids fails here, before any credentials,
+        # network or packaging.
         declared = cfn_template.load(use_case.template).get("Parameters", {})
         deploy_params.check_names(declared, {"PARAMS": overrides})
+        _check_given_values(use_case, declared, overrides)
     except deploy_params.ParameterError as error:
         raise DeployError(str(error)) from error
     except cfn_template.TemplateError as error:
@@ -574,18 +694,18 @@ def deploy(
         raise DeployError(str(error)) from error
 
     bucket = ensure_artifact_bucket(aws, out)
-    uploaded = upload_artifacts(aws, bucket, built, out)
-    source, template_uploads = _template_source(aws, bucket, built, out)
-    uploaded += template_uploads
+    # The template first (it goes through S3 when over the inline limit) and ValidateTemplate, so a
+    # broken template fails before any artifact is uploaded.
+    source, uploaded = _template_source(aws, bucket, built, out)
+    if validate:
+        _validate(cfn, aws, source, use_case.name)
+    uploaded += upload_artifacts(aws, bucket, built, out)
     capabilities = required_capabilities(template)
 
     if updating and existing and _no_changes(cfn, existing, built.template_body, resolved):
         out(f"no changes: stack {name} already runs this template with these parameters")
         outputs = _outputs(cfn, existing, template, source, resolved, capabilities, out)
         return DeployResult(name, status, uploaded, False, outputs, existing["StackId"], bucket)
-
-    if validate:
-        _validate(cfn, aws, source, use_case.name)
 
     change_set_name = f"deploy-{datetime.now(UTC):%Y%m%d-%H%M%S}"
     kind = "UPDATE" if updating else "CREATE"
@@ -612,6 +732,13 @@ def deploy(
         raise DeployError(f"change set for {name} failed: {reason}")
     _, changes = _change_set_changes(cfn, change_set_id)
     print_change_set(change_set_name, kind, changes, out)
+    if preview:
+        _discard_preview(cfn, change_set_id, stack_id, kind, out)
+        out(
+            f"preview only: nothing was executed and the change set was deleted; to apply it, run "
+            f"'make deploy UC={use_case.name} STACK={name}' with the same PARAMS and without PREVIEW"
+        )
+        return DeployResult(name, "PREVIEW", uploaded, False, {}, stack_id, bucket)
 
     printer = _EventPrinter(cfn, stack_id, out)
     before = str(cfn.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"])
@@ -644,6 +771,23 @@ def deploy(
     for key, value in sorted(outputs.items()):
         out(f"  {key} = {value}")
     return DeployResult(name, final, uploaded, True, outputs, stack_id, bucket)
+
+
+def _check_given_values(use_case: UseCase, declared: Mapping[str, Any], overrides: Mapping[str, str]) -> None:
+    """The PARAMS and params.json values against the template's rules (values, pattern, lengths, range)."""
+    deploy_params.check_values(declared, overrides, source="PARAMS")
+    defaults_file = _params_file(use_case)
+    deploy_params.check_values(
+        declared, deploy_params.load_defaults(defaults_file), source=defaults_file.name
+    )
+
+
+def _discard_preview(cfn: Any, change_set_id: str, stack_id: str, kind: str, out: Out) -> None:
+    """Delete a previewed change set, and the empty REVIEW_IN_PROGRESS stack a CREATE one made."""
+    cfn.delete_change_set(ChangeSetName=change_set_id)
+    if kind == "CREATE":
+        cfn.delete_stack(StackName=stack_id)
+        out("removed the empty stack the CREATE change set made (REVIEW_IN_PROGRESS)")
 
 
 def _params_file(uc: UseCase) -> Path:
@@ -696,6 +840,109 @@ def _empty_bucket_on(aws: _Aws, s3: Any, bucket: str, out: Out) -> int:
     return _empty_bucket(s3, bucket)
 
 
+@dataclass
+class DeletePlan:
+    """What a delete will remove and what it will leave, worked out before anything is touched."""
+
+    stack_name: str
+    stack_id: str
+    status: str
+    resources: dict[str, int] = field(default_factory=dict)  # resource type -> count
+    buckets: dict[str, int | None] = field(default_factory=dict)  # own bucket -> versions (None: unknown)
+    kept: list[str] = field(default_factory=list)  # one line per retained resource
+    kept_buckets: list[str] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)  # one line per KMS key left pending deletion
+
+
+Confirm = Callable[[str], str]
+
+
+def _count_versions(s3: Any, bucket: str) -> int | None:
+    """Object versions plus delete markers in ``bucket``; None when listing is refused."""
+    count = 0
+    try:
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+            count += len(page.get("Versions", [])) + len(page.get("DeleteMarkers", []))
+    except ClientError as error:
+        if aws_error_code(error) == "NoSuchBucket":
+            return 0
+        if aws_error_code(error) not in {"AccessDenied", "403"}:
+            raise
+        return None
+    return count
+
+
+def _pending_days(resource: Mapping[str, Any]) -> str:
+    """How long KMS keeps a key the stack deletes: the template's PendingWindowInDays, else 30."""
+    days = resource.get("Properties", {}).get("PendingWindowInDays", KMS_DEFAULT_PENDING_DAYS)
+    return f"{days} days" if isinstance(days, int | str) else "PendingWindowInDays days (from a parameter)"
+
+
+def plan_delete(aws: _Aws, cfn: Any, s3: Any, stack: Mapping[str, Any]) -> DeletePlan:
+    """List the stack's resources, count the versions in its own buckets, find what is kept."""
+    stack_id = str(stack["StackId"])
+    plan = DeletePlan(str(stack["StackName"]), stack_id, str(stack["StackStatus"]))
+    declared = _stack_template(cfn, stack_id).get("Resources", {})
+    resources: list[dict[str, Any]] = []
+    for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack_id):
+        resources += [r for r in page.get("StackResourceSummaries", []) if r.get("LogicalResourceId")]
+    for resource in resources:
+        logical, kind = resource["LogicalResourceId"], resource.get("ResourceType", "")
+        physical = resource.get("PhysicalResourceId") or ""
+        plan.resources[kind] = plan.resources.get(kind, 0) + 1
+        spec = declared.get(logical, {}) if isinstance(declared.get(logical), dict) else {}
+        if spec.get("DeletionPolicy") in _RETAINED:
+            if kind == "AWS::S3::Bucket" and physical:
+                plan.kept_buckets.append(physical)
+                plan.kept.append(
+                    f"bucket {physical} ({logical}): DeletionPolicy Retain, its objects left in place"
+                )
+            else:
+                plan.kept.append(
+                    f"{logical} ({kind}): DeletionPolicy {spec['DeletionPolicy']}, left as it is"
+                )
+        elif kind == "AWS::S3::Bucket" and physical:
+            plan.buckets[physical] = _count_versions(s3, physical)
+        elif kind == "AWS::KMS::Key":
+            plan.keys.append(
+                f"{logical} ({kind}): scheduled for deletion, pending {_pending_days(spec)}; until then "
+                f"'aws kms cancel-key-deletion --key-id {physical}' can keep it, after that what it "
+                "encrypted cannot be decrypted"
+            )
+    return plan
+
+
+def print_delete_plan(aws: _Aws, plan: DeletePlan, out: Out) -> None:
+    summary = ", ".join(f"{count} {kind}" for kind, count in sorted(plan.resources.items()))
+    out(
+        f"will delete stack {plan.stack_name} in {aws.account}/{aws.region} ({plan.status}): "
+        f"{summary or 'no resources'}"
+    )
+    for bucket, count in plan.buckets.items():
+        counted = "an uncounted number of" if count is None else str(count)
+        out(f"  bucket {bucket}: {counted} object version(s) and delete marker(s), all deleted")
+    for line in plan.keys:
+        out(f"  {line}")
+    out("will keep:")
+    for line in plan.kept:
+        out(f"  {line}")
+    out(f"  the artifact bucket {artifact_bucket_name(aws.account, aws.region)}, shared by every stack")
+    out("  the data behind the access point is never touched: the volume is not part of the stack")
+
+
+def _confirmed(plan: DeletePlan, yes: bool, confirm: Confirm | None) -> None:
+    """Go on with YES=1, or with the stack name typed at the prompt; otherwise raise, having done nothing."""
+    if yes:
+        return
+    if confirm is None:
+        raise DeployError(
+            "not deleted: confirm interactively or pass YES=1 (make delete … YES=1) when not on a terminal"
+        )
+    answer = confirm(f"type the stack name {plan.stack_name} to delete it (anything else cancels): ")
+    if answer.strip() != plan.stack_name:
+        raise DeployError(f"not deleted: cancelled (the answer was not {plan.stack_name})")
+
+
 def delete(
     uc: UseCase | str | os.PathLike[str],
     *,
@@ -705,8 +952,15 @@ def delete(
     region: str | None = None,
     out: Out = print,
     poll_seconds: float = POLL_SECONDS,
+    yes: bool = False,
+    confirm: Confirm | None = None,
 ) -> DeleteResult:
-    """Empty the stack's own buckets (never retained ones, never the access point), delete it, wait."""
+    """Say what goes and what stays, get a yes, then empty the stack's own buckets and delete it.
+
+    ``yes`` skips the question; otherwise ``confirm(prompt)`` must answer the stack name. Without
+    either nothing is deleted. Retained resources, the artifact bucket and the access point's data
+    are never touched.
+    """
     try:
         use_case = packaging.resolve(uc)
     except catalog.UnknownUseCaseError as error:
@@ -718,22 +972,12 @@ def delete(
     if stack is None:
         out(f"stack {name} does not exist in {aws.account}/{aws.region}; nothing to delete")
         return DeleteResult(name, "DOES_NOT_EXIST")
-    stack_id = stack["StackId"]
-    retained = _retained_resources(cfn, stack_id)
-    result = DeleteResult(name, "")
-    resources: list[dict[str, Any]] = []
-    for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack_id):
-        resources += [r for r in page.get("StackResourceSummaries", []) if r.get("LogicalResourceId")]
-    for resource in resources:
-        kind = resource.get("ResourceType", "")
-        result.resources[kind] = result.resources.get(kind, 0) + 1
-        bucket = resource.get("PhysicalResourceId")
-        if kind != "AWS::S3::Bucket" or not bucket:
-            continue
-        if resource["LogicalResourceId"] in retained:
-            result.kept.append(bucket)
-            out(f"keeping bucket {bucket} ({resource['LogicalResourceId']} has DeletionPolicy Retain)")
-            continue
+    plan = plan_delete(aws, cfn, s3, stack)
+    print_delete_plan(aws, plan, out)
+    _confirmed(plan, yes, confirm)
+
+    result = DeleteResult(name, "", dict(plan.resources), kept=list(plan.kept_buckets))
+    for bucket in plan.buckets:
         try:
             result.emptied[bucket] = _empty_bucket_on(aws, s3, bucket, out)
         except ClientError as error:
@@ -741,11 +985,10 @@ def delete(
                 raise
             continue
         out(f"emptied bucket {bucket}: {result.emptied[bucket]} object version(s) removed")
+    stack_id = plan.stack_id
     printer = _EventPrinter(cfn, stack_id, out)
     cfn.delete_stack(StackName=stack_id)
-    final = wait_for_stack(
-        cfn, stack_id, printer, poll_seconds=poll_seconds, before=str(stack["StackStatus"])
-    )
+    final = wait_for_stack(cfn, stack_id, printer, poll_seconds=poll_seconds, before=plan.status)
     result.status = str(final["StackStatus"])
     if result.status != "DELETE_COMPLETE":
         failures = report_failures(printer.failures(), out)
@@ -754,28 +997,30 @@ def delete(
         )
     summary = ", ".join(f"{count} {kind}" for kind, count in sorted(result.resources.items()))
     out(f"DELETE_COMPLETE: stack {name} ({summary or 'no resources'})")
-    out(
-        f"kept: the artifact bucket {artifact_bucket_name(aws.account, aws.region)} and the access point data"
-    )
+    for line in plan.keys:
+        out(f"  KMS key {line}")
+    kept = [*plan.kept_buckets, f"the artifact bucket {artifact_bucket_name(aws.account, aws.region)}"]
+    out(f"kept: {', '.join(kept)} and the access point data")
     return result
 
 
-def _retained_resources(cfn: Any, stack_id: str) -> set[str]:
-    """Logical ids whose DeletionPolicy keeps them: their buckets must not be emptied."""
+def _stack_template(cfn: Any, stack_id: str) -> dict[str, Any]:
+    """The stack's template as deployed, or {} when CloudFormation cannot return it."""
     try:
         body = cfn.get_template(StackName=stack_id, TemplateStage="Original").get("TemplateBody")
     except ClientError:
-        return set()
+        return {}
     template = body if isinstance(body, dict) else cfn_template.loads(str(body))
-    return {
-        logical_id
-        for logical_id, resource in template.get("Resources", {}).items()
-        if isinstance(resource, dict) and resource.get("DeletionPolicy") in _RETAINED
-    }
+    return dict(template)
 
 
 # --------------------------------------------------------------------------------------------------
 # CLI
+
+
+def _stdin_is_terminal() -> bool:
+    """True when someone can answer a question (make delete asks before it deletes)."""
+    return sys.stdin is not None and sys.stdin.isatty()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -785,6 +1030,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack", default=None, help="stack name (default: fsxn-<uc>)")
     parser.add_argument("--region", default=None, help="AWS region (default: AWS_REGION or the profile's)")
     parser.add_argument("--params", default="", help="overrides, e.g. \"Environment=dev Name='a b'\"")
+    parser.add_argument(
+        "--preview", action="store_true", help="deploy: print the change set, execute nothing"
+    )
+    parser.add_argument("--yes", action="store_true", help="delete: do not ask (needed off a terminal)")
     parser.add_argument("--build-root", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -799,14 +1048,20 @@ def main(argv: list[str] | None = None) -> int:
                 region=args.region,
                 params=args.params or None,
                 build_root=args.build_root,
+                preview=args.preview,
             )
         else:
-            delete(args.uc, stack_name=args.stack, region=args.region)
+            confirm = input if _stdin_is_terminal() else None
+            delete(args.uc, stack_name=args.stack, region=args.region, yes=args.yes, confirm=confirm)
     except (DeployError, PackagingError, deploy_params.ParameterError, catalog.UnknownUseCaseError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except NoCredentialsError:
         print("error: no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID", file=sys.stderr)
+        return 1
+    except EndpointUnreachableError as error:
+        region = args.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        print(f"error: {_could_not_connect(error, None, region)}", file=sys.stderr)
         return 1
     except (ClientError, BotoCoreError, ResponseParserError) as error:
         print(f"error: AWS refused the request: {_message(error)}", file=sys.stderr)

@@ -8,12 +8,17 @@ lists the valid names: a typo must never deploy a stack with a silently ignored 
 Precedence, lowest first: the template's ``Default``, ``<uc-folder>/params.json``, the stack's current
 value (on an update, like ``aws cloudformation deploy``), then ``PARAMS``. ``ArtifactBucket`` is always
 set by the deploy itself.
+
+Every value is checked against the template's own rules (``AllowedValues``, ``AllowedPattern``,
+``MinLength``/``MaxLength``, ``MinValue``/``MaxValue`` and the ``Number`` types) before anything is
+uploaded, as CloudFormation would check it, so a bad value fails in one line naming the rule.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import shlex
 from collections.abc import Mapping
@@ -98,6 +103,66 @@ def check_names(declared: Mapping[str, Any], sources: Mapping[str, Mapping[str, 
             )
         if ARTIFACT_BUCKET_PARAMETER in given:
             raise ParameterError(f"{source}: {ARTIFACT_BUCKET_PARAMETER} is set by the deploy itself")
+
+
+def _number(text: str) -> float | None:
+    """The value of a CloudFormation Number (an integer or a float), or None."""
+    try:
+        value = float(text.strip())
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and text.strip() else None
+
+
+def _item_problem(spec: Mapping[str, Any], item: str, numeric: bool) -> str | None:
+    """What is wrong with one value (or one list item) under the parameter's rules, or None."""
+    if numeric:
+        number = _number(item)
+        if number is None:
+            return f"is not a number (Type {spec.get('Type')})"
+        if "MinValue" in spec and number < float(spec["MinValue"]):
+            return f"is below the MinValue {spec['MinValue']}"
+        if "MaxValue" in spec and number > float(spec["MaxValue"]):
+            return f"is above the MaxValue {spec['MaxValue']}"
+    allowed = spec.get("AllowedValues")
+    if allowed is not None and item not in [as_parameter_value(v) for v in allowed]:
+        return f"is not one of the AllowedValues {[as_parameter_value(v) for v in allowed]}"
+    pattern = spec.get("AllowedPattern")
+    if pattern is not None and re.fullmatch(str(pattern), item) is None:
+        return f"does not match the AllowedPattern {str(pattern)!r}"
+    return None
+
+
+def check_values(
+    declared: Mapping[str, Mapping[str, Any]], values: Mapping[str, str], *, source: str
+) -> None:
+    """Refuse a value that breaks its parameter's rules in the template; the error names all three.
+
+    ``String`` and ``Number`` values are checked whole; ``CommaDelimitedList`` and ``List<Number>``
+    item by item (lengths apply to the whole value). AWS-specific types are left to CloudFormation.
+    """
+    for name, value in values.items():
+        spec = declared.get(name)
+        if spec is None:
+            continue
+        kind = str(spec.get("Type", "String"))
+        if kind not in {"String", "Number", "CommaDelimitedList", "List<Number>"}:
+            continue
+        shown = f"{source}: {name}={value!r}"
+        if "MinLength" in spec and len(value) < int(spec["MinLength"]):
+            raise ParameterError(f"{shown} is shorter than the MinLength {spec['MinLength']}")
+        if "MaxLength" in spec and len(value) > int(spec["MaxLength"]):
+            raise ParameterError(f"{shown} is longer than the MaxLength {spec['MaxLength']}")
+        numeric = kind in {"Number", "List<Number>"}
+        if kind in {"String", "Number"}:
+            problem = _item_problem(spec, value, numeric)
+            if problem:
+                raise ParameterError(f"{shown} {problem}")
+            continue
+        for item in value.split(","):
+            problem = _item_problem(spec, item.strip() if numeric else item, numeric)
+            if problem:
+                raise ParameterError(f"{shown}: item {item!r} {problem}")
 
 
 def resolve(

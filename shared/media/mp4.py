@@ -24,6 +24,21 @@ _CONTAINERS = {b"trak", b"mdia", b"minf", b"stbl"}
 
 ReadRange = Callable[[int, int], bytes]
 
+# Sample entry FourCC -> codec family (ISO/IEC 14496-15 for AVC/HEVC/VVC, the AV1 and VP codec ISO
+# bindings, ProRes's Apple FourCCs). Dolby Vision entries name the base layer's codec.
+CODEC_FAMILIES: dict[str, str] = {
+    **dict.fromkeys(("avc1", "avc2", "avc3", "avc4", "dvav", "dva1"), "h264"),
+    **dict.fromkeys(("hvc1", "hev1", "dvh1", "dvhe"), "hevc"),
+    **dict.fromkeys(("vvc1", "vvi1"), "vvc"),
+    **dict.fromkeys(("av01", "dav1"), "av1"),
+    "vp08": "vp8",
+    "vp09": "vp9",
+    "mp4v": "mpeg4",
+    **dict.fromkeys(("s263", "h263"), "h263"),
+    **dict.fromkeys(("apco", "apcs", "apcn", "apch", "ap4h", "ap4x"), "prores"),
+}
+UNKNOWN_CODEC = "unknown"
+
 
 class MediaError(PatternError, ValueError):
     """The file is not a readable MP4 container (corrupt, truncated, or lacking a video track)."""
@@ -40,6 +55,11 @@ class VideoInfo:
     frame_count: int
     codec: str
 
+    @property
+    def codec_family(self) -> str:
+        """The codec family of the sample entry FourCC (``avc1`` -> ``h264``), or ``unknown``."""
+        return CODEC_FAMILIES.get(self.codec, UNKNOWN_CODEC)
+
     def to_dict(self) -> dict[str, float | int | str]:
         return {
             "duration_s": self.duration_s,
@@ -48,6 +68,7 @@ class VideoInfo:
             "height": self.height,
             "frame_count": self.frame_count,
             "codec": self.codec,
+            "codec_family": self.codec_family,
         }
 
 

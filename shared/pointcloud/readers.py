@@ -130,10 +130,10 @@ def _pcd_header(buf: memoryview) -> _PcdHeader:
         sizes = [int(s) for s in fields["SIZE"]]
         types = [t.upper() for t in fields["TYPE"]]
         counts = [int(c) for c in fields.get("COUNT", ["1"] * len(raw_names))]
-        width = int(fields["WIDTH"][0])
-        height = int(fields.get("HEIGHT", ["1"])[0])
-        points = int(fields.get("POINTS", [str(width * height)])[0])
         data = fields["DATA"][0].lower()
+        points = _pcd_points(fields)
+    except PointCloudError:
+        raise
     except KeyError as missing:
         raise PointCloudError(f"PCD header lacks the {missing.args[0]} line") from None
     except (ValueError, IndexError):
@@ -170,6 +170,24 @@ def _pcd_header(buf: memoryview) -> _PcdHeader:
     return _PcdHeader(names, dtypes, counts, points, data, offset)
 
 
+def _pcd_points(fields: dict[str, list[str]]) -> int:
+    """POINTS, checked against WIDTH x HEIGHT (a v0.6 header may give POINTS alone: one row)."""
+    declared = int(fields["POINTS"][0]) if "POINTS" in fields else None
+    if "WIDTH" not in fields:
+        if declared is None:
+            raise KeyError("WIDTH")
+        return declared
+    width = int(fields["WIDTH"][0])
+    height = int(fields.get("HEIGHT", ["1"])[0])
+    if declared is None:
+        return width * height
+    if declared != width * height:
+        raise PointCloudError(
+            f"PCD header declares POINTS {declared} but WIDTH {width} x HEIGHT {height} = {width * height}"
+        )
+    return declared
+
+
 def _intensity_field(names: list[str]) -> str | None:
     lowered = {name.lower(): name for name in names}
     for candidate in _INTENSITY_NAMES:
@@ -194,6 +212,11 @@ def read_pcd(data: Source) -> PointCloud:
             raise PointCloudError(
                 f"PCD binary data truncated: {n} points of {record.itemsize} bytes need {need} bytes, "
                 f"{available} present"
+            )
+        if available > need:
+            raise PointCloudError(
+                f"PCD binary data has {available - need} byte(s) after the {n} points of "
+                f"{record.itemsize} bytes that POINTS declares"
             )
         rows = np.frombuffer(buf, dtype=record, count=n, offset=header.offset)
         columns = {name: rows[name] for name in wanted}
@@ -237,6 +260,11 @@ def _pcd_compressed_columns(
             f"PCD binary_compressed data truncated: {compressed} compressed bytes announced, "
             f"{len(buf) - start - 8} present"
         )
+    if len(buf) - start - 8 > compressed:
+        raise PointCloudError(
+            f"PCD binary_compressed data has {len(buf) - start - 8 - compressed} byte(s) after the "
+            f"{compressed} compressed bytes announced"
+        )
     raw = _lzf_decompress(buf[start + 8 : start + 8 + compressed], uncompressed) if expected else b""
     # The decompressed block is column-major: every value of field 0, then of field 1, ...
     columns: dict[str, NDArray[Any]] = {}
@@ -249,18 +277,14 @@ def _pcd_compressed_columns(
 
 
 def _pcd_ascii_columns(buf: memoryview, header: _PcdHeader, wanted: list[str]) -> dict[str, NDArray[Any]]:
-    n = header.points
-    per_row = sum(header.counts)
-    tokens = bytes(buf[header.offset :]).split()
-    if len(tokens) < n * per_row:
-        raise PointCloudError(
-            f"PCD ascii data truncated: {n} points of {per_row} values need {n * per_row} values, "
-            f"{len(tokens)} present"
-        )
-    try:
-        table = np.array(tokens[: n * per_row], dtype=np.float64).reshape(n, per_row)
-    except ValueError as error:
-        raise PointCloudError(f"PCD ascii data has a non-numeric value: {error}") from None
+    table = _ascii_rows(
+        buf,
+        header.offset,
+        skip=0,
+        count=header.points,
+        width=sum(header.counts),
+        what=("PCD", "point", "points"),
+    )
     columns: dict[str, NDArray[Any]] = {}
     column = 0
     for name, dtype, count in zip(header.names, header.dtypes, header.counts, strict=True):
@@ -268,6 +292,74 @@ def _pcd_ascii_columns(buf: memoryview, header: _PcdHeader, wanted: list[str]) -
             columns[name] = table[:, column].astype(dtype)
         column += count
     return columns
+
+
+def _ascii_rows(
+    buf: memoryview,
+    offset: int,
+    *,
+    skip: int,
+    count: int,
+    width: int,
+    what: tuple[str, str, str],
+    last: bool = True,
+) -> NDArray[Any]:
+    """Rows ``skip`` to ``skip + count`` of a text body as a (count, width) float64 table.
+
+    Each row is checked on its own, so a short row next to a long one cannot shift the values of
+    every later point: the error names the file line and the values expected and found. Blank lines
+    are ignored. With ``last``, a non-blank row after the ones wanted is an error too.
+    """
+    fmt, item, items = what
+    first_line = bytes(buf[:offset]).count(b"\n") + 1
+    body = bytes(buf[offset:])
+    lengths = _tokens_per_line(body)
+    filled = np.flatnonzero(lengths)
+    wanted = filled[skip : skip + count]
+    if wanted.size < count:
+        raise PointCloudError(
+            f"{fmt} ascii data truncated: {count} {items} declared ({_COUNT_NAME[fmt]}), "
+            f"{wanted.size} data rows present"
+        )
+    wrong = np.flatnonzero(lengths[wanted] != width)
+    if wrong.size:
+        line = int(wanted[wrong[0]])
+        raise PointCloudError(
+            f"{fmt} ascii data line {first_line + line}: expected {width} values (one {item}), "
+            f"found {int(lengths[line])}"
+        )
+    if last and filled.size > skip + count:
+        line = int(filled[skip + count])
+        raise PointCloudError(
+            f"{fmt} ascii data line {first_line + line}: a data row beyond the {count} {items} "
+            f"declared ({_COUNT_NAME[fmt]})"
+        )
+    # The wanted rows are consecutive non-blank lines, so their tokens are one run of the token list.
+    first = int(lengths[: wanted[0]].sum()) if count else 0
+    tokens = body.split()[first : first + count * width]
+    try:
+        return np.array(tokens, dtype=np.float64).reshape(count, width)
+    except ValueError as error:
+        raise PointCloudError(f"{fmt} ascii data has a non-numeric value: {error}") from None
+
+
+_COUNT_NAME = {"PCD": "POINTS", "PLY": "element vertex"}
+# The bytes ``bytes.split()`` separates tokens on, as a lookup table over byte values.
+_IS_SPACE = np.zeros(256, dtype=bool)
+_IS_SPACE[list(b" \t\n\r\x0b\x0c")] = True
+
+
+def _tokens_per_line(body: bytes) -> NDArray[Any]:
+    """How many whitespace-separated tokens each ``\\n``-terminated line holds, without a Python loop."""
+    raw = np.frombuffer(body, dtype=np.uint8)
+    space = _IS_SPACE[raw]
+    starts = ~space
+    starts[1:] &= space[:-1]  # a token starts where a non-space byte follows a space
+    newlines = np.flatnonzero(raw == 10)
+    # The line of a token start is the number of newlines before it.
+    line_of_start = np.searchsorted(newlines, np.flatnonzero(starts))
+    lengths: NDArray[Any] = np.bincount(line_of_start, minlength=newlines.size + 1)
+    return lengths
 
 
 # ----------------------------------------------------------------------------------------- LAS/LAZ
@@ -320,6 +412,11 @@ def _ply_header(buf: memoryview) -> tuple[str, list[_PlyElement], int]:
         words = line.split()
         if words[0] == "format" and len(words) >= 2:
             encoding = words[1]
+            version = words[2] if len(words) == 3 else " ".join(words[2:]) or "(missing)"
+            if version != "1.0":
+                raise PointCloudError(
+                    f"PLY version {version!r} is not supported (only 'format {encoding} 1.0')"
+                )
         elif words[0] == "element" and len(words) == 3:
             try:
                 count = int(words[2])
@@ -392,22 +489,15 @@ def _ply_ascii_columns(
     buf: memoryview, elements: list[_PlyElement], index: int, offset: int, intensity_name: str | None
 ) -> dict[str, NDArray[Any]]:
     vertex = elements[index]
-    skip = sum(element.count for element in elements[:index])
-    lines = bytes(buf[offset:]).splitlines()
-    lines = [line for line in lines if line.strip()]
-    rows = lines[skip : skip + vertex.count]
-    if len(rows) < vertex.count:
-        raise PointCloudError(
-            f"PLY ascii data truncated: {vertex.count} vertices declared, {len(rows)} present"
-        )
-    width = len(vertex.properties)
-    tokens = b" ".join(rows).split()
-    if len(tokens) != vertex.count * width:
-        raise PointCloudError(f"PLY ascii vertex lines do not all have {width} values")
-    try:
-        table = np.array(tokens, dtype=np.float64).reshape(vertex.count, width)
-    except ValueError as error:
-        raise PointCloudError(f"PLY ascii data has a non-numeric value: {error}") from None
+    table = _ascii_rows(
+        buf,
+        offset,
+        skip=sum(element.count for element in elements[:index]),
+        count=vertex.count,
+        width=len(vertex.properties),
+        what=("PLY", "vertex", "vertices"),
+        last=False,  # rows of later elements (faces, edges) follow the vertices
+    )
     columns: dict[str, NDArray[Any]] = {}
     for column, (name, code) in enumerate(vertex.properties):
         if name in ("x", "y", "z") or name == intensity_name:

@@ -13,6 +13,7 @@ import logging
 import warnings
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from shared.retail.errors import ImageRejectedError
@@ -29,6 +30,11 @@ REKOGNITION_MAX_BYTES = 5 * 1024 * 1024
 # Never decode more pixels than this (10k x 10k, the default maximum dimensions). Pillow refuses to
 # even open images above twice its own limit (about 179 megapixels); those are rejected as such.
 MAX_DECODE_PIXELS = 100_000_000
+# The format each image extension promises (lower case); other extensions promise nothing.
+EXTENSION_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".jpe": "JPEG", ".png": "PNG", ".webp": "WEBP"}
+# Pillow modes with more than 8 bits per sample that ``convert("RGB")`` clips instead of scaling:
+# a 16-bit greyscale PNG opens as I;16 (or I). 65535 / 257 = 255 maps the full range onto 8 bits.
+_SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 
 
 @dataclass(frozen=True)
@@ -125,11 +131,12 @@ def _decode(data: bytes) -> None:
         image.load()
 
 
-def check_quality(data: bytes, rules: QualityRules | None = None) -> QualityReport:
+def check_quality(data: bytes, rules: QualityRules | None = None, *, key: str = "") -> QualityReport:
     """Check dimensions, file size, aspect ratio, format and integrity of one image.
 
     A file that is not an image at all still gets a report (with an ``unreadable`` issue), because
-    "this listing has a broken image" is a catalog finding, not a processing error.
+    "this listing has a broken image" is a catalog finding, not a processing error. With ``key``,
+    content that is not the format its extension promises (JPEG bytes under ``.png``) is an issue too.
     """
     rules = rules or QualityRules()
     report = QualityReport(passed=True, size_bytes=len(data))
@@ -152,6 +159,13 @@ def check_quality(data: bytes, rules: QualityRules | None = None) -> QualityRepo
     report.aspect_ratio = header.aspect_ratio
     if header.format not in rules.formats:
         issue("format_not_allowed", f"{header.format} is not one of {list(rules.formats)}")
+    suffix = PurePosixPath(key).suffix
+    promised = EXTENSION_FORMATS.get(suffix.lower())
+    if promised and promised != header.format:
+        issue(
+            "extension_mismatch",
+            f"the key ends in {suffix} ({promised}) but the content is {header.format}",
+        )
     if header.width < rules.min_width or header.height < rules.min_height:
         issue(
             "too_small",
@@ -179,6 +193,13 @@ def check_quality(data: bytes, rules: QualityRules | None = None) -> QualityRepo
     return report
 
 
+def _to_rgb(image: PilImage) -> PilImage:
+    """8-bit RGB pixels; 16-bit samples are scaled down (``convert`` alone would clip them at 255)."""
+    if image.mode in _SIXTEEN_BIT_MODES:
+        image = image.convert("I").point(lambda value: value / 257).convert("L")
+    return image.convert("RGB")
+
+
 def prepare_for_rekognition(data: bytes) -> tuple[bytes, ImageHeader]:
     """Bytes Rekognition accepts: JPEG or PNG of at most 5 MB.
 
@@ -197,7 +218,7 @@ def prepare_for_rekognition(data: bytes) -> tuple[bytes, ImageHeader]:
     try:
         with _opened(data) as image:
             image.load()
-            rgb = image.convert("RGB")
+            rgb = _to_rgb(image)
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageRejectedError(f"image cannot be decoded for tagging: {error}") from error
     longest = max(rgb.size)

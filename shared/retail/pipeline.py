@@ -136,7 +136,7 @@ def process_image(
             data = read_image(source, key, etag)
         tagging = tag_image(data, confidence_threshold=confidence_threshold, rekognition=rekognition)
         metadata = generate_metadata(key, tagging.labels, model_id=model_id, bedrock=bedrock)
-        quality: QualityReport = check_quality(data, rules)
+        quality: QualityReport = check_quality(data, rules, key=key)
     except ImageRejectedError as error:
         logger.warning("file %s (etag %s) rejected: %s", key, etag, error.reason)
         document = result_document(

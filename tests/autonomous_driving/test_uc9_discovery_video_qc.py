@@ -118,6 +118,7 @@ def test_video_metadata_reads_boxes_by_range_and_labels_a_sidecar_thumbnail(uc9:
         "height": 1080,
         "frame_count": 100,
         "codec": "avc1",
+        "codec_family": "h264",
     }
     assert len(clip["sample_times_s"]) == 5
     assert clip["labelling"]["status"] == "SUCCEEDED"

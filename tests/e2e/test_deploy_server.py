@@ -11,6 +11,7 @@ that they are absent, so a moto upgrade that starts creating them shows up here.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -157,11 +158,28 @@ def test_deploy_redeploy_delete_through_make(endpoint: str) -> None:
     pairs = [f"{k}={v}" for k, v in sorted(required.items())] + [f"{k}='{v}'" for k, v in quoted.items()]
     params = f"PARAMS={' '.join(pairs)}"
 
+    bad = _make("deploy", endpoint, params.replace("PARAMS=", "PARAMS=EnableXRayTracing=yes ", 1))
+    assert bad.returncode != 0 and "EnableXRayTracing='yes' is not one of the AllowedValues" in bad.stderr
+    previewed = _make("deploy", endpoint, params, "PREVIEW=1")
+    assert previewed.returncode == 0, previewed.stdout + previewed.stderr
+    assert (
+        "change set deploy-" in previewed.stdout and "preview only: nothing was executed" in previewed.stdout
+    )
+    # Over HTTP the body is sent in blocks, so a layer over the progress threshold reports its bytes.
+    layer = re.search(r"^uploaded layer dependencies \(([\d,]+) bytes", previewed.stdout, re.MULTILINE)
+    if layer and int(layer.group(1).replace(",", "")) >= 4 << 20:
+        steps = re.findall(
+            r"^  layer dependencies: [\d,]+ of [\d,]+ bytes \((\d+)%\)$", previewed.stdout, re.M
+        )
+        assert len(steps) >= 2 and steps[-1] == "100", previewed.stdout
+    cfn = _client("cloudformation", endpoint)
+    with pytest.raises(cfn.exceptions.ClientError, match="does not exist"):
+        cfn.describe_stacks(StackName=STACK)
+
     deployed = _make("deploy", endpoint, params)
     assert deployed.returncode == 0, deployed.stdout + deployed.stderr
     assert f"CREATE_COMPLETE: stack {STACK}" in deployed.stdout and "change set deploy-" in deployed.stdout
 
-    cfn = _client("cloudformation", endpoint)
     stack = cfn.describe_stacks(StackName=STACK)["Stacks"][0]
     # moto drops outputs after a change set; deploy re-reads them with a same-template UpdateStack,
     # which moto records as UPDATE_COMPLETE. On AWS the status stays CREATE_COMPLETE.
@@ -196,7 +214,12 @@ def test_deploy_redeploy_delete_through_make(endpoint: str) -> None:
     assert not [line for line in again.stdout.splitlines() if line.startswith("uploaded ")]
     assert "already in s3://" in again.stdout
 
-    deleted = _make("delete", endpoint)
+    refused = _make("delete", endpoint)  # no terminal, no YES=1
+    assert refused.returncode != 0 and "pass YES=1" in refused.stderr
+    assert "will delete stack" in refused.stdout and "the data behind the access point" in refused.stdout
+    cfn.describe_stacks(StackName=STACK)
+
+    deleted = _make("delete", endpoint, "YES=1")
     assert deleted.returncode == 0, deleted.stdout + deleted.stderr
     assert f"DELETE_COMPLETE: stack {STACK}" in deleted.stdout
     with pytest.raises(cfn.exceptions.ClientError, match="does not exist"):

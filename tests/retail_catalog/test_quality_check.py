@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from scripts.samples.images import DEFAULT_SPECS
+from scripts.samples.images import DEFAULT_SPECS, render
 from shared.retail import output_key
 from shared.retail.contract import QUALITY_CHECK
 from tests.handlers import load_handler
@@ -71,3 +71,17 @@ def test_results_of_same_named_files_do_not_overwrite_each_other(
     outputs = [quality.handler(listed_file(k, **UPSTREAM), None)["output_key"] for k in keys]
     assert len(set(outputs)) == 2
     assert [_read(buckets, o)["source"]["key"] for o in outputs] == keys
+
+
+def test_a_png_key_holding_jpeg_bytes_is_reported_in_the_result(
+    quality: Any, buckets: dict[str, Any], listed_file: Any
+) -> None:
+    jpeg = next(s for s in DEFAULT_SPECS if s.format == "JPEG" and s.defect is None)
+    key = "incoming/renamed/photo.png"
+    etag = buckets["client"].put_object(Bucket=buckets["source"], Key=key, Body=render(jpeg))["ETag"]
+    buckets["etags"][key] = etag.strip('"')
+    result = quality.handler(listed_file(key, **UPSTREAM), None)
+    assert result["status"] == "SUCCEEDED" and result["quality_passed"] is False
+    issues = _read(buckets, result["output_key"])["quality"]["issues"]
+    assert [i["code"] for i in issues] == ["extension_mismatch"]
+    assert "JPEG" in issues[0]["message"] and ".png" in issues[0]["message"]

@@ -170,6 +170,56 @@ def test_oversized_images_are_shrunk_under_the_rekognition_limit() -> None:
     assert Image.open(io.BytesIO(payload)).format == "JPEG"
 
 
+def _sixteen_bit_gradient_png(width: int, height: int) -> bytes:
+    """A real 16-bit greyscale PNG whose columns run from 0 to 65535, stored uncompressed."""
+    row = b"".join(round(x * 65535 / (width - 1)).to_bytes(2, "little") for x in range(width))
+    image = Image.frombytes("I;16", (width, height), row * height)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=0)
+    return buffer.getvalue()
+
+
+def test_sixteen_bit_png_is_scaled_to_eight_bits_not_clipped() -> None:
+    # Uncompressed and over 5 MB, so it must be re-encoded for Rekognition.
+    data = _sixteen_bit_gradient_png(2048, 1300)
+    assert len(data) > REKOGNITION_MAX_BYTES
+    assert Image.open(io.BytesIO(data)).mode == "I;16"
+    payload, header = prepare_for_rekognition(data)
+    assert header.mode == "I;16"
+    converted = Image.open(io.BytesIO(payload)).convert("L")
+    width = converted.size[0]
+    middle = converted.size[1] // 2
+    # Each column keeps its place on the scale: 0 at the left, 255 at the right, half-way between.
+    for x in (0, width // 4, width // 2, 3 * width // 4, width - 1):
+        expected = x * 255 / (width - 1)
+        assert abs(converted.getpixel((x, middle)) - expected) <= 3, x
+    bright = sum(converted.histogram()[254:]) / (converted.size[0] * converted.size[1])
+    assert bright < 0.02
+
+
+@pytest.mark.parametrize(
+    ("key", "fmt", "issues"),
+    [
+        ("a/photo.png", "JPEG", ["extension_mismatch"]),
+        ("a/photo.JPG", "PNG", ["extension_mismatch"]),
+        ("a/photo.webp", "PNG", ["extension_mismatch"]),
+        ("a/photo.jpeg", "JPEG", []),
+        ("a/photo.JPG", "JPEG", []),
+        ("a/photo.WebP", "WEBP", []),
+        ("a/no-extension", "PNG", []),
+    ],
+)
+def test_content_that_does_not_match_the_extension_is_reported(key: str, fmt: str, issues: list[str]) -> None:
+    buffer = io.BytesIO()
+    Image.effect_noise((600, 600), 40).convert("RGB").save(buffer, format=fmt)
+    report = check_quality(buffer.getvalue(), key=key)
+    assert [i["code"] for i in report.issues] == issues
+    assert report.passed is not issues
+    if issues:
+        suffix = key.rsplit(".", 1)[-1]
+        assert f".{suffix}" in report.issues[0]["message"] and fmt in report.issues[0]["message"]
+
+
 def test_tag_image_sends_bytes_and_filters_by_threshold(stubbed_rekognition: Any, sample: Any) -> None:
     client, stubber = stubbed_rekognition
     data = sample("tote-003.png").data

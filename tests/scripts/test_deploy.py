@@ -46,6 +46,8 @@ def run(tmp_path: Path) -> Callable[..., Any]:
         if fn is deploy:
             kwargs.setdefault("build_root", tmp_path / "build")
             kwargs.setdefault("pip", FakePip())
+        elif fn is delete and "confirm" not in kwargs:
+            kwargs.setdefault("yes", True)
         return fn(uc, **kwargs)
 
     return call
@@ -469,7 +471,7 @@ def test_cli_errors_are_one_line_without_traceback(
     err = capsys.readouterr().err
     assert "unknown parameter(s) Nope" in err and "Traceback" not in err and err.count("\n") == 1
 
-    assert deploy_module.main(["delete", "retail-catalog", "--stack", "never-made"]) == 0
+    assert deploy_module.main(["delete", "retail-catalog", "--stack", "never-made", "--yes"]) == 0
     assert "does not exist" in capsys.readouterr().out
 
 
@@ -546,3 +548,315 @@ def test_delete_of_a_missing_stack_is_a_no_op(aws: None, run: Callable[..., Any]
     out = Lines()
     assert run(fn=delete, out=out).status == "DOES_NOT_EXIST"
     assert "nothing to delete" in out.text
+
+
+# ------------------------------------------------------------------------------------------------
+# parameter constraints, checked before anything is uploaded
+
+CONSTRAINED = {
+    "ArtifactBucket": {"Type": "String"},
+    "Flag": {"Type": "String", "AllowedValues": ["true", "false"], "Default": "true"},
+    "Alias": {"Type": "String", "AllowedPattern": "[a-z0-9-]+-ext-s3alias", "Default": "a-ext-s3alias"},
+    "Stack": {"Type": "String", "MinLength": 3, "MaxLength": 8, "Default": "abc"},
+    "Size": {"Type": "Number", "MinValue": 1, "MaxValue": 10000, "Default": 100},
+    "Ratio": {"Type": "Number", "Default": 0.5},
+    "Suffixes": {"Type": "CommaDelimitedList", "AllowedPattern": r"\.[a-z]+", "Default": ".jpg,.png"},
+    "Counts": {"Type": "List<Number>", "Default": "1,2"},
+    "Subnet": {"Type": "AWS::EC2::Subnet::Id", "Default": "subnet-1"},
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("Flag", "yes", r"Flag='yes' is not one of the AllowedValues \['true', 'false'\]"),
+        (
+            "Alias",
+            "Bad_Alias",
+            r"Alias='Bad_Alias' does not match the AllowedPattern '\[a-z0-9-\]\+-ext-s3alias'",
+        ),
+        (
+            "Alias",
+            "x-ext-s3alias-and-more",
+            r"Alias='x-ext-s3alias-and-more' does not match the AllowedPattern",
+        ),
+        ("Stack", "ab", r"Stack='ab' is shorter than the MinLength 3"),
+        ("Stack", "abcdefghi", r"Stack='abcdefghi' is longer than the MaxLength 8"),
+        ("Size", "0", r"Size='0' is below the MinValue 1"),
+        ("Size", "10001", r"Size='10001' is above the MaxValue 10000"),
+        ("Size", "ten", r"Size='ten' is not a number \(Type Number\)"),
+        ("Ratio", "1e", r"Ratio='1e' is not a number"),
+        ("Suffixes", ".jpg,png", r"Suffixes='.jpg,png': item 'png' does not match the AllowedPattern"),
+        ("Counts", "1,x", r"Counts='1,x': item 'x' is not a number \(Type List<Number>\)"),
+    ],
+)
+def test_parameter_values_are_checked_against_the_template_rules(name: str, value: str, message: str) -> None:
+    values = {
+        n: deploy_params.as_parameter_value(s["Default"]) for n, s in CONSTRAINED.items() if "Default" in s
+    }
+    deploy_params.check_values(CONSTRAINED, values, source="PARAMS")  # every default is valid
+    with pytest.raises(ParameterError, match=f"PARAMS: {message}"):
+        deploy_params.check_values(CONSTRAINED, {**values, name: value}, source="PARAMS")
+
+
+def test_a_value_outside_allowed_values_fails_before_any_upload(aws: None, run: Callable[..., Any]) -> None:
+    with pytest.raises(DeployError, match=r"EnableXRayTracing='yes' is not one of the AllowedValues"):
+        run(params="EnableXRayTracing=yes")
+    s3 = boto3.client("s3", region_name=REGION)
+    assert BUCKET not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+def test_a_bad_value_in_params_json_names_the_file(aws: None, run: Callable[..., Any], mini: Path) -> None:
+    (mini / "params.json").write_text('{"EnableCloudWatchAlarms": "maybe"}')
+    with pytest.raises(DeployError, match=r"params.json: EnableCloudWatchAlarms='maybe' is not one of"):
+        run(mini)
+
+
+def test_template_validation_runs_before_any_artifact_is_uploaded(
+    aws: None, run: Callable[..., Any], mini: Path
+) -> None:
+    template = mini / "template.yaml"
+    template.write_text(
+        template.read_text().replace("TABLE_NAME: !Ref StateTable", "TABLE_NAME: !Ref NoSuchThing")
+    )
+    with pytest.raises(DeployError, match="template validation failed"):
+        run(mini)
+    listed = boto3.client("s3", region_name=REGION).list_objects_v2(Bucket=BUCKET)
+    assert listed.get("KeyCount", 0) == 0
+
+
+# ------------------------------------------------------------------------------------------------
+# connection errors
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_an_unreachable_endpoint_says_it_could_not_connect(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    endpoint = f"http://127.0.0.1:{_closed_port()}"
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    monkeypatch.setattr(deploy_module.packaging, "_run_pip", FakePip())
+    with pytest.raises(DeployError, match=rf"could not connect to {endpoint} \(region eu-west-3\)"):
+        deploy(MINI, region="eu-west-3", out=Lines(), build_root=tmp_path)
+    assert deploy_module.main(["delete", str(MINI), "--region", "eu-west-3", "--yes"]) == 1
+    err = capsys.readouterr().err
+    assert f"error: could not connect to {endpoint} (region eu-west-3)" in err
+    assert "refused" not in err and err.count("\n") == 1
+
+
+# ------------------------------------------------------------------------------------------------
+# uploads: owner, checksums, progress
+
+
+def test_uploads_name_the_bucket_owner_and_carry_a_sha256_checksum(
+    aws: None, run: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(deploy_module, "MAX_TEMPLATE_BODY", 100)  # the template goes through S3 too
+    calls: list[dict[str, Any]] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        calls.append(dict(params))
+
+    session = boto3.Session(region_name=REGION)
+    session.events.register("provide-client-params.s3.*", record)
+    result = run(session=session)
+    puts = [c for c in calls if "Body" in c]
+    heads = [c for c in calls if "Body" not in c and "Key" in c and "ChecksumMode" in c]
+    assert len(puts) == result.uploaded == 4
+    for call in puts:
+        assert call["ExpectedBucketOwner"] == ACCOUNT and call["ChecksumAlgorithm"] == "SHA256"
+        assert len(call["ChecksumSHA256"]) == 44
+    assert heads and all(c["ExpectedBucketOwner"] == ACCOUNT for c in heads)
+    s3 = boto3.client("s3", region_name=REGION)
+    for item in s3.list_objects_v2(Bucket=BUCKET)["Contents"]:
+        body = s3.get_object(Bucket=BUCKET, Key=item["Key"])["Body"].read()
+        attributes = s3.get_object_attributes(Bucket=BUCKET, Key=item["Key"], ObjectAttributes=["Checksum"])
+        import base64
+        import hashlib
+
+        assert (
+            attributes["Checksum"]["ChecksumSHA256"]
+            == base64.b64encode(hashlib.sha256(body).digest()).decode()
+        )
+
+
+def test_an_existing_object_with_other_content_is_uploaded_again(aws: None, run: Callable[..., Any]) -> None:
+    first = run()
+    s3 = boto3.client("s3", region_name=REGION)
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"])
+    layer = next(k for k in keys if "/layers/" in k)
+    s3.put_object(Bucket=BUCKET, Key=layer, Body=b"not the layer", ChecksumAlgorithm="SHA256")
+    function = next(k for k in keys if "/functions/" in k)
+    s3.put_object(Bucket=BUCKET, Key=function, Body=b"left by an older deploy")  # no checksum stored
+    out = Lines()
+    again = run(out=out)
+    assert first.uploaded == 3 and again.uploaded == 2
+    assert (
+        f"s3://{BUCKET}/{layer} does not hold the expected bytes (SHA-256 differs); uploading it again"
+        in out.text
+    )
+    assert f"s3://{BUCKET}/{function} has no SHA-256 checksum to compare; uploading it again" in out.text
+    assert s3.get_object(Bucket=BUCKET, Key=layer)["Body"].read() != b"not the layer"
+
+
+def test_a_checksum_s3_does_not_confirm_fails_the_upload(
+    aws: None, run: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = boto3.Session(region_name=REGION)
+
+    def tamper(http_response: Any, parsed: dict[str, Any], **_: Any) -> None:
+        parsed["ChecksumSHA256"] = "A" * 43 + "="
+
+    session.events.register("after-call.s3.PutObject", tamper)
+    with pytest.raises(DeployError, match=r"S3 reports SHA-256 A{6}.* for s3://.*, the local file has "):
+        run(session=session)
+
+
+def test_upload_progress_counts_the_bytes_read_as_they_are_sent(tmp_path: Path) -> None:
+    """The HTTP client reads the body in blocks while sending; every tenth of the file prints a line."""
+    path = tmp_path / "layer.zip"
+    path.write_bytes(bytes(1000))
+    out = Lines()
+    reader = deploy_module._ProgressReader(path, "layer dependencies", out)
+    while reader.read(64):
+        pass
+    reader.close()
+    assert out[0] == "  layer dependencies: 128 of 1,000 bytes (12%)"
+    assert out[-1] == "  layer dependencies: 1,000 of 1,000 bytes (100%)"
+    sent = [int(line.split(": ", 1)[1].split(" of ")[0].replace(",", "")) for line in out]
+    assert len(out) == 10 and sent == sorted(sent)
+
+
+def test_a_large_upload_shows_its_progress(
+    aws: None, run: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(deploy_module, "PROGRESS_MIN_BYTES", 1)
+    out = Lines()
+    run(out=out)
+    assert any(line.startswith("  layer dependencies: ") and line.endswith("(100%)") for line in out), (
+        out.text
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# preview
+
+
+def test_preview_prints_the_change_set_and_executes_nothing(aws: None, run: Callable[..., Any]) -> None:
+    out = Lines()
+    result = run(out=out, preview=True)
+    assert result.status == "PREVIEW" and not result.changed
+    assert "Add      AWS::Lambda::Function" in out.text
+    assert "preview only: nothing was executed" in out.text
+    assert "make deploy UC=mini-uc" in out.text
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    with pytest.raises(deploy_module.ClientError, match="does not exist"):
+        cfn.describe_stacks(StackName="fsxn-mini-uc")  # the REVIEW_IN_PROGRESS shell is removed too
+    assert run().status == "CREATE_COMPLETE"
+
+
+def test_preview_of_an_update_leaves_the_stack_as_it_was(
+    aws: None, run: Callable[..., Any], mini: Path
+) -> None:
+    mini = _without_layer(mini)
+    run(mini)
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    change_sets_before = cfn.list_change_sets(StackName="fsxn-mini-uc")["Summaries"]
+    lam = boto3.client("lambda", region_name=REGION)
+    code_before = lam.get_function(FunctionName="fsxn-mini-uc-report")["Configuration"]["CodeSha256"]
+    handler = mini / "functions" / "report_daily" / "handler.py"
+    handler.write_text(handler.read_text() + "\n# changed\n")
+    out = Lines()
+    result = run(mini, out=out, preview=True)
+    assert result.status == "PREVIEW" and result.uploaded == 1
+    assert "Modify   AWS::Lambda::Function                ReportFunction" in out.text
+    assert lam.get_function(FunctionName="fsxn-mini-uc-report")["Configuration"]["CodeSha256"] == code_before
+    assert cfn.list_change_sets(StackName="fsxn-mini-uc")["Summaries"] == change_sets_before
+    assert run(mini).status == "UPDATE_COMPLETE"
+
+
+# ------------------------------------------------------------------------------------------------
+# delete: confirmation and what is deleted or kept
+
+
+def test_delete_refuses_without_yes_when_nobody_can_confirm(aws: None, run: Callable[..., Any]) -> None:
+    bucket = run().outputs["OutputBucketName"]
+    boto3.client("s3").put_object(Bucket=bucket, Key="a.json", Body=b"{}")
+    with pytest.raises(DeployError, match=r"not deleted: confirm interactively or pass YES=1"):
+        delete(MINI, out=Lines(), poll_seconds=0)
+    assert boto3.client("s3").get_object(Bucket=bucket, Key="a.json")["Body"].read() == b"{}"
+    boto3.client("cloudformation").describe_stacks(StackName="fsxn-mini-uc")
+
+
+def test_delete_says_what_goes_and_what_stays_before_asking(
+    aws: None, run: Callable[..., Any], mini: Path
+) -> None:
+    template = mini / "template.yaml"
+    template.write_text(
+        template.read_text().replace(
+            "  StateTable:\n",
+            "  DataKey:\n    Type: AWS::KMS::Key\n    Properties:\n      PendingWindowInDays: 7\n"
+            "      KeyPolicy:\n        Version: '2012-10-17'\n        Statement:\n          - Effect: Allow\n"
+            "            Principal: {AWS: !Sub 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root'}\n"
+            "            Action: kms:*\n            Resource: '*'\n\n"
+            "  StateTable:\n    DeletionPolicy: Retain\n    UpdateReplacePolicy: Retain\n",
+        )
+    )
+    bucket = run(mini).outputs["OutputBucketName"]
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    for body in (b"1", b"2"):
+        s3.put_object(Bucket=bucket, Key="r.json", Body=body)
+    s3.delete_object(Bucket=bucket, Key="r.json")
+
+    asked: list[str] = []
+    out = Lines()
+
+    def refuse(prompt: str) -> str:
+        asked.append(prompt)
+        return "y"
+
+    with pytest.raises(DeployError, match="not deleted: cancelled"):
+        run(mini, fn=delete, out=out, confirm=refuse)
+    text = out.text
+    assert "will delete stack fsxn-mini-uc" in text
+    assert f"bucket {bucket}: 3 object version(s) and delete marker(s), all deleted" in text
+    assert "StateTable (AWS::DynamoDB::Table): DeletionPolicy Retain" in text
+    assert "DataKey (AWS::KMS::Key): scheduled for deletion, pending 7 days" in text
+    assert "the data behind the access point is never touched" in text
+    assert asked and "fsxn-mini-uc" in asked[0]
+    assert s3.list_object_versions(Bucket=bucket).get("Versions")
+
+    deleted = run(mini, fn=delete, out=Lines(), confirm=lambda prompt: "fsxn-mini-uc\n")
+    assert deleted.status == "DELETE_COMPLETE" and deleted.emptied == {bucket: 3}
+
+
+def test_delete_cli_asks_on_a_terminal_and_needs_yes_otherwise(
+    aws: None, run: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run()
+    monkeypatch.setattr(deploy_module, "_stdin_is_terminal", lambda: False)
+    assert deploy_module.main(["delete", str(MINI)]) == 1
+    assert "pass YES=1" in capsys.readouterr().err
+
+    answers = iter(["no", "fsxn-mini-uc"])
+    monkeypatch.setattr(deploy_module, "_stdin_is_terminal", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda prompt: next(answers))
+    assert deploy_module.main(["delete", str(MINI)]) == 1
+    assert "cancelled" in capsys.readouterr().err
+    boto3.client("cloudformation").describe_stacks(StackName="fsxn-mini-uc")
+    assert deploy_module.main(["delete", str(MINI)]) == 0
+    assert "DELETE_COMPLETE" in capsys.readouterr().out
+
+    run()
+    monkeypatch.setattr(deploy_module, "_stdin_is_terminal", lambda: False)
+    assert deploy_module.main(["delete", str(MINI), "--yes"]) == 0

@@ -41,6 +41,7 @@ def test_probe_reads_what_was_written(
     assert info.width == width
     assert info.height == height
     assert info.codec == "avc1"
+    assert info.codec_family == "h264"
     assert info.fps == pytest.approx(fps, rel=1e-6)
     assert info.duration_s == pytest.approx(round(duration * 1000) / 1000, abs=1e-6)
 
@@ -73,7 +74,30 @@ def test_codec_and_other_sample_entries() -> None:
         "height": 240,
         "frame_count": 25,
         "codec": "hvc1",
+        "codec_family": "hevc",
     }
+
+
+@pytest.mark.parametrize(
+    ("fourcc", "family"),
+    [
+        ("avc1", "h264"),
+        ("avc3", "h264"),
+        ("hev1", "hevc"),
+        ("dvh1", "hevc"),
+        ("av01", "av1"),
+        ("vp09", "vp9"),
+        ("vp08", "vp8"),
+        ("mp4v", "mpeg4"),
+        ("apch", "prores"),
+        ("ap4h", "prores"),
+        ("vvc1", "vvc"),
+        ("mjpg", "unknown"),
+    ],
+)
+def test_codec_family_is_named_beside_the_fourcc(fourcc: str, family: str) -> None:
+    info = probe_bytes(write_mp4(1.0, 25.0, 320, 240, codec=fourcc))
+    assert (info.codec, info.codec_family) == (fourcc, family)
 
 
 def test_box_of_size_zero_runs_to_the_end() -> None:

@@ -207,7 +207,7 @@ PCD_HEADER = b"VERSION 0.7\nFIELDS x y z\nSIZE 4 4 4\nTYPE F F F\nCOUNT 1 1 1\nW
         (PCD_HEADER.replace(b"TYPE F F F", b"TYPE F F X") + b"DATA ascii\n", "type X4"),
         (PCD_HEADER.replace(b"WIDTH 2", b"WIDTH two") + b"DATA ascii\n", "non-numeric"),
         (PCD_HEADER + b"DATA ascii\n1 2 3\n4 5 six\n", "non-numeric value"),
-        (PCD_HEADER + b"DATA ascii\n1 2 3\n4 5\n", "need 6 values, 5 present"),
+        (PCD_HEADER + b"DATA ascii\n1 2 3\n4 5\n", "line 11: expected 3 values"),
         (PCD_HEADER + b"DATA binary\n" + bytes(23), "need 24 bytes, 23 present"),
         (PCD_HEADER + b"DATA binary_compressed\n" + struct.pack("<II", 4, 25) + bytes(4), "need 24"),
         (PCD_HEADER + b"DATA binary_compressed\n" + struct.pack("<II", 40, 24) + bytes(4), "truncated"),
@@ -292,8 +292,8 @@ def test_ply_big_endian_and_elements_around_vertex() -> None:
         (_ply("ascii", b"").replace(b"property float z\n", b""), "no 'z' property"),
         (_ply("ascii", b"").replace(b"float z", b"quaternion z"), "not understood"),
         (_ply("ascii", b"").replace(b"vertex 2", b"vertex -2"), "negative count"),
-        (_ply("ascii", b"1 2 3\n"), "2 vertices declared, 1 present"),
-        (_ply("ascii", b"1 2 3\n4 5\n"), "do not all have 3 values"),
+        (_ply("ascii", b"1 2 3\n"), r"2 vertices declared \(element vertex\), 1 data rows present"),
+        (_ply("ascii", b"1 2 3\n4 5\n"), "line 9: expected 3 values"),
         (_ply("ascii", b"1 2 3\n4 5 x\n"), "non-numeric"),
         (_ply("binary_little_endian", bytes(20)), "truncated"),
         (b"ply\nformat ascii 1.0\nelement vertex 1\nproperty float x\n", "no 'end_header'"),
@@ -395,11 +395,160 @@ def test_lzf_round_trip(data: bytes) -> None:
     assert lzf.decompress(packed, len(data)) == data
 
 
-def test_lzf_rejects_wrong_size_and_overruns() -> None:
+# Streams written by hand from the LZF format (a control byte below 32 starts a literal run of
+# ctrl + 1 bytes; otherwise its top 3 bits are length - 2, 7 meaning "add the next byte", and its low
+# 5 bits with the following byte are distance - 1), so the decoder is checked against data no LZF
+# library produced.
+HAND_MADE_LZF = [
+    (b"\x02abc", b"abc"),
+    # "abc", then a short reference of 3 bytes from 3 back.
+    (b"\x02abc\x20\x02", b"abcabc"),
+    # An overlapping reference: 8 bytes from 1 back repeat the last byte.
+    (b"\x00z\xc0\x00", b"z" * 9),
+    # A long reference: length 7 + 255 + 2 = 264 bytes with period 2.
+    (b"\x01xy\xe0\xff\x01", b"xy" * 133),
+    # A distance of 8192 (the largest): 13 bits of distance - 1.
+    (
+        b"\x1f" + bytes(range(32)) + b"".join(b"\x1f" + bytes([i] * 32) for i in range(255)) + b"\x3f\xff",
+        bytes(range(32)) + b"".join(bytes([i] * 32) for i in range(255)) + bytes(range(32))[:3],
+    ),
+]
+
+
+@pytest.mark.parametrize(("packed", "plain"), HAND_MADE_LZF)
+def test_lzf_decodes_hand_made_streams(packed: bytes, plain: bytes) -> None:
+    assert lzf.decompress(packed, len(plain)) == plain
+
+
+def test_lzf_round_trips_a_real_cloud() -> None:
+    """Column-major fields of a synthetic scan as PCL lays them out: x, y, z, a ring number, padding."""
+    cloud = samples.synthetic_scene(20_000, seed=3)
+    ring = (np.arange(cloud.count) // 625).astype(np.uint16)
+    raw = np.ascontiguousarray(cloud.xyz.T).tobytes() + ring.tobytes() + bytes(4 * cloud.count)
+    packed = lzf.compress(raw)
+    assert len(packed) < len(raw)
+    assert lzf.decompress(packed, len(raw)) == raw
+
+
+def test_lzf_rejects_wrong_size_and_corrupt_streams() -> None:
     packed = lzf.compress(b"abcabcabcabcabc")
-    with pytest.raises(lzf.LzfError, match="decoded to 15 bytes"):
+    with pytest.raises(lzf.LzfError, match="decoded to 15 bytes, header announced 16"):
         lzf.decompress(packed, 16)
-    with pytest.raises(lzf.LzfError, match="overruns"):
-        lzf.decompress(b"\x05ab", 6)
-    with pytest.raises(lzf.LzfError, match="back-reference"):
-        lzf.decompress(b"\x00a\xe0", 20)
+    with pytest.raises(lzf.LzfError, match="more than the 14 bytes announced"):
+        lzf.decompress(packed, 14)
+    with pytest.raises(lzf.LzfError, match="corrupt"):
+        lzf.decompress(b"\x05ab", 6)  # a literal run cut short
+    with pytest.raises(lzf.LzfError, match="corrupt"):
+        lzf.decompress(b"\x00a\xe0", 20)  # a stream cut inside a back reference
+    with pytest.raises(lzf.LzfError, match="corrupt"):
+        lzf.decompress(b"\x00a\x20\x05", 4)  # a reference 6 bytes back, 1 byte written
+    with pytest.raises(lzf.LzfError, match="corrupt"):
+        lzf.decompress(packed[:-2], 15)
+    assert lzf.decompress(b"", 0) == b""
+    with pytest.raises(lzf.LzfError, match="cannot expand"):
+        lzf.decompress(b"", 3)
+    with pytest.raises(lzf.LzfError, match="empty block"):
+        lzf.decompress(b"\x00a", 0)
+
+
+def test_lzf_checks_the_announced_size_before_allocating(monkeypatch: pytest.MonkeyPatch) -> None:
+    def never(*_: object) -> bytes:
+        raise AssertionError("the decoder ran")
+
+    monkeypatch.setattr(lzf, "_decode", never)
+    # 3 compressed bytes expand to at most 264 (one long back reference).
+    with pytest.raises(lzf.LzfError, match="cannot expand to 265 bytes"):
+        lzf.decompress(b"\x00a\xe0", 265)
+    with pytest.raises(lzf.LzfError, match="above the limit of 1000 bytes"):
+        lzf.decompress(bytes(100), 1001, limit=1000)
+    assert lzf.MAX_DECOMPRESSED_BYTES >= 1 << 30
+
+
+def test_pcd_compressed_size_is_checked_before_allocating() -> None:
+    huge = PCD_HEADER.replace(b"WIDTH 2", b"WIDTH 30000000").replace(b"POINTS 2", b"POINTS 30000000")
+    data = huge + b"DATA binary_compressed\n" + struct.pack("<II", 3, 360_000_000) + b"\x00a\xe0"
+    with pytest.raises(PointCloudError, match="cannot expand"):
+        read(data, "pcd")
+
+
+# ------------------------------------------------------------- row-by-row text data, header checks
+
+ASCII_PCD = PCD_HEADER + b"DATA ascii\n"  # 9 header lines: the first row is line 10
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        # A short row followed by a long one: the token total matches, the rows do not.
+        (b"1 2 3\n4 5 6 7\n8\n", r"line 11: expected 3 values \(one point\), found 4"),
+        (b"1 2\n3 4 5 6\n", r"line 10: expected 3 values \(one point\), found 2"),
+        (b"1 2 3\n4 5\n", r"line 11: expected 3 values \(one point\), found 2"),
+        (b"1 2 3\n", r"2 points declared \(POINTS\), 1 data rows present"),
+        (b"1 2 3\n4 5 6\n7 8 9\n", r"line 12: a data row beyond the 2 points declared \(POINTS\)"),
+    ],
+)
+def test_pcd_ascii_rows_are_checked_one_by_one(body: bytes, reason: str) -> None:
+    with pytest.raises(PointCloudError, match=reason):
+        read(ASCII_PCD + body, "pcd")
+
+
+def test_pcd_ascii_tolerates_blank_lines_crlf_and_tabs() -> None:
+    cloud = read(ASCII_PCD + b"1\t2 3\r\n\n4  5 6\r\n\n", "pcd")
+    np.testing.assert_array_equal(cloud.xyz, [[1, 2, 3], [4, 5, 6]])
+
+
+@pytest.mark.parametrize(
+    ("header", "body", "reason"),
+    [
+        (
+            PCD_HEADER.replace(b"POINTS 2", b"POINTS 3"),
+            b"DATA ascii\n1 2 3\n4 5 6\n7 8 9\n",
+            r"POINTS 3 but WIDTH 2 x HEIGHT 1 = 2",
+        ),
+        (
+            PCD_HEADER.replace(b"HEIGHT 1", b"HEIGHT 2"),
+            b"DATA ascii\n1 2 3\n4 5 6\n",
+            r"POINTS 2 but WIDTH 2 x HEIGHT 2 = 4",
+        ),
+        (PCD_HEADER, b"DATA binary\n" + bytes(25), r"1 byte\(s\) after the 2 points of 12 bytes"),
+        (
+            PCD_HEADER,
+            b"DATA binary_compressed\n" + struct.pack("<II", 2, 24) + b"\x00\x00\n",
+            r"1 byte\(s\) after the 2 compressed bytes",
+        ),
+    ],
+)
+def test_pcd_header_cross_checks(header: bytes, body: bytes, reason: str) -> None:
+    with pytest.raises(PointCloudError, match=reason):
+        read(header + body, "pcd")
+
+
+def test_pcd_organised_and_v06_headers_are_accepted() -> None:
+    """An organised cloud (HEIGHT > 1) and a v0.6 header with POINTS but no WIDTH/HEIGHT."""
+    organised = PCD_HEADER.replace(b"WIDTH 2", b"WIDTH 1").replace(b"HEIGHT 1", b"HEIGHT 2")
+    np.testing.assert_array_equal(
+        read(organised + b"DATA ascii\n1 2 3\n4 5 6\n", "pcd").xyz, [[1, 2, 3], [4, 5, 6]]
+    )
+    v06 = b"FIELDS x y z\nSIZE 4 4 4\nTYPE F F F\nPOINTS 1\nDATA ascii\n1 2 3\n"
+    np.testing.assert_array_equal(read(v06, "pcd").xyz, [[1, 2, 3]])
+
+
+def test_ply_ascii_rows_are_checked_one_by_one() -> None:
+    # _ply's header has 7 lines, so the first vertex is line 8.
+    with pytest.raises(PointCloudError, match=r"line 8: expected 3 values \(one vertex\), found 4"):
+        read(_ply("ascii", b"1 2 3 9\n4 5\n"), "ply")
+    with pytest.raises(PointCloudError, match=r"line 9: expected 3 values \(one vertex\), found 2"):
+        read(_ply("ascii", b"1 2 3\n4 5\n"), "ply")
+    # Rows of an element before the vertices (here a list, so of any length) are skipped by count.
+    header = (
+        b"ply\nformat ascii 1.0\nelement face 2\nproperty list uchar int vertex_indices\n"
+        b"element vertex 1\nproperty float x\nproperty float y\nproperty float z\nend_header\n"
+    )
+    np.testing.assert_array_equal(read(header + b"3 0 1 2\n4 0 1 2 3\n7 8 9\n", "ply").xyz, [[7, 8, 9]])
+
+
+@pytest.mark.parametrize("version", ["7.3", "1.1", "0.9", ""])
+def test_ply_accepts_version_1_0_only(version: str) -> None:
+    data = _ply("ascii", b"1 2 3\n4 5 6\n").replace(b"ascii 1.0", f"ascii {version}".strip().encode())
+    with pytest.raises(PointCloudError, match="PLY version"):
+        read(data, "ply")

@@ -128,6 +128,7 @@ def coco_document(
                 "fps": meta.get("fps"),
                 "frame_count": meta.get("frame_count"),
                 "codec": meta.get("codec"),
+                "codec_family": meta.get("codec_family"),
                 "status": video["status"],
                 **({"reason": video["reason"]} if "reason" in video else {}),
             }

@@ -115,14 +115,7 @@ def describe_video(
         return failed_result(f"container could not be parsed: {error.reason}", key=key)
     except ObjectNotFoundError as error:
         return failed_result(f"the video vanished after discovery: {error.reason}", key=key)
-    metadata = {
-        "duration_s": info.duration_s,
-        "fps": info.fps,
-        "width": info.width,
-        "height": info.height,
-        "frame_count": info.frame_count,
-        "codec": info.codec,
-    }
+    metadata = info.to_dict()
     return {
         "key": key,
         "status": SUCCEEDED,

@@ -43,7 +43,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if not reason:
         try:
             data = read_image(source, key, etag)
-            quality = check_quality(data, cfg.rules())
+            quality = check_quality(data, cfg.rules(), key=key)
         except ImageRejectedError as error:
             reason = error.reason
     if reason:
