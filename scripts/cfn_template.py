@@ -5,6 +5,11 @@ their long form, which CloudFormation accepts just the same; :func:`dump` writes
 YAML. The packager, the deploy tool, the local cloud and the observability checks all read
 templates through here.
 
+:func:`expand` applies the ``AWS::LanguageExtensions`` transform the way CloudFormation documents it
+(``Fn::ForEach`` loops, ``Fn::FindInMap`` with ``DefaultValue``, ``Fn::Length``,
+``Fn::ToJsonString``), so the linters, the local cloud (moto runs no transforms) and every check see
+the same resources AWS creates. :func:`load` returns that expanded form unless asked for the raw file.
+
 :class:`Evaluation` evaluates the intrinsic functions the project's templates use for one set of
 parameter values: Ref, Fn::Sub, Fn::Join, Fn::If, Fn::Select, Fn::Split, Fn::GetAtt,
 Fn::Equals/And/Or/Not, Condition and AWS::NoValue. Anything else raises, so an unsupported construct
@@ -112,14 +117,262 @@ def loads(text: str) -> dict[str, Any]:
     return document
 
 
-def load(path: str | Path) -> dict[str, Any]:
-    """Load a template file (see :func:`loads`)."""
-    return loads(Path(path).read_text(encoding="utf-8"))
+def load(path: str | Path, *, raw: bool = False) -> dict[str, Any]:
+    """Load a template file (see :func:`loads`), expanded (see :func:`expand`) unless ``raw``."""
+    template = loads(Path(path).read_text(encoding="utf-8"))
+    return template if raw else expand(template)
 
 
 def dump(template: Mapping[str, Any]) -> str:
     """A template as YAML (long-form intrinsics) that :func:`loads` reads back unchanged."""
     return str(yaml.dump(template, Dumper=_Dumper, sort_keys=False, width=100_000, allow_unicode=True))
+
+
+# --------------------------------------------------------------------------------------------------
+# AWS::LanguageExtensions
+
+LANGUAGE_EXTENSIONS = "AWS::LanguageExtensions"
+_FOR_EACH = "Fn::ForEach::"
+_IDENTIFIER = re.compile(r"^[A-Za-z0-9]+$")
+_LOOP_SECTIONS = ("Conditions", "Resources", "Outputs")
+
+
+def transforms(template: Mapping[str, Any]) -> list[str]:
+    """The transforms a template declares, in order."""
+    declared = template.get("Transform")
+    if declared is None:
+        return []
+    names = [declared] if isinstance(declared, str) else declared
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise TemplateError(f"Transform must be a name or a list of names, got {declared!r}")
+    return list(names)
+
+
+def expand(template: Mapping[str, Any], parameters: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The template as CloudFormation sees it after ``AWS::LanguageExtensions``; a new dict.
+
+    A template without the transform comes back as a copy, unchanged; one that uses ``Fn::ForEach``
+    without declaring the transform is an error, as on AWS. ``parameters`` (else the declared
+    defaults) give the value of a ``CommaDelimitedList`` parameter a loop iterates over.
+    Function calls that stay unresolved until deploy time (``Fn::FindInMap`` over ``Ref``) are
+    left for CloudFormation; anything the transform would reject raises :class:`TemplateError`.
+    """
+    copied: dict[str, Any] = json.loads(json.dumps(template))
+    names = transforms(copied)
+    if LANGUAGE_EXTENSIONS not in names:
+        for section in _LOOP_SECTIONS:
+            where = _find_for_each(copied.get(section), section)
+            if where:
+                raise TemplateError(f"{where} uses Fn::ForEach without Transform: {LANGUAGE_EXTENSIONS}")
+        return copied
+    rest = [n for n in names if n != LANGUAGE_EXTENSIONS]
+    if rest:
+        copied["Transform"] = rest[0] if len(rest) == 1 else rest
+    else:
+        del copied["Transform"]
+    names_seen: list[str] = []
+    for section in _LOOP_SECTIONS:
+        _loop_names(copied.get(section), names_seen)
+    repeated = sorted({n for n in names_seen if names_seen.count(n) > 1})
+    if repeated:
+        raise TemplateError(f"Fn::ForEach loop name(s) used more than once: {repeated}")
+    expander = _Expander(copied, dict(parameters or {}))
+    for section in _LOOP_SECTIONS:
+        if section in copied:
+            if not isinstance(copied[section], dict):
+                raise TemplateError(f"{section} must be a mapping")
+            copied[section] = expander.mapping(copied[section], section, {})
+    for section in _LOOP_SECTIONS:
+        if section in copied:
+            copied[section] = expander.functions(copied[section], section)
+    return copied
+
+
+def _find_for_each(node: Any, path: str) -> str | None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(key, str) and key.startswith(_FOR_EACH):
+                return f"{path}.{key}"
+            found = _find_for_each(value, f"{path}.{key}")
+            if found:
+                return found
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            found = _find_for_each(item, f"{path}[{index}]")
+            if found:
+                return found
+    return None
+
+
+def _loop_names(node: Any, names: list[str]) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(key, str) and key.startswith(_FOR_EACH):
+                names.append(key[len(_FOR_EACH) :])
+            _loop_names(value, names)
+    elif isinstance(node, list):
+        for item in node:
+            _loop_names(item, names)
+
+
+def _substitute(node: Any, identifier: str, value: str) -> Any:
+    """Put one loop value in place of ``${identifier}``, ``&{identifier}`` and ``Ref: identifier``."""
+    if isinstance(node, str):
+        alphanumeric = re.sub(r"[^A-Za-z0-9]", "", value)
+        return node.replace("${" + identifier + "}", value).replace("&{" + identifier + "}", alphanumeric)
+    if isinstance(node, list):
+        return [_substitute(item, identifier, value) for item in node]
+    if isinstance(node, dict):
+        if node == {"Ref": identifier}:
+            return value
+        return {_substitute(k, identifier, value): _substitute(v, identifier, value) for k, v in node.items()}
+    return node
+
+
+class _Expander:
+    """One expansion: the template (for Mappings and Parameters) and the loop names already used."""
+
+    def __init__(self, template: dict[str, Any], parameters: dict[str, str]) -> None:
+        self.template = template
+        self.parameters = parameters
+
+    def mapping(self, node: dict[str, Any], path: str, scope: dict[str, str]) -> dict[str, Any]:
+        """``node`` with every ``Fn::ForEach::`` key replaced by the entries it produces."""
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            if isinstance(key, str) and key.startswith(_FOR_EACH):
+                produced = self.loop(key, value, path, scope)
+            else:
+                produced = {key: self.value(value, f"{path}.{key}", scope)}
+            for new_key, new_value in produced.items():
+                if new_key in out:
+                    raise TemplateError(f"{path}: Fn::ForEach produces {new_key!r}, which already exists")
+                out[new_key] = new_value
+        return out
+
+    def value(self, node: Any, path: str, scope: dict[str, str]) -> Any:
+        if isinstance(node, dict):
+            return self.mapping(node, path, scope)
+        if isinstance(node, list):
+            return [self.value(item, f"{path}[{i}]", scope) for i, item in enumerate(node)]
+        return node
+
+    def loop(self, key: str, spec: Any, path: str, scope: dict[str, str]) -> dict[str, Any]:
+        name = key[len(_FOR_EACH) :]
+        where = f"{path}.{key}"
+        if not _IDENTIFIER.match(name):
+            raise TemplateError(f"{where}: the loop name must be alphanumeric")
+        if not isinstance(spec, list) or len(spec) != 3:
+            raise TemplateError(f"{where}: expected [Identifier, Collection, {{OutputKey: OutputValue}}]")
+        identifier, collection, body = spec
+        if not isinstance(identifier, str) or not _IDENTIFIER.match(identifier):
+            raise TemplateError(f"{where}: the identifier must be an alphanumeric string, got {identifier!r}")
+        if identifier in scope:
+            raise TemplateError(f"{where}: identifier {identifier!r} is already used by an enclosing loop")
+        if not isinstance(body, dict) or not body:
+            raise TemplateError(f"{where}: the third element must be a non-empty mapping")
+        for output_key in body:
+            if output_key.startswith(_FOR_EACH):
+                continue
+            if "${" + identifier + "}" not in output_key and "&{" + identifier + "}" not in output_key:
+                raise TemplateError(
+                    f"{where}: output key {output_key!r} must contain ${{{identifier}}} or &{{{identifier}}}"
+                )
+        out: dict[str, Any] = {}
+        for item in self.collection(collection, where):
+            produced = self.mapping(_substitute(body, identifier, item), where, {**scope, identifier: item})
+            for new_key, new_value in produced.items():
+                if new_key in out:
+                    raise TemplateError(f"{where}: two iterations produce {new_key!r}")
+                out[new_key] = new_value
+        return out
+
+    def collection(self, node: Any, where: str) -> list[str]:
+        if isinstance(node, dict) and set(node) == {"Ref"}:
+            node = self.parameter_list(str(node["Ref"]), where)
+        elif isinstance(node, dict) and set(node) == {"Fn::FindInMap"}:
+            node = self.find_in_map(node["Fn::FindInMap"], where)
+        if not isinstance(node, list):
+            raise TemplateError(f"{where}: the collection must be a list of strings, got {node!r}")
+        for item in node:
+            if not isinstance(item, str):
+                raise TemplateError(f"{where}: collection item {item!r} is not a string")
+        return list(node)
+
+    def parameter_list(self, name: str, where: str) -> list[str]:
+        spec = (self.template.get("Parameters") or {}).get(name)
+        if not isinstance(spec, dict) or spec.get("Type") != "CommaDelimitedList":
+            raise TemplateError(
+                f"{where}: a collection Ref must name a CommaDelimitedList parameter, not {name!r}"
+            )
+        value = self.parameters.get(name, spec.get("Default"))
+        if value is None:
+            raise TemplateError(f"{where}: parameter {name} has no value and no default")
+        return [part.strip() for part in str(value).split(",")] if isinstance(value, str) else list(value)
+
+    # -- Fn::FindInMap, Fn::Length, Fn::ToJsonString ---------------------------------------------
+
+    def functions(self, node: Any, path: str) -> Any:
+        if isinstance(node, list):
+            return [self.functions(item, f"{path}[{i}]") for i, item in enumerate(node)]
+        if not isinstance(node, dict):
+            return node
+        if len(node) == 1:
+            ((key, arg),) = node.items()
+            if key == "Fn::FindInMap":
+                return self.find_in_map(self.functions(arg, path), path)
+            if key == "Fn::Length":
+                items = self.functions(arg, path)
+                if not isinstance(items, list):
+                    raise TemplateError(f"{path}: Fn::Length needs a list it can count, got {items!r}")
+                return len(items)
+            if key == "Fn::ToJsonString":
+                document = self.functions(arg, path)
+                if _has_intrinsic(document):
+                    raise TemplateError(f"{path}: Fn::ToJsonString of a value known only at deploy time")
+                return json.dumps(document, separators=(",", ":"))
+        return {k: self.functions(v, f"{path}.{k}") for k, v in node.items()}
+
+    def find_in_map(self, arg: Any, path: str) -> Any:
+        if not isinstance(arg, list) or len(arg) not in (3, 4):
+            raise TemplateError(
+                f"{path}: Fn::FindInMap takes [MapName, TopLevelKey, SecondLevelKey(, options)]"
+            )
+        default: Any = None
+        has_default = False
+        if len(arg) == 4:
+            options = arg[3]
+            if not isinstance(options, dict) or set(options) != {"DefaultValue"}:
+                raise TemplateError(
+                    f"{path}: the fourth Fn::FindInMap argument must be {{DefaultValue: ...}}"
+                )
+            default, has_default = options["DefaultValue"], True
+        keys = arg[:3]
+        if not all(isinstance(k, str) for k in keys):
+            if has_default:
+                raise TemplateError(f"{path}: Fn::FindInMap with DefaultValue needs keys known before deploy")
+            return {"Fn::FindInMap": arg}
+        map_name, top, second = keys
+        mappings = self.template.get("Mappings") or {}
+        if map_name not in mappings:
+            raise TemplateError(f"{path}: Fn::FindInMap names the undeclared mapping {map_name!r}")
+        found = (mappings[map_name].get(top) or {}).get(second)
+        if found is None:
+            if has_default:
+                return default
+            raise TemplateError(f"{path}: mapping {map_name} has no {top}.{second} (and no DefaultValue)")
+        return found
+
+
+def _has_intrinsic(node: Any) -> bool:
+    if isinstance(node, list):
+        return any(_has_intrinsic(item) for item in node)
+    if isinstance(node, dict):
+        key = next(iter(node), "")
+        if len(node) == 1 and (key in {"Ref", "Condition"} or key.startswith("Fn::")):
+            return True
+        return any(_has_intrinsic(v) for v in node.values())
+    return False
 
 
 # --------------------------------------------------------------------------------------------------
