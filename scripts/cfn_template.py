@@ -118,9 +118,41 @@ def loads(text: str) -> dict[str, Any]:
 
 
 def load(path: str | Path, *, raw: bool = False) -> dict[str, Any]:
-    """Load a template file (see :func:`loads`), expanded (see :func:`expand`) unless ``raw``."""
+    """Load a template file (see :func:`loads`) as CloudFormation runs it, or as written if ``raw``.
+
+    The effective form is :func:`expand` plus :func:`inline_definitions` from the file's folder.
+    """
     template = loads(Path(path).read_text(encoding="utf-8"))
-    return template if raw else expand(template)
+    return template if raw else inline_definitions(expand(template), Path(path).parent)
+
+
+def inline_definitions(template: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """Put each state machine definition file named by ``DefinitionS3Location`` into the template.
+
+    A ``DefinitionS3Location`` whose ``Key`` is a file under ``folder`` (``statemachine/x.asl.json``,
+    before the packager points it at the uploaded copy) becomes a ``DefinitionString``: ``Fn::Sub``
+    of the file with the ``DefinitionSubstitutions``, which is what Step Functions does with the
+    pair. moto keeps only a ``DefinitionString``, and the linters can check it only in the template.
+    Changes ``template`` in place and returns it.
+    """
+    for logical, resource in (template.get("Resources") or {}).items():
+        if not isinstance(resource, dict) or resource.get("Type") != "AWS::StepFunctions::StateMachine":
+            continue
+        properties = resource.get("Properties") or {}
+        location = properties.get("DefinitionS3Location")
+        key = location.get("Key") if isinstance(location, dict) else None
+        if not isinstance(key, str) or not (folder / key).is_file():
+            continue
+        text = (folder / key).read_text(encoding="utf-8")
+        substitutions = properties.pop("DefinitionSubstitutions", None) or {}
+        missing = sorted({m for m in _SUB_VAR.findall(text) if not m.startswith("!")} - set(substitutions))
+        if missing:
+            raise TemplateError(
+                f"{logical}: {key} uses ${{{', '.join(missing)}}} without a DefinitionSubstitution"
+            )
+        del properties["DefinitionS3Location"]
+        properties["DefinitionString"] = {"Fn::Sub": [text, substitutions]} if substitutions else text
+    return template
 
 
 def dump(template: Mapping[str, Any]) -> str:
@@ -131,6 +163,7 @@ def dump(template: Mapping[str, Any]) -> str:
 # --------------------------------------------------------------------------------------------------
 # AWS::LanguageExtensions
 
+_SUB_VAR = re.compile(r"\$\{([^}]*)\}")
 LANGUAGE_EXTENSIONS = "AWS::LanguageExtensions"
 _FOR_EACH = "Fn::ForEach::"
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9]+$")
@@ -216,17 +249,36 @@ def _loop_names(node: Any, names: list[str]) -> None:
 
 
 def _substitute(node: Any, identifier: str, value: str) -> Any:
-    """Put one loop value in place of ``${identifier}``, ``&{identifier}`` and ``Ref: identifier``."""
-    if isinstance(node, str):
-        alphanumeric = re.sub(r"[^A-Za-z0-9]", "", value)
-        return node.replace("${" + identifier + "}", value).replace("&{" + identifier + "}", alphanumeric)
+    """Put one loop value where the transform does: keys, ``Fn::Sub`` strings, ``Ref: identifier``.
+
+    A ``Fn::Sub`` left with no variable becomes the plain string, which is how ``Ref`` and
+    ``Fn::GetAtt`` name a generated resource: ``Ref: !Sub "${Fn}Function"``.
+    """
     if isinstance(node, list):
         return [_substitute(item, identifier, value) for item in node]
-    if isinstance(node, dict):
-        if node == {"Ref": identifier}:
-            return value
-        return {_substitute(k, identifier, value): _substitute(v, identifier, value) for k, v in node.items()}
-    return node
+    if not isinstance(node, dict):
+        return node
+    if node == {"Ref": identifier}:
+        return value
+    if len(node) == 1 and "Fn::Sub" in node:
+        arg = node["Fn::Sub"]
+        if isinstance(arg, str):
+            text = _replace_identifier(arg, identifier, value)
+            return {"Fn::Sub": text} if _SUB_VAR.search(text) else text
+        if isinstance(arg, list) and arg and isinstance(arg[0], str):
+            rest = [_substitute(item, identifier, value) for item in arg[1:]]
+            return {"Fn::Sub": [_replace_identifier(arg[0], identifier, value), *rest]}
+    return {
+        (_replace_identifier(k, identifier, value) if isinstance(k, str) else k): _substitute(
+            v, identifier, value
+        )
+        for k, v in node.items()
+    }
+
+
+def _replace_identifier(text: str, identifier: str, value: str) -> str:
+    alphanumeric = re.sub(r"[^A-Za-z0-9]", "", value)
+    return text.replace("${" + identifier + "}", value).replace("&{" + identifier + "}", alphanumeric)
 
 
 class _Expander:
@@ -488,8 +540,6 @@ class DeployedStack:
 # --------------------------------------------------------------------------------------------------
 # Evaluation
 
-_SUB_VAR = re.compile(r"\$\{([^}]*)\}")
-
 
 @dataclass
 class Evaluation:
@@ -658,3 +708,27 @@ def evaluate(
         if name not in given and "Default" not in spec:
             given[name] = f"<{name}>"
     return Evaluation(template, FakeStack(stack_name), given)
+
+
+def definition_document(
+    template: Mapping[str, Any],
+    logical_id: str,
+    stack_name: str = "stack",
+    parameters: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """A state machine's ASL as Step Functions receives it, parsed; evaluated as :func:`evaluate` does.
+
+    ``template`` is the effective template (:func:`load`), where the definition file is inline.
+    """
+    evaluation = evaluate(template, stack_name, parameters)
+    properties = evaluation.template["Resources"][logical_id].get("Properties") or {}
+    if "DefinitionString" not in properties:
+        raise TemplateError(f"{logical_id} has no DefinitionString (load the template with cfn_template.load)")
+    text = evaluation.value(properties["DefinitionString"])
+    try:
+        document = json.loads(str(text))
+    except ValueError as error:
+        raise TemplateError(f"{logical_id}: the definition is not JSON after substitution: {error}") from error
+    if not isinstance(document, dict):
+        raise TemplateError(f"{logical_id}: the definition is not a JSON object")
+    return document

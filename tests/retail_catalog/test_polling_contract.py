@@ -267,7 +267,7 @@ def test_the_polling_run_processes_every_image_and_the_next_run_finds_nothing(
     deployed: dict[str, Any],
 ) -> None:
     s3, etags, outputs = deployed["s3"], deployed["etags"], deployed["outputs"]
-    first = run(outputs["PollingStateMachineArn"], "run-1")
+    first = run(outputs["StateMachineArn"], "run-1")
     assert first["status"] == "SUCCEEDED", first
     bucket = outputs["OutputBucketName"]
     for key, etag in etags.items():
@@ -284,7 +284,7 @@ def test_the_polling_run_processes_every_image_and_the_next_run_finds_nothing(
     # The execution's own payload never held the file list.
     assert "products/" not in (first.get("output") or "")
 
-    second = run(outputs["PollingStateMachineArn"], "run-2")
+    second = run(outputs["StateMachineArn"], "run-2")
     assert second["status"] == "SUCCEEDED"
     assert json.loads(second["output"])["files_to_process"] == 0
     assert [folder for folder, _ in deployed["runner"].calls].count("functions/image_tagging") == len(etags)

@@ -181,7 +181,7 @@ Resources:
     resources = cfn_template.expand(template)["Resources"]
     assert list(resources) == ["a1Q", "a1T", "bQ", "bT"]
     assert resources["a1T"]["Properties"] == {
-        "QueueName": {"Fn::Sub": "a-1-T"},
+        "QueueName": "a-1-T",
         "Length": 3,
         "Json": '{"k":[1,"v"]}',
     }
@@ -210,6 +210,32 @@ Outputs:
     expanded = cfn_template.expand(cfn_template.loads(text))
     assert expanded["Resources"]["Topic"]["Properties"]["Tags"] == {"TagOne": "One", "TagTwo": "Two"}
     assert expanded["Outputs"] == {"OutX": {"Value": "X"}}
+
+
+def test_loop_values_reach_keys_subs_and_refs_but_not_plain_strings() -> None:
+    text = """
+Transform: AWS::LanguageExtensions
+Resources:
+  Fn::ForEach::L:
+    - X
+    - [A]
+    - ${X}Queue:
+        Type: AWS::SQS::Queue
+        Properties:
+          Arn: !GetAtt [!Sub "${X}Role", Arn]
+          Name: {Ref: !Sub "${X}Topic"}
+          Kept: "${X} stays"
+          Escaped: !Sub "${!X}${X}"
+          Listed: !Sub ["${X}-${Y}", {Y: !Ref X}]
+"""
+    props = cfn_template.expand(cfn_template.loads(text))["Resources"]["AQueue"]["Properties"]
+    assert props == {
+        "Arn": {"Fn::GetAtt": ["ARole", "Arn"]},
+        "Name": {"Ref": "ATopic"},
+        "Kept": "${X} stays",
+        "Escaped": {"Fn::Sub": "${!X}A"},
+        "Listed": {"Fn::Sub": ["A-${Y}", {"Y": "A"}]},
+    }
 
 
 def test_a_template_without_the_transform_is_returned_unchanged() -> None:
