@@ -723,12 +723,12 @@ def definition_document(
     evaluation = evaluate(template, stack_name, parameters)
     properties = evaluation.template["Resources"][logical_id].get("Properties") or {}
     if "DefinitionString" not in properties:
-        raise TemplateError(f"{logical_id} has no DefinitionString (load the template with cfn_template.load)")
+        raise TemplateError(f"{logical_id} has no DefinitionString (read the template with load)")
     text = evaluation.value(properties["DefinitionString"])
     try:
         document = json.loads(str(text))
     except ValueError as error:
-        raise TemplateError(f"{logical_id}: the definition is not JSON after substitution: {error}") from error
+        raise TemplateError(f"{logical_id}: the definition is not JSON once substituted: {error}") from error
     if not isinstance(document, dict):
         raise TemplateError(f"{logical_id}: the definition is not a JSON object")
     return document

@@ -126,7 +126,7 @@ def asl_problems(where: str, definition: Mapping[str, Any]) -> list[str]:
     """Errors of ``definition`` against the ASL schema cfn-lint ships (its rule E3601 uses it)."""
     from cfnlint.data.schemas.other import step_functions
     from cfnlint.helpers import load_resource
-    from jsonschema import Draft7Validator
+    from jsonschema import Draft7Validator  # type: ignore[import-untyped]
 
     schema = load_resource(step_functions, "statemachine.json")
     validator = Draft7Validator(schema)
@@ -159,9 +159,8 @@ def run(templates: Sequence[Path], *, checkov: Path = CHECKOV) -> int:
     reports = json.loads(result.stdout or "[]")
     for report in reports if isinstance(reports, list) else [reports]:
         for check in report.get("results", {}).get("failed_checks", []):
-            print(
-                f"checkov: {check['check_id']} {check['file_path']} {check['resource']}: {check['check_name']}"
-            )
+            where = f"{check['file_path']} {check['resource']}"
+            print(f"checkov: {check['check_id']} {where}: {check['check_name']}")
             failures += 1
     if result.returncode != 0 and not failures:
         print(result.stderr[-2000:], file=sys.stderr)
