@@ -151,8 +151,31 @@ def inline_definitions(template: dict[str, Any], folder: Path) -> dict[str, Any]
                 f"{logical}: {key} uses ${{{', '.join(missing)}}} without a DefinitionSubstitution"
             )
         del properties["DefinitionS3Location"]
-        properties["DefinitionString"] = {"Fn::Sub": [text, substitutions]} if substitutions else text
+        properties["DefinitionString"] = _sub_of(text, substitutions)
     return template
+
+
+def _sub_of(text: str, substitutions: Mapping[str, Any]) -> Any:
+    """``Fn::Sub`` of ``text`` that puts each substitution in place, in its simplest form.
+
+    A Ref or GetAtt becomes ``${Name}`` / ``${Resource.Attribute}`` in the string itself (moto's
+    list form of Fn::Sub reads ``$$`` as an escaped ``$``, which ASL context paths use).
+    """
+    simple: dict[str, str] = {}
+    for name, value in substitutions.items():
+        if isinstance(value, dict) and set(value) == {"Ref"} and isinstance(value["Ref"], str):
+            simple[name] = "${" + value["Ref"] + "}"
+        elif (
+            isinstance(value, dict) and set(value) == {"Fn::GetAtt"} and isinstance(value["Fn::GetAtt"], list)
+        ):
+            simple[name] = "${" + ".".join(str(part) for part in value["Fn::GetAtt"]) + "}"
+        elif isinstance(value, str | int | float | bool) and not isinstance(value, bool):
+            simple[name] = str(value)
+    rest = {name: value for name, value in substitutions.items() if name not in simple}
+    body = _SUB_VAR.sub(lambda m: simple.get(m.group(1), m.group(0)), text)
+    if rest:
+        return {"Fn::Sub": [body, rest]}
+    return {"Fn::Sub": body} if _SUB_VAR.search(body) else body
 
 
 def dump(template: Mapping[str, Any]) -> str:
