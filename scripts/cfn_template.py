@@ -401,6 +401,8 @@ class _Expander:
                 if not isinstance(items, list):
                     raise TemplateError(f"{path}: Fn::Length needs a list it can count, got {items!r}")
                 return len(items)
+            if key == "Fn::Sub" and isinstance(arg, list) and len(arg) == 2:
+                return _fold_sub(self.functions(arg[0], path), self.functions(arg[1], path))
             if key == "Fn::ToJsonString":
                 document = self.functions(arg, path)
                 if _has_intrinsic(document):
@@ -437,6 +439,26 @@ class _Expander:
                 return default
             raise TemplateError(f"{path}: mapping {map_name} has no {top}.{second} (and no DefaultValue)")
         return found
+
+
+def _fold_sub(text: Any, variables: Any) -> Any:
+    """``Fn::Sub [text, vars]`` with every literal variable written into the text: the same string.
+
+    Loops fill such variables from Mappings (``{Name: !FindInMap [...]}``); folding them gives the
+    plain ``!Sub "${AWS::StackName}-discovery"`` that readers of the template recognise.
+    """
+    if not isinstance(text, str) or not isinstance(variables, dict):
+        return {"Fn::Sub": [text, variables]}
+    literal = {
+        k: str(v)
+        for k, v in variables.items()
+        if isinstance(v, str | int | float) and not isinstance(v, bool) and "${" not in str(v)
+    }
+    text = _SUB_VAR.sub(lambda m: literal.get(m.group(1), m.group(0)), text)
+    rest = {k: v for k, v in variables.items() if k not in literal}
+    if rest:
+        return {"Fn::Sub": [text, rest]}
+    return {"Fn::Sub": text} if _SUB_VAR.search(text) else text
 
 
 def _has_intrinsic(node: Any) -> bool:

@@ -221,11 +221,9 @@ def test_functions_follow_the_packaging_convention(logical: str) -> None:
     assert variables["USE_CASE"] == "autonomous-driving"
     assert variables["ENVIRONMENT"] == {"Ref": "Environment"}
     assert variables["ENABLE_XRAY"] == {"Ref": "EnableXRayTracing"}
-    suffix = props["FunctionName"]["Fn::Sub"][1]["Name"]
+    suffix = props["FunctionName"]["Fn::Sub"].removeprefix("${AWS::StackName}-")
     log_group = RESOURCES[props["LoggingConfig"]["LogGroup"]["Ref"]]
-    assert log_group["Properties"]["LogGroupName"] == {
-        "Fn::Sub": ["/aws/lambda/${AWS::StackName}-${Name}", {"Name": suffix}]
-    }
+    assert log_group["Properties"]["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/${{AWS::StackName}}-{suffix}"}
     assert log_group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": ["EncryptionKey", "Arn"]}
     assert props["LoggingConfig"]["LogFormat"] == "JSON"
     assert props["LoggingConfig"]["ApplicationLogLevel"] == {"Ref": "LogLevel"}

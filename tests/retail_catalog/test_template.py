@@ -222,12 +222,9 @@ def test_functions_follow_the_packaging_and_runtime_conventions(template: dict[s
         assert variables["USE_CASE"] == "retail-catalog"
         assert variables["ENVIRONMENT"] == {"Ref": "Environment"}
         assert variables["ENABLE_XRAY"] == {"Ref": "EnableXRayTracing"}
-        suffix = props["FunctionName"]["Fn::Sub"][1]["Name"]
-        assert props["FunctionName"]["Fn::Sub"][0] == "${AWS::StackName}-${Name}"
+        suffix = props["FunctionName"]["Fn::Sub"].removeprefix("${AWS::StackName}-")
         group = log_groups[name.replace("Function", "LogGroup")]["Properties"]
-        assert group["LogGroupName"] == {
-            "Fn::Sub": ["/aws/lambda/${AWS::StackName}-${Name}", {"Name": suffix}]
-        }
+        assert group["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/${{AWS::StackName}}-{suffix}"}
         assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
         assert group["KmsKeyId"] == {"Fn::GetAtt": ["EncryptionKey", "Arn"]}
         roles.add(props["Role"]["Fn::GetAtt"][0])

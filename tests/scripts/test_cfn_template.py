@@ -234,7 +234,7 @@ Resources:
         "Name": {"Ref": "ATopic"},
         "Kept": "${X} stays",
         "Escaped": {"Fn::Sub": "${!X}A"},
-        "Listed": {"Fn::Sub": ["A-${Y}", {"Y": "A"}]},
+        "Listed": "A-A",  # a Sub whose variables are all literal folds into the string
     }
 
 
