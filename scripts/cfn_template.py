@@ -126,6 +126,22 @@ def load(path: str | Path, *, raw: bool = False) -> dict[str, Any]:
     return template if raw else inline_definitions(expand(template), Path(path).parent)
 
 
+def drop_unused_mappings(template: dict[str, Any]) -> dict[str, Any]:
+    """Remove the Mappings nothing reads any more (the loops used them up); in place, returned.
+
+    The template means the same; cfn-lint (which moto's ValidateTemplate runs) would otherwise
+    report each such table as unused.
+    """
+    text = json.dumps({k: v for k, v in template.items() if k != "Mappings"})
+    mappings = template.get("Mappings") or {}
+    for name in list(mappings):
+        if f'"Fn::FindInMap": ["{name}"' not in text:
+            del mappings[name]
+    if "Mappings" in template and not mappings:
+        del template["Mappings"]
+    return template
+
+
 def inline_definitions(template: dict[str, Any], folder: Path) -> dict[str, Any]:
     """Put each state machine definition file named by ``DefinitionS3Location`` into the template.
 

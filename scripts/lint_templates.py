@@ -82,13 +82,7 @@ def effective(path: Path, combination: Combination) -> dict[str, Any]:
     )
     for name, value in combination.parameters.items():
         template["Parameters"][name]["Default"] = value
-    # A table only the loops read is used up by the expansion; cfn-lint would call it unused (W7001).
-    text = json.dumps(template.get("Resources", {})) + json.dumps(template.get("Outputs", {}))
-    for name in list(template.get("Mappings") or {}):
-        if f'"Fn::FindInMap": ["{name}"' not in text:
-            del template["Mappings"][name]
-    if template.get("Mappings") == {}:
-        del template["Mappings"]
+    cfn_template.drop_unused_mappings(template)
     return template
 
 

@@ -475,6 +475,7 @@ def package(
         rewrites[properties["Code"]["S3Key"]] = built[fn].key
     _rewrite_function_sources(template, rewrites)
     local = cfn_template.inline_definitions(cfn_template.expand(template), uc_folder(use_case))
+    cfn_template.drop_unused_mappings(local)
     artifacts.extend(_definitions(use_case, template, build_dir))
 
     layers = {
