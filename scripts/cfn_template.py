@@ -489,6 +489,49 @@ def _has_intrinsic(node: Any) -> bool:
 
 
 # --------------------------------------------------------------------------------------------------
+# Names built from the stack name
+
+# The longest name AWS accepts for each resource type the project names after its stack.
+NAME_LIMITS: dict[str, int] = {
+    "AWS::Lambda::Function": 64,
+    "AWS::Scheduler::Schedule": 64,
+    "AWS::StepFunctions::StateMachine": 80,
+    "AWS::SQS::Queue": 80,
+    "AWS::Kinesis::Stream": 128,
+    "AWS::DynamoDB::Table": 255,
+    "AWS::CloudWatch::Alarm": 255,
+    "AWS::CloudWatch::CompositeAlarm": 255,
+    "AWS::Logs::LogGroup": 512,
+}
+
+
+def stack_name_limit(template: Mapping[str, Any]) -> tuple[int, str] | None:
+    """The longest stack name every ``${AWS::StackName}…`` resource name still fits, and which one binds.
+
+    CloudFormation cannot check this itself: a Rules assertion has no string-length function and the
+    stack name is no parameter, so the deploy tool asks before it creates anything. ``template`` is
+    the expanded form (:func:`load`); None when no name depends on the stack name.
+    """
+    tightest: tuple[int, str] | None = None
+    for logical, resource in (template.get("Resources") or {}).items():
+        kind = resource.get("Type", "") if isinstance(resource, dict) else ""
+        key = {**_NAME_PROPERTY, "AWS::Scheduler::Schedule": "Name"}.get(kind)
+        if kind not in NAME_LIMITS or key is None:
+            continue
+        name = (resource.get("Properties") or {}).get(key)
+        text = name.get("Fn::Sub") if isinstance(name, dict) else None
+        if not isinstance(text, str) or not text.startswith("${AWS::StackName}") or "${" in text[17:]:
+            continue
+        room = NAME_LIMITS[kind] - (len(text) - len("${AWS::StackName}"))
+        if tightest is None or room < tightest[0]:
+            tightest = (
+                room,
+                f"{logical} ({text.replace('${AWS::StackName}', '<stack>')}, at most {NAME_LIMITS[kind]})",
+            )
+    return tightest
+
+
+# --------------------------------------------------------------------------------------------------
 # What Ref and GetAtt of resources mean
 
 

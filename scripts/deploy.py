@@ -540,8 +540,15 @@ def deploy(
             else dict(params)
         )
         # A misspelt parameter fails here, before any credentials, network or packaging.
-        declared = cfn_template.load(use_case.template).get("Parameters", {})
+        effective = cfn_template.load(use_case.template)
+        declared = effective.get("Parameters", {})
         deploy_params.check_names(declared, {"PARAMS": overrides})
+        limit = cfn_template.stack_name_limit(effective)
+        if limit is not None and len(name) > limit[0]:
+            raise DeployError(
+                f"stack name {name!r} is {len(name)} characters; {use_case.name} allows at most {limit[0]}, "
+                f"since {limit[1]} is named after it"
+            )
     except deploy_params.ParameterError as error:
         raise DeployError(str(error)) from error
     except cfn_template.TemplateError as error:

@@ -362,3 +362,22 @@ def test_the_access_point_alias_is_checked_before_deploy(
 ) -> None:
     pattern = cfn_template.load(uc.template)["Parameters"]["AccessPointAlias"]["AllowedPattern"]
     assert bool(re.fullmatch(pattern, alias)) is accepted
+
+
+def test_a_stack_name_too_long_for_its_function_names_is_refused_before_anything(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from scripts import deploy
+
+    def no_session(*_: Any, **__: Any) -> Any:
+        raise AssertionError("deploy connected to AWS before checking the stack name")
+
+    monkeypatch.setattr(deploy, "_connect", no_session)
+    template = cfn_template.load(ROOT / "retail-catalog" / "template.yaml")
+    # <stack>-catalog-metadata must stay within Lambda's 64 characters.
+    assert cfn_template.stack_name_limit(template) == (
+        47,
+        "CatalogMetadataFunction (<stack>-catalog-metadata, at most 64)",
+    )
+    with pytest.raises(deploy.DeployError, match=r"48 characters; retail-catalog allows at most 47"):
+        deploy.deploy("retail-catalog", stack_name="s" * 48)
