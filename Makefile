@@ -40,14 +40,10 @@ lock: $(STAMP) ## Re-pin the transitive dependency set into requirements.lock
 lock-layers: $(STAMP) ## Resolve each layer for Lambda and pin every wheel by hash into <uc>/requirements.lock (UC=<name> for one)
 	$(PY) -m scripts.packaging $(if $(filter command line,$(origin UC)),$(UC),all) --lock
 
-lint: $(STAMP) $(TOOLS_STAMP) ## ruff, cfn-lint with the serverless rules, and checkov on every template
+lint: $(STAMP) $(TOOLS_STAMP) ## ruff; cfn-lint (serverless rules), checkov and ASL checks on every effective template
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	@if [ -n "$(TEMPLATES)" ]; then \
-	  echo "cfn-lint: $(TEMPLATES)"; \
-	  $(VENV)/bin/cfn-lint --append-rules cfn_lint_serverless.rules -- $(TEMPLATES) && \
-	  $(TOOLS)/bin/checkov --quiet --compact --skip-download --framework cloudformation $(addprefix -f ,$(TEMPLATES)); \
-	else echo "no templates yet"; fi
+	@if [ -n "$(TEMPLATES)" ]; then $(PY) -m scripts.lint_templates; else echo "no templates yet"; fi
 
 format: $(STAMP) ## Apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .

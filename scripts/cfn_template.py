@@ -5,6 +5,11 @@ their long form, which CloudFormation accepts just the same; :func:`dump` writes
 YAML. The packager, the deploy tool, the local cloud and the observability checks all read
 templates through here.
 
+:func:`expand` applies the ``AWS::LanguageExtensions`` transform the way CloudFormation documents it
+(``Fn::ForEach`` loops, ``Fn::FindInMap`` with ``DefaultValue``, ``Fn::Length``,
+``Fn::ToJsonString``), so the linters, the local cloud (moto runs no transforms) and every check see
+the same resources AWS creates. :func:`load` returns that expanded form unless asked for the raw file.
+
 :class:`Evaluation` evaluates the intrinsic functions the project's templates use for one set of
 parameter values: Ref, Fn::Sub, Fn::Join, Fn::If, Fn::Select, Fn::Split, Fn::GetAtt,
 Fn::Equals/And/Or/Not, Condition and AWS::NoValue. Anything else raises, so an unsupported construct
@@ -112,14 +117,418 @@ def loads(text: str) -> dict[str, Any]:
     return document
 
 
-def load(path: str | Path) -> dict[str, Any]:
-    """Load a template file (see :func:`loads`)."""
-    return loads(Path(path).read_text(encoding="utf-8"))
+def load(path: str | Path, *, raw: bool = False) -> dict[str, Any]:
+    """Load a template file (see :func:`loads`) as CloudFormation runs it, or as written if ``raw``.
+
+    The effective form is :func:`expand` plus :func:`inline_definitions` from the file's folder.
+    """
+    template = loads(Path(path).read_text(encoding="utf-8"))
+    return template if raw else inline_definitions(expand(template), Path(path).parent)
+
+
+def drop_unused_mappings(template: dict[str, Any]) -> dict[str, Any]:
+    """Remove the Mappings nothing reads any more (the loops used them up); in place, returned.
+
+    The template means the same; cfn-lint (which moto's ValidateTemplate runs) would otherwise
+    report each such table as unused.
+    """
+    text = json.dumps({k: v for k, v in template.items() if k != "Mappings"})
+    mappings = template.get("Mappings") or {}
+    for name in list(mappings):
+        if f'"Fn::FindInMap": ["{name}"' not in text:
+            del mappings[name]
+    if "Mappings" in template and not mappings:
+        del template["Mappings"]
+    return template
+
+
+def inline_definitions(template: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """Put each state machine definition file named by ``DefinitionS3Location`` into the template.
+
+    A ``DefinitionS3Location`` whose ``Key`` is a file under ``folder`` (``statemachine/x.asl.json``,
+    before the packager points it at the uploaded copy) becomes a ``DefinitionString``: ``Fn::Sub``
+    of the file with the ``DefinitionSubstitutions``, which is what Step Functions does with the
+    pair. moto keeps only a ``DefinitionString``, and the linters can check it only in the template.
+    Changes ``template`` in place and returns it.
+    """
+    for logical, resource in (template.get("Resources") or {}).items():
+        if not isinstance(resource, dict) or resource.get("Type") != "AWS::StepFunctions::StateMachine":
+            continue
+        properties = resource.get("Properties") or {}
+        location = properties.get("DefinitionS3Location")
+        key = location.get("Key") if isinstance(location, dict) else None
+        if not isinstance(key, str) or not (folder / key).is_file():
+            continue
+        text = (folder / key).read_text(encoding="utf-8")
+        substitutions = properties.pop("DefinitionSubstitutions", None) or {}
+        missing = sorted({m for m in _SUB_VAR.findall(text) if not m.startswith("!")} - set(substitutions))
+        if missing:
+            raise TemplateError(
+                f"{logical}: {key} uses ${{{', '.join(missing)}}} without a DefinitionSubstitution"
+            )
+        del properties["DefinitionS3Location"]
+        properties["DefinitionString"] = _sub_of(text, substitutions)
+    return template
+
+
+def _sub_of(text: str, substitutions: Mapping[str, Any]) -> Any:
+    """``Fn::Sub`` of ``text`` that puts each substitution in place, in its simplest form.
+
+    A Ref or GetAtt becomes ``${Name}`` / ``${Resource.Attribute}`` in the string itself (moto's
+    list form of Fn::Sub reads ``$$`` as an escaped ``$``, which ASL context paths use).
+    """
+    simple: dict[str, str] = {}
+    for name, value in substitutions.items():
+        if isinstance(value, dict) and set(value) == {"Ref"} and isinstance(value["Ref"], str):
+            simple[name] = "${" + value["Ref"] + "}"
+        elif (
+            isinstance(value, dict) and set(value) == {"Fn::GetAtt"} and isinstance(value["Fn::GetAtt"], list)
+        ):
+            simple[name] = "${" + ".".join(str(part) for part in value["Fn::GetAtt"]) + "}"
+        elif isinstance(value, str | int | float | bool) and not isinstance(value, bool):
+            simple[name] = str(value)
+    rest = {name: value for name, value in substitutions.items() if name not in simple}
+    body = _SUB_VAR.sub(lambda m: simple.get(m.group(1), m.group(0)), text)
+    if rest:
+        return {"Fn::Sub": [body, rest]}
+    return {"Fn::Sub": body} if _SUB_VAR.search(body) else body
 
 
 def dump(template: Mapping[str, Any]) -> str:
     """A template as YAML (long-form intrinsics) that :func:`loads` reads back unchanged."""
     return str(yaml.dump(template, Dumper=_Dumper, sort_keys=False, width=100_000, allow_unicode=True))
+
+
+# --------------------------------------------------------------------------------------------------
+# AWS::LanguageExtensions
+
+_SUB_VAR = re.compile(r"\$\{([^}]*)\}")
+LANGUAGE_EXTENSIONS = "AWS::LanguageExtensions"
+_FOR_EACH = "Fn::ForEach::"
+_IDENTIFIER = re.compile(r"^[A-Za-z0-9]+$")
+_LOOP_SECTIONS = ("Conditions", "Resources", "Outputs")
+
+
+def transforms(template: Mapping[str, Any]) -> list[str]:
+    """The transforms a template declares, in order."""
+    declared = template.get("Transform")
+    if declared is None:
+        return []
+    names = [declared] if isinstance(declared, str) else declared
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise TemplateError(f"Transform must be a name or a list of names, got {declared!r}")
+    return list(names)
+
+
+def expand(template: Mapping[str, Any], parameters: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The template as CloudFormation sees it after ``AWS::LanguageExtensions``; a new dict.
+
+    A template without the transform comes back as a copy, unchanged; one that uses ``Fn::ForEach``
+    without declaring the transform is an error, as on AWS. ``parameters`` (else the declared
+    defaults) give the value of a ``CommaDelimitedList`` parameter a loop iterates over.
+    Function calls that stay unresolved until deploy time (``Fn::FindInMap`` over ``Ref``) are
+    left for CloudFormation; anything the transform would reject raises :class:`TemplateError`.
+    """
+    copied: dict[str, Any] = json.loads(json.dumps(template))
+    names = transforms(copied)
+    if LANGUAGE_EXTENSIONS not in names:
+        for section in _LOOP_SECTIONS:
+            where = _find_for_each(copied.get(section), section)
+            if where:
+                raise TemplateError(f"{where} uses Fn::ForEach without Transform: {LANGUAGE_EXTENSIONS}")
+        return copied
+    rest = [n for n in names if n != LANGUAGE_EXTENSIONS]
+    if rest:
+        copied["Transform"] = rest[0] if len(rest) == 1 else rest
+    else:
+        del copied["Transform"]
+    names_seen: list[str] = []
+    for section in _LOOP_SECTIONS:
+        _loop_names(copied.get(section), names_seen)
+    repeated = sorted({n for n in names_seen if names_seen.count(n) > 1})
+    if repeated:
+        raise TemplateError(f"Fn::ForEach loop name(s) used more than once: {repeated}")
+    expander = _Expander(copied, dict(parameters or {}))
+    for section in _LOOP_SECTIONS:
+        if section in copied:
+            if not isinstance(copied[section], dict):
+                raise TemplateError(f"{section} must be a mapping")
+            copied[section] = expander.mapping(copied[section], section, {})
+    for section in _LOOP_SECTIONS:
+        if section in copied:
+            copied[section] = expander.functions(copied[section], section)
+    return copied
+
+
+def _find_for_each(node: Any, path: str) -> str | None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(key, str) and key.startswith(_FOR_EACH):
+                return f"{path}.{key}"
+            found = _find_for_each(value, f"{path}.{key}")
+            if found:
+                return found
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            found = _find_for_each(item, f"{path}[{index}]")
+            if found:
+                return found
+    return None
+
+
+def _loop_names(node: Any, names: list[str]) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(key, str) and key.startswith(_FOR_EACH):
+                names.append(key[len(_FOR_EACH) :])
+            _loop_names(value, names)
+    elif isinstance(node, list):
+        for item in node:
+            _loop_names(item, names)
+
+
+def _substitute(node: Any, identifier: str, value: str) -> Any:
+    """Put one loop value where the transform does: keys, ``Fn::Sub`` strings, ``Ref: identifier``.
+
+    A ``Fn::Sub`` left with no variable becomes the plain string, which is how ``Ref`` and
+    ``Fn::GetAtt`` name a generated resource: ``Ref: !Sub "${Fn}Function"``.
+    """
+    if isinstance(node, list):
+        return [_substitute(item, identifier, value) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if node == {"Ref": identifier}:
+        return value
+    if len(node) == 1 and "Fn::Sub" in node:
+        arg = node["Fn::Sub"]
+        if isinstance(arg, str):
+            text = _replace_identifier(arg, identifier, value)
+            return {"Fn::Sub": text} if _SUB_VAR.search(text) else text
+        if isinstance(arg, list) and arg and isinstance(arg[0], str):
+            rest = [_substitute(item, identifier, value) for item in arg[1:]]
+            return {"Fn::Sub": [_replace_identifier(arg[0], identifier, value), *rest]}
+    return {
+        (_replace_identifier(k, identifier, value) if isinstance(k, str) else k): _substitute(
+            v, identifier, value
+        )
+        for k, v in node.items()
+    }
+
+
+def _replace_identifier(text: str, identifier: str, value: str) -> str:
+    alphanumeric = re.sub(r"[^A-Za-z0-9]", "", value)
+    return text.replace("${" + identifier + "}", value).replace("&{" + identifier + "}", alphanumeric)
+
+
+class _Expander:
+    """One expansion: the template (for Mappings and Parameters) and the loop names already used."""
+
+    def __init__(self, template: dict[str, Any], parameters: dict[str, str]) -> None:
+        self.template = template
+        self.parameters = parameters
+
+    def mapping(self, node: dict[str, Any], path: str, scope: dict[str, str]) -> dict[str, Any]:
+        """``node`` with every ``Fn::ForEach::`` key replaced by the entries it produces."""
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            if isinstance(key, str) and key.startswith(_FOR_EACH):
+                produced = self.loop(key, value, path, scope)
+            else:
+                produced = {key: self.value(value, f"{path}.{key}", scope)}
+            for new_key, new_value in produced.items():
+                if new_key in out:
+                    raise TemplateError(f"{path}: Fn::ForEach produces {new_key!r}, which already exists")
+                out[new_key] = new_value
+        return out
+
+    def value(self, node: Any, path: str, scope: dict[str, str]) -> Any:
+        if isinstance(node, dict):
+            return self.mapping(node, path, scope)
+        if isinstance(node, list):
+            return [self.value(item, f"{path}[{i}]", scope) for i, item in enumerate(node)]
+        return node
+
+    def loop(self, key: str, spec: Any, path: str, scope: dict[str, str]) -> dict[str, Any]:
+        name = key[len(_FOR_EACH) :]
+        where = f"{path}.{key}"
+        if not _IDENTIFIER.match(name):
+            raise TemplateError(f"{where}: the loop name must be alphanumeric")
+        if not isinstance(spec, list) or len(spec) != 3:
+            raise TemplateError(f"{where}: expected [Identifier, Collection, {{OutputKey: OutputValue}}]")
+        identifier, collection, body = spec
+        if not isinstance(identifier, str) or not _IDENTIFIER.match(identifier):
+            raise TemplateError(f"{where}: the identifier must be an alphanumeric string, got {identifier!r}")
+        if identifier in scope:
+            raise TemplateError(f"{where}: identifier {identifier!r} is already used by an enclosing loop")
+        if not isinstance(body, dict) or not body:
+            raise TemplateError(f"{where}: the third element must be a non-empty mapping")
+        for output_key in body:
+            if output_key.startswith(_FOR_EACH):
+                continue
+            if "${" + identifier + "}" not in output_key and "&{" + identifier + "}" not in output_key:
+                raise TemplateError(
+                    f"{where}: output key {output_key!r} must contain ${{{identifier}}} or &{{{identifier}}}"
+                )
+        out: dict[str, Any] = {}
+        for item in self.collection(collection, where):
+            produced = self.mapping(_substitute(body, identifier, item), where, {**scope, identifier: item})
+            for new_key, new_value in produced.items():
+                if new_key in out:
+                    raise TemplateError(f"{where}: two iterations produce {new_key!r}")
+                out[new_key] = new_value
+        return out
+
+    def collection(self, node: Any, where: str) -> list[str]:
+        if isinstance(node, dict) and set(node) == {"Ref"}:
+            node = self.parameter_list(str(node["Ref"]), where)
+        elif isinstance(node, dict) and set(node) == {"Fn::FindInMap"}:
+            node = self.find_in_map(node["Fn::FindInMap"], where)
+        if not isinstance(node, list):
+            raise TemplateError(f"{where}: the collection must be a list of strings, got {node!r}")
+        for item in node:
+            if not isinstance(item, str):
+                raise TemplateError(f"{where}: collection item {item!r} is not a string")
+        return list(node)
+
+    def parameter_list(self, name: str, where: str) -> list[str]:
+        spec = (self.template.get("Parameters") or {}).get(name)
+        if not isinstance(spec, dict) or spec.get("Type") != "CommaDelimitedList":
+            raise TemplateError(
+                f"{where}: a collection Ref must name a CommaDelimitedList parameter, not {name!r}"
+            )
+        value = self.parameters.get(name, spec.get("Default"))
+        if value is None:
+            raise TemplateError(f"{where}: parameter {name} has no value and no default")
+        return [part.strip() for part in str(value).split(",")] if isinstance(value, str) else list(value)
+
+    # -- Fn::FindInMap, Fn::Length, Fn::ToJsonString ---------------------------------------------
+
+    def functions(self, node: Any, path: str) -> Any:
+        if isinstance(node, list):
+            return [self.functions(item, f"{path}[{i}]") for i, item in enumerate(node)]
+        if not isinstance(node, dict):
+            return node
+        if len(node) == 1:
+            ((key, arg),) = node.items()
+            if key == "Fn::FindInMap":
+                return self.find_in_map(self.functions(arg, path), path)
+            if key == "Fn::Length":
+                items = self.functions(arg, path)
+                if not isinstance(items, list):
+                    raise TemplateError(f"{path}: Fn::Length needs a list it can count, got {items!r}")
+                return len(items)
+            if key == "Fn::Sub" and isinstance(arg, list) and len(arg) == 2:
+                return _fold_sub(self.functions(arg[0], path), self.functions(arg[1], path))
+            if key == "Fn::ToJsonString":
+                document = self.functions(arg, path)
+                if _has_intrinsic(document):
+                    raise TemplateError(f"{path}: Fn::ToJsonString of a value known only at deploy time")
+                return json.dumps(document, separators=(",", ":"))
+        return {k: self.functions(v, f"{path}.{k}") for k, v in node.items()}
+
+    def find_in_map(self, arg: Any, path: str) -> Any:
+        if not isinstance(arg, list) or len(arg) not in (3, 4):
+            raise TemplateError(
+                f"{path}: Fn::FindInMap takes [MapName, TopLevelKey, SecondLevelKey(, options)]"
+            )
+        default: Any = None
+        has_default = False
+        if len(arg) == 4:
+            options = arg[3]
+            if not isinstance(options, dict) or set(options) != {"DefaultValue"}:
+                raise TemplateError(
+                    f"{path}: the fourth Fn::FindInMap argument must be {{DefaultValue: ...}}"
+                )
+            default, has_default = options["DefaultValue"], True
+        keys = arg[:3]
+        if not all(isinstance(k, str) for k in keys):
+            if has_default:
+                raise TemplateError(f"{path}: Fn::FindInMap with DefaultValue needs keys known before deploy")
+            return {"Fn::FindInMap": arg}
+        map_name, top, second = keys
+        mappings = self.template.get("Mappings") or {}
+        if map_name not in mappings:
+            raise TemplateError(f"{path}: Fn::FindInMap names the undeclared mapping {map_name!r}")
+        found = (mappings[map_name].get(top) or {}).get(second)
+        if found is None:
+            if has_default:
+                return default
+            raise TemplateError(f"{path}: mapping {map_name} has no {top}.{second} (and no DefaultValue)")
+        return found
+
+
+def _fold_sub(text: Any, variables: Any) -> Any:
+    """``Fn::Sub [text, vars]`` with every literal variable written into the text: the same string.
+
+    Loops fill such variables from Mappings (``{Name: !FindInMap [...]}``); folding them gives the
+    plain ``!Sub "${AWS::StackName}-discovery"`` that readers of the template recognise.
+    """
+    if not isinstance(text, str) or not isinstance(variables, dict):
+        return {"Fn::Sub": [text, variables]}
+    literal = {
+        k: str(v)
+        for k, v in variables.items()
+        if isinstance(v, str | int | float) and not isinstance(v, bool) and "${" not in str(v)
+    }
+    text = _SUB_VAR.sub(lambda m: literal.get(m.group(1), m.group(0)), text)
+    rest = {k: v for k, v in variables.items() if k not in literal}
+    if rest:
+        return {"Fn::Sub": [text, rest]}
+    return {"Fn::Sub": text} if _SUB_VAR.search(text) else text
+
+
+def _has_intrinsic(node: Any) -> bool:
+    if isinstance(node, list):
+        return any(_has_intrinsic(item) for item in node)
+    if isinstance(node, dict):
+        key = next(iter(node), "")
+        if len(node) == 1 and (key in {"Ref", "Condition"} or key.startswith("Fn::")):
+            return True
+        return any(_has_intrinsic(v) for v in node.values())
+    return False
+
+
+# --------------------------------------------------------------------------------------------------
+# Names built from the stack name
+
+# The longest name AWS accepts for each resource type the project names after its stack.
+NAME_LIMITS: dict[str, int] = {
+    "AWS::Lambda::Function": 64,
+    "AWS::Scheduler::Schedule": 64,
+    "AWS::StepFunctions::StateMachine": 80,
+    "AWS::SQS::Queue": 80,
+    "AWS::Kinesis::Stream": 128,
+    "AWS::DynamoDB::Table": 255,
+    "AWS::CloudWatch::Alarm": 255,
+    "AWS::CloudWatch::CompositeAlarm": 255,
+    "AWS::Logs::LogGroup": 512,
+}
+
+
+def stack_name_limit(template: Mapping[str, Any]) -> tuple[int, str] | None:
+    """The longest stack name every ``${AWS::StackName}…`` resource name still fits, and which one binds.
+
+    CloudFormation cannot check this itself: a Rules assertion has no string-length function and the
+    stack name is no parameter, so the deploy tool asks before it creates anything. ``template`` is
+    the expanded form (:func:`load`); None when no name depends on the stack name.
+    """
+    tightest: tuple[int, str] | None = None
+    for logical, resource in (template.get("Resources") or {}).items():
+        kind = resource.get("Type", "") if isinstance(resource, dict) else ""
+        key = {**_NAME_PROPERTY, "AWS::Scheduler::Schedule": "Name"}.get(kind)
+        if kind not in NAME_LIMITS or key is None:
+            continue
+        name = (resource.get("Properties") or {}).get(key)
+        text = name.get("Fn::Sub") if isinstance(name, dict) else None
+        if not isinstance(text, str) or not text.startswith("${AWS::StackName}") or "${" in text[17:]:
+            continue
+        room = NAME_LIMITS[kind] - (len(text) - len("${AWS::StackName}"))
+        if tightest is None or room < tightest[0]:
+            tightest = (
+                room,
+                f"{logical} ({text.replace('${AWS::StackName}', '<stack>')}, at most {NAME_LIMITS[kind]})",
+            )
+    return tightest
 
 
 # --------------------------------------------------------------------------------------------------
@@ -234,8 +643,6 @@ class DeployedStack:
 
 # --------------------------------------------------------------------------------------------------
 # Evaluation
-
-_SUB_VAR = re.compile(r"\$\{([^}]*)\}")
 
 
 @dataclass
@@ -405,3 +812,27 @@ def evaluate(
         if name not in given and "Default" not in spec:
             given[name] = f"<{name}>"
     return Evaluation(template, FakeStack(stack_name), given)
+
+
+def definition_document(
+    template: Mapping[str, Any],
+    logical_id: str,
+    stack_name: str = "stack",
+    parameters: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """A state machine's ASL as Step Functions receives it, parsed; evaluated as :func:`evaluate` does.
+
+    ``template`` is the effective template (:func:`load`), where the definition file is inline.
+    """
+    evaluation = evaluate(template, stack_name, parameters)
+    properties = evaluation.template["Resources"][logical_id].get("Properties") or {}
+    if "DefinitionString" not in properties:
+        raise TemplateError(f"{logical_id} has no DefinitionString (read the template with load)")
+    text = evaluation.value(properties["DefinitionString"])
+    try:
+        document = json.loads(str(text))
+    except ValueError as error:
+        raise TemplateError(f"{logical_id}: the definition is not JSON once substituted: {error}") from error
+    if not isinstance(document, dict):
+        raise TemplateError(f"{logical_id}: the definition is not a JSON object")
+    return document

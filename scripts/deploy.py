@@ -386,11 +386,16 @@ def upload_artifacts(aws: _Aws, bucket: str, packaged: PackagedUseCase, out: Out
     return uploaded
 
 
+def _deployed_body(aws: _Aws, packaged: PackagedUseCase) -> str:
+    """The packaged template for AWS; the expanded one where moto, which runs no transforms, deploys."""
+    return packaged.expanded_body if aws.local and packaged.expanded_body else packaged.template_body
+
+
 def _template_source(
     aws: _Aws, bucket: str, packaged: PackagedUseCase, out: Out
 ) -> tuple[dict[str, str], int]:
     """TemplateBody, or TemplateURL (uploaded once, by hash) when the body is over the inline limit."""
-    body = packaged.template_body
+    body = _deployed_body(aws, packaged)
     if len(body.encode()) <= MAX_TEMPLATE_BODY:
         return {"TemplateBody": body}, 0
     sha = hashlib.sha256(body.encode()).hexdigest()
@@ -409,8 +414,13 @@ def _template_source(
 
 
 def required_capabilities(template: Mapping[str, Any]) -> list[str]:
-    """CAPABILITY_IAM when the template has IAM resources; NAMED_IAM only when one is given a name."""
-    capabilities: set[str] = set()
+    """CAPABILITY_IAM when the template has IAM resources; NAMED_IAM only when one is given a name.
+
+    A template that declares a transform also needs CAPABILITY_AUTO_EXPAND; IAM resources a
+    transform generates count, so the transform is applied here first.
+    """
+    capabilities: set[str] = {"CAPABILITY_AUTO_EXPAND"} if cfn_template.transforms(template) else set()
+    template = cfn_template.expand(template)
     for resource in template.get("Resources", {}).values():
         kind = resource.get("Type", "") if isinstance(resource, dict) else ""
         if kind.startswith("AWS::IAM::"):
@@ -647,11 +657,18 @@ def deploy(
             if isinstance(params, str) or params is None
             else dict(params)
         )
-        # A misspelt parameter or a value the template forbids fails here, before any credentials,
-        # network or packaging.
-        declared = cfn_template.load(use_case.template).get("Parameters", {})
+        # A misspelt parameter, a value the template forbids or a stack name too long for the names
+        # derived from it fails here, before any credentials, network or packaging.
+        effective = cfn_template.load(use_case.template)
+        declared = effective.get("Parameters", {})
         deploy_params.check_names(declared, {"PARAMS": overrides})
         _check_given_values(use_case, declared, overrides)
+        limit = cfn_template.stack_name_limit(effective)
+        if limit is not None and len(name) > limit[0]:
+            raise DeployError(
+                f"stack name {name!r} is {len(name)} characters; {use_case.name} allows at most {limit[0]}, "
+                f"since {limit[1]} is named after it"
+            )
     except deploy_params.ParameterError as error:
         raise DeployError(str(error)) from error
     except cfn_template.TemplateError as error:
@@ -702,7 +719,7 @@ def deploy(
     uploaded += upload_artifacts(aws, bucket, built, out)
     capabilities = required_capabilities(template)
 
-    if updating and existing and _no_changes(cfn, existing, built.template_body, resolved):
+    if updating and existing and _no_changes(cfn, existing, _deployed_body(aws, built), resolved):
         out(f"no changes: stack {name} already runs this template with these parameters")
         outputs = _outputs(cfn, existing, template, source, resolved, capabilities, out)
         return DeployResult(name, status, uploaded, False, outputs, existing["StackId"], bucket)

@@ -16,7 +16,11 @@ template would be wrong inside the flattened zip. The packager therefore
   (architecture and Python version read from the template), cached by the hash of the lock and the
   platform, so pip runs at most once per machine for one input;
 * writes ``build/<uc>/template.packaged.yaml`` with each Handler flattened to ``handler.handler``
-  and each code and layer key pointing at its content-addressed artifact.
+  and each code, layer and state machine definition key pointing at its content-addressed
+  artifact. A function built by ``Fn::ForEach`` takes its Handler and code key from a Mappings
+  row; the packager rewrites those rows, so the packaged template keeps the transform for AWS;
+* writes ``build/<uc>/template.expanded.yaml``, the same template with the transform applied and
+  the definitions inline (:func:`scripts.cfn_template.load`), for clouds that run no transforms.
 
 A warm run re-hashes the inputs (cheap) and skips compressing any zip whose inputs did not change.
 """
@@ -103,6 +107,7 @@ class PackagedUseCase:
     template_path: Path
     template_body: str
     artifacts: list[Artifact] = field(default_factory=list)
+    expanded_body: str = ""
 
     @property
     def build_dir(self) -> Path:
@@ -112,6 +117,11 @@ class PackagedUseCase:
     def template(self) -> dict[str, Any]:
         """The packaged template as Python values (long-form intrinsics)."""
         return cfn_template.loads(self.template_body)
+
+    @property
+    def expanded_template(self) -> dict[str, Any]:
+        """What CloudFormation runs: the transform applied, the state machine definitions inline."""
+        return cfn_template.loads(self.expanded_body)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -721,7 +731,8 @@ def package(
     if not use_case.exists:
         raise PackagingError(f"{use_case.name} has no template yet ({use_case.template} is missing)")
     try:
-        template = cfn_template.load(use_case.template)
+        template = cfn_template.load(use_case.template, raw=True)
+        expanded = cfn_template.expand(template)
     except cfn_template.TemplateError as error:
         raise PackagingError(f"{use_case.template}: {error}") from error
     if not isinstance(template.get("Resources"), dict):
@@ -734,8 +745,9 @@ def package(
     resources: dict[str, Any] = template["Resources"]
     roots = first_party_roots(use_case, shared_dir)
     parsed: dict[Path, Any] = {}  # parsed modules, shared by every function of this run
+    rewrites: dict[str, str] = {}  # source Handler or placeholder key -> packaged value
 
-    for logical_id, resource in resources.items():
+    for logical_id, resource in expanded["Resources"].items():
         if not isinstance(resource, dict) or resource.get("Type") != "AWS::Lambda::Function":
             continue
         properties = resource.setdefault("Properties", {})
@@ -760,8 +772,12 @@ def package(
             artifacts.append(artifact)
         match = _SOURCE_HANDLER.match(properties["Handler"])
         assert match is not None  # checked by _function_name
-        properties["Handler"] = f"{match.group('module')}.{match.group('func')}"
-        properties["Code"]["S3Key"] = built[fn].key
+        rewrites[properties["Handler"]] = f"{match.group('module')}.{match.group('func')}"
+        rewrites[properties["Code"]["S3Key"]] = built[fn].key
+    _rewrite_function_sources(template, rewrites)
+    local = cfn_template.inline_definitions(cfn_template.expand(template), uc_folder(use_case))
+    cfn_template.drop_unused_mappings(local)
+    artifacts.extend(_definitions(use_case, template, build_dir))
 
     layers = {
         logical_id: resource
@@ -785,21 +801,70 @@ def package(
         if len(layers) > 1:
             raise PackagingError(f"{use_case.name}: one dependencies layer expected, found {sorted(layers)}")
         layer = next(iter(layers.values()))
-        platform = _layer_target(template, layer)
+        platform = _layer_target(expanded, layer)
         zip_path, rebuilt = build_layer(requirements, platform, build_root / ".layer-cache", pip=pip)
         sha = layer_sha256(zip_path)
         key = artifact_key(use_case, "layer", "dependencies", sha)
         artifact = Artifact("layer", "dependencies", zip_path, key, sha, zip_path.stat().st_size, rebuilt)
         layer["Properties"]["Content"]["S3Key"] = artifact.key
+        local["Resources"][next(iter(layers))]["Properties"]["Content"]["S3Key"] = artifact.key
         artifacts.append(artifact)
 
     body = cfn_template.dump(template)
+    expanded_body = cfn_template.dump(local)
     template_path = build_dir / "template.packaged.yaml"
     template_path.parent.mkdir(parents=True, exist_ok=True)
-    if not template_path.is_file() or template_path.read_text(encoding="utf-8") != body:
-        template_path.write_text(body, encoding="utf-8")
+    for path, text in ((template_path, body), (build_dir / "template.expanded.yaml", expanded_body)):
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
     state.save()
-    return PackagedUseCase(use_case, template_path, body, artifacts)
+    return PackagedUseCase(use_case, template_path, body, artifacts, expanded_body)
+
+
+def _rewrite_function_sources(template: dict[str, Any], rewrites: Mapping[str, str]) -> None:
+    """Point Handler and Code.S3Key at the packaged zips, where the raw template spells them.
+
+    That is the function's own properties, or for a function made by ``Fn::ForEach`` the
+    Mappings rows its ``Fn::FindInMap`` reads them from.
+    """
+    for resource in template["Resources"].values():
+        if isinstance(resource, dict) and resource.get("Type") == "AWS::Lambda::Function":
+            properties = resource.get("Properties", {})
+            if isinstance(properties.get("Handler"), str) and properties["Handler"] in rewrites:
+                properties["Handler"] = rewrites[properties["Handler"]]
+            code = properties.get("Code")
+            if isinstance(code, dict) and isinstance(code.get("S3Key"), str) and code["S3Key"] in rewrites:
+                code["S3Key"] = rewrites[code["S3Key"]]
+    for rows in (template.get("Mappings") or {}).values():
+        for row in rows.values():
+            for name, value in row.items():
+                if isinstance(value, str) and value in rewrites:
+                    row[name] = rewrites[value]
+
+
+def _definitions(use_case: UseCase, template: dict[str, Any], build_dir: Path) -> list[Artifact]:
+    """Copy each state machine definition file into the build and point its S3 key at the copy."""
+    artifacts: list[Artifact] = []
+    for resource in template["Resources"].values():
+        if not isinstance(resource, dict) or resource.get("Type") != "AWS::StepFunctions::StateMachine":
+            continue
+        location = resource.get("Properties", {}).get("DefinitionS3Location")
+        key = location.get("Key") if isinstance(location, dict) else None
+        source = uc_folder(use_case) / key if isinstance(key, str) else None
+        if source is None or not source.is_file():
+            continue
+        data = source.read_bytes()
+        sha = hashlib.sha256(data).hexdigest()
+        name = source.name.removesuffix(".asl.json")
+        target = build_dir / "statemachine" / source.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        rebuilt = not target.is_file() or target.read_bytes() != data
+        if rebuilt:
+            target.write_bytes(data)
+        artifact_key_ = f"{use_case.name}/statemachine/{name}/{sha}.asl.json"
+        location["Key"] = artifact_key_
+        artifacts.append(Artifact("definition", name, target, artifact_key_, sha, len(data), rebuilt))
+    return artifacts
 
 
 def package_names(selection: str) -> list[UseCase]:

@@ -165,7 +165,7 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
     discovery = stack.physical_ids["DiscoveryFunction"]
     before_polling = len(cloud.runtime.invocations)
     with step("run the polling state machine (Distributed Map over the manifest)"):
-        result = cloud.run_state_machine("PollingStateMachine", {"trigger": "demo"})
+        result = cloud.run_state_machine("StateMachine", {"trigger": "demo"})
         found = [
             p for p in _payloads(cloud, discovery, before_polling) if isinstance(p, dict) and "listed" in p
         ]

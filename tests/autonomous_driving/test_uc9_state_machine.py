@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from scripts.cfn_template import loads as load_template
+from scripts import cfn_template
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "autonomous-driving" / "template.yaml"
@@ -28,29 +28,17 @@ Shape = Any
 
 
 def template() -> dict[str, Any]:
-    return load_template(TEMPLATE_PATH.read_text())
+    """The effective template: the definition file inline with its DefinitionSubstitutions."""
+    return cfn_template.load(TEMPLATE_PATH)
 
 
 def raw_definition() -> str:
-    sub = template()["Resources"]["StateMachine"]["Properties"]["DefinitionString"]["Fn::Sub"]
-    assert isinstance(sub, str), "DefinitionString must be a plain !Sub string"
-    return sub
+    return (TEMPLATE_PATH.parent / "statemachine" / "pipeline.asl.json").read_text()
 
 
 def definition(**overrides: str) -> dict[str, Any]:
-    """The definition with ${...} replaced: parameters by their defaults, function ARNs by fakes."""
-    params = template()["Parameters"]
-    values = {name: str(spec.get("Default", "")) for name, spec in params.items()}
-    values.update({"AWS::Partition": "aws"})
-    values.update(overrides)
-
-    def replace(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name.endswith(".Arn"):
-            return f"arn:aws:lambda:us-east-1:123456789012:function:{name[:-4]}"
-        return values[name]
-
-    return dict(json.loads(re.sub(r"\$\{([^}]+)\}", replace, raw_definition())))
+    """The definition as Step Functions receives it: parameters at their defaults unless overridden."""
+    return cfn_template.definition_document(template(), "StateMachine", parameters=overrides)
 
 
 # -- the walk -------------------------------------------------------------------------------------
@@ -323,7 +311,13 @@ def test_each_task_passes_exactly_what_its_handler_reads() -> None:
 
 
 def test_task_resources_are_this_stacks_functions() -> None:
-    resources = template()["Resources"]
+    effective = template()
+    evaluation = cfn_template.evaluate(effective, "stack")
+    functions = {
+        evaluation.stack.get_att(evaluation, name, "Arn")
+        for name, resource in effective["Resources"].items()
+        if resource["Type"] == "AWS::Lambda::Function"
+    }
     for name, state in _all_states(definition()).items():
         if state["Type"] != "Task":
             continue
@@ -332,5 +326,4 @@ def test_task_resources_are_this_stacks_functions() -> None:
             if "FunctionName" in state.get("Parameters", {})
             else state["Resource"]
         )
-        logical = arn.rsplit(":", 1)[1]
-        assert resources[logical]["Type"] == "AWS::Lambda::Function", name
+        assert arn in functions, name

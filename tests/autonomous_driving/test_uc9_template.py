@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from scripts.cfn_template import loads as load_template
+from scripts import cfn_template
 from shared import config
 from shared.pointcloud import QCThresholds
 from shared.tasktokens import table_definition, validate_prefix
@@ -19,7 +19,7 @@ from tests.autonomous_driving.uc9_helpers import load
 
 ROOT = Path(__file__).resolve().parents[2]
 UC = ROOT / "autonomous-driving"
-T = load_template((UC / "template.yaml").read_text())
+T = cfn_template.load(UC / "template.yaml")  # the effective template: loops expanded
 RESOURCES: dict[str, Any] = T["Resources"]
 
 # Function logical id -> (folder, configuration classes its handler loads)
@@ -42,9 +42,15 @@ STACK_HASH = {
 
 
 def statements(role: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every policy statement of a role, taking both branches of an Fn::If."""
+    """Every policy statement of a role, inline or attached, taking both branches of an Fn::If."""
     found: list[dict[str, Any]] = []
-    for policy in role["Properties"].get("Policies", []):
+    name = next(n for n, r in RESOURCES.items() if r is role)
+    attached = [
+        r["Properties"]
+        for r in RESOURCES.values()
+        if r["Type"] == "AWS::IAM::Policy" and {"Ref": name} in r["Properties"]["Roles"]
+    ]
+    for policy in [*role["Properties"].get("Policies", []), *attached]:
         for statement in policy["PolicyDocument"]["Statement"]:
             if "Fn::If" in statement:
                 found += [s for s in statement["Fn::If"][1:] if isinstance(s, dict) and "Effect" in s]
@@ -97,6 +103,7 @@ def test_sagemaker_resources_exist_only_in_real_mode() -> None:
     assert conditions["RealSageMaker"] == {
         "Fn::And": [{"Condition": "SageMakerEnabled"}, {"Fn::Equals": [{"Ref": "MockMode"}, "false"]}]
     }
+    assert RESOURCES["SegmentationRealModePolicy"]["Condition"] == "RealSageMaker"
     for kind in ("AWS::SageMaker::Model", "AWS::Events::Rule", "AWS::SQS::Queue"):
         found = [name for name, r in RESOURCES.items() if r["Type"] == kind]
         assert found, kind
@@ -178,7 +185,8 @@ def _env_names(cls: type) -> tuple[set[str], set[str]]:
 
 
 @pytest.mark.parametrize("logical", sorted(FUNCTIONS))
-def test_each_function_gets_exactly_the_variables_its_handler_reads(logical: str) -> None:
+def test_each_function_gets_what_its_handler_reads_and_nothing_no_handler_reads(logical: str) -> None:
+    """All functions share one environment: each gets what it needs, and every variable is read."""
     folder, classes = FUNCTIONS[logical]
     module = load(folder)
     every: set[str] = set()
@@ -190,7 +198,12 @@ def test_each_function_gets_exactly_the_variables_its_handler_reads(logical: str
         required |= needed
     variables = set(RESOURCES[logical]["Properties"]["Environment"]["Variables"])
     assert required - RUNTIME_VARIABLES <= variables, f"{logical} misses {required - variables}"
-    assert variables <= every, f"{logical} sets variables no handler reads: {variables - every}"
+    read_by_some = set()
+    for other_folder, other_classes in FUNCTIONS.values():
+        other = load(other_folder)
+        for cls in other_classes:
+            read_by_some |= _env_names(getattr(other, cls) if isinstance(cls, str) else cls)[0]
+    assert variables <= read_by_some, f"{logical} sets variables no handler reads: {variables - read_by_some}"
 
 
 @pytest.mark.parametrize("logical", sorted(FUNCTIONS))
@@ -211,6 +224,9 @@ def test_functions_follow_the_packaging_convention(logical: str) -> None:
     suffix = props["FunctionName"]["Fn::Sub"].removeprefix("${AWS::StackName}-")
     log_group = RESOURCES[props["LoggingConfig"]["LogGroup"]["Ref"]]
     assert log_group["Properties"]["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/${{AWS::StackName}}-{suffix}"}
+    assert log_group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": ["EncryptionKey", "Arn"]}
+    assert props["LoggingConfig"]["LogFormat"] == "JSON"
+    assert props["LoggingConfig"]["ApplicationLogLevel"] == {"Ref": "LogLevel"}
     assert (UC / "events" / f"{folder}.json").is_file()
 
 
@@ -230,12 +246,36 @@ def test_the_token_table_matches_the_store() -> None:
         expected["GlobalSecondaryIndexes"], key=str
     )
     assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    # A stored token can complete an execution: the table uses the stack's own key.
+    assert props["SSESpecification"] == {
+        "SSEEnabled": True,
+        "SSEType": "KMS",
+        "KMSMasterKeyId": {"Fn::GetAtt": ["EncryptionKey", "Arn"]},
+    }
 
 
-def test_the_state_machine_is_traced_logged_and_defined_as_a_string() -> None:
+def test_segmentation_invoke_cannot_pass_roles() -> None:
+    """It starts transform jobs of an existing model; CreateTransformJob takes no role to pass."""
+    actions = {a for s in statements(RESOURCES["SegmentationInvokeRole"]) for a in as_list(s["Action"])}
+    assert "iam:PassRole" not in actions and "sagemaker:CreateTransformJob" in actions
+
+
+def test_the_retained_bucket_keeps_its_policy() -> None:
+    for name in ("OutputBucket", "OutputBucketPolicy"):
+        assert RESOURCES[name]["DeletionPolicy"] == RESOURCES[name]["UpdateReplacePolicy"] == "Retain", name
+
+
+def test_the_state_machine_is_traced_logged_and_defined_in_its_own_file() -> None:
+    raw = cfn_template.load(UC / "template.yaml", raw=True)["Resources"]["StateMachine"]["Properties"]
+    assert raw["DefinitionS3Location"] == {
+        "Bucket": {"Ref": "ArtifactBucket"},
+        "Key": "statemachine/pipeline.asl.json",
+    }
     props = RESOURCES["StateMachine"]["Properties"]
     assert "Definition" not in props
-    assert isinstance(props["DefinitionString"]["Fn::Sub"], str)
+    placeholders = set(re.findall(r"\$\{(\w+)\}", (UC / "statemachine" / "pipeline.asl.json").read_text()))
+    assert placeholders == set(raw["DefinitionSubstitutions"])
+    assert "${DiscoveryFunction.Arn}" in props["DefinitionString"]["Fn::Sub"]
     assert props["TracingConfiguration"] == {"Enabled": {"Fn::If": ["TracingEnabled", True, False]}}
     assert props["LoggingConfiguration"]["Destinations"][0]["CloudWatchLogsLogGroup"]["LogGroupArn"]
     schedule = RESOURCES["PipelineSchedule"]["Properties"]
@@ -258,7 +298,7 @@ def test_alarms_query_what_the_functions_emit() -> None:
     assert failed["Dimensions"] == [{"Name": "StateMachineArn", "Value": {"Ref": "StateMachine"}}]
     rates = [r for n, r in alarms.items() if n.endswith("ErrorRateAlarm")]
     assert len(rates) == len(FUNCTIONS)
-    composite = RESOURCES["PipelineHealthCompositeAlarm"]
+    composite = RESOURCES["HealthCompositeAlarm"]
     assert composite["Type"] == "AWS::CloudWatch::CompositeAlarm"
     rule = composite["Properties"]["AlarmRule"]["Fn::Sub"]
     for name in alarms:
@@ -266,14 +306,14 @@ def test_alarms_query_what_the_functions_emit() -> None:
             assert f"${{{name}}}" in rule, name
     for props in (r["Properties"] for r in alarms.values()):
         assert props["AlarmActions"] == [
-            {"Fn::If": ["CreateAlertTopic", {"Ref": "AlertTopic"}, {"Ref": "AlertTopicArn"}]}
+            {"Fn::If": ["NoAlertTopicArn", {"Ref": "AlertTopic"}, {"Ref": "AlertTopicArn"}]}
         ]
 
 
 def test_the_alert_topic_key_lets_cloudwatch_publish() -> None:
-    key = RESOURCES["AlertKey"]["Properties"]["KeyPolicy"]["Statement"]
+    key = RESOURCES["EncryptionKey"]["Properties"]["KeyPolicy"]["Statement"]
     assert any(s["Principal"] == {"Service": "cloudwatch.amazonaws.com"} for s in key)
-    assert RESOURCES["AlertTopic"]["Properties"]["KmsMasterKeyId"] == {"Ref": "AlertKey"}
+    assert RESOURCES["AlertTopic"]["Properties"]["KmsMasterKeyId"] == {"Ref": "EncryptionKey"}
 
 
 SKIPPED_BY_MOTO = {"AWS::Scheduler::Schedule", "AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm"}

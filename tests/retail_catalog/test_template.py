@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from cfnlint.decode import decode_str
 
+from scripts import cfn_template
+
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "retail-catalog" / "template.yaml"
 
@@ -44,9 +46,10 @@ AP_OBJECTS = {"Fn::Sub": _AP + "/object/*"}
 
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
-    decoded, matches = decode_str(TEMPLATE.read_text())
+    """The effective template: loops expanded, the state machine definition inline."""
+    _, matches = decode_str(TEMPLATE.read_text())
     assert not matches, matches
-    return json.loads(json.dumps(decoded))
+    return cfn_template.load(TEMPLATE)
 
 
 def parameters(template: dict[str, Any], **overrides: str) -> dict[str, str]:
@@ -58,41 +61,29 @@ def parameters(template: dict[str, Any], **overrides: str) -> dict[str, str]:
     return values
 
 
-def condition(template: dict[str, Any], node: Any, params: dict[str, str]) -> bool:
-    """Evaluate a CloudFormation condition expression for the given parameter values."""
-    if isinstance(node, str):
-        return condition(template, template["Conditions"][node], params)
-    ((op, arg),) = node.items()
-    if op == "Condition":
-        return condition(template, template["Conditions"][arg], params)
-    if op == "Fn::Equals":
-        left, right = (params[v["Ref"]] if isinstance(v, dict) else str(v) for v in arg)
-        return left == right
-    if op == "Fn::And":
-        return all(condition(template, c, params) for c in arg)
-    if op == "Fn::Or":
-        return any(condition(template, c, params) for c in arg)
-    if op == "Fn::Not":
-        return not condition(template, arg[0], params)
-    raise AssertionError(f"unsupported condition {op}")
+def condition(template: dict[str, Any], name: str, params: dict[str, str]) -> bool:
+    """Evaluate a named condition for the given parameter values."""
+    return cfn_template.evaluate(template, "stack", params).condition(name)
 
 
 def created(template: dict[str, Any], **overrides: str) -> set[str]:
-    params = parameters(template, **overrides)
-    return {
-        name
-        for name, resource in template["Resources"].items()
-        if "Condition" not in resource or condition(template, resource["Condition"], params)
-    }
+    return set(cfn_template.evaluate(template, "stack", parameters(template, **overrides)).resources())
 
 
 def of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
     return {n: r for n, r in template["Resources"].items() if r["Type"] == kind}
 
 
-def statements(role: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(policy name, statement) for every statement, looking inside Fn::If branches."""
-    for policy in role["Properties"]["Policies"]:
+def statements(template: dict[str, Any], role: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(policy name, statement) for every statement of a role, inline or attached, inside Fn::If too."""
+    resources = template["Resources"]
+    policies = list(resources[role]["Properties"].get("Policies", []))
+    policies += [
+        r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::IAM::Policy" and {"Ref": role} in r["Properties"]["Roles"]
+    ]
+    for policy in policies:
         for statement in policy["PolicyDocument"]["Statement"]:
             if "Fn::If" in statement:
                 yield policy["PolicyName"], statement["Fn::If"][1]
@@ -135,7 +126,7 @@ def test_streaming_off_creates_none_of_the_streaming_resources(template: dict[st
     resources = created(template)
     assert not resources & STREAMING_RESOURCES
     assert set(POLLING_FUNCTIONS) <= resources
-    assert {"PollingStateMachine", "PollingSchedule", "OutputBucket"} <= resources
+    assert {"StateMachine", "PollingSchedule", "OutputBucket"} <= resources
     assert not any(name.startswith(("Stream", "ChangeStream")) for name in resources)
 
 
@@ -153,7 +144,7 @@ def test_alarms_and_topic_follow_their_switches(template: dict[str, Any]) -> Non
     }
     external = created(template, AlertTopicArn="arn:aws:sns:us-east-1:123456789012:ops")
     assert "AlertTopic" not in external and "HealthCompositeAlarm" in external
-    assert "EncryptionKey" not in external
+    assert "EncryptionKey" in external  # it also encrypts the log groups
     assert "OutputBucket" not in created(template, OutputBucketName="existing-bucket")
 
 
@@ -220,6 +211,8 @@ def test_functions_follow_the_packaging_and_runtime_conventions(template: dict[s
         folder = props["Handler"].split("/")[1]
         assert props["Handler"] == f"functions/{folder}/handler.handler"
         assert props["Code"] == {"S3Bucket": {"Ref": "ArtifactBucket"}, "S3Key": f"functions/{folder}.zip"}
+        assert props["LoggingConfig"]["LogFormat"] == "JSON"
+        assert props["LoggingConfig"]["ApplicationLogLevel"] == {"Ref": "LogLevel"}
         if name in POLLING_FUNCTIONS:
             assert (ROOT / "retail-catalog" / "functions" / folder / "handler.py").is_file()
         assert (props["Runtime"], props["Architectures"]) == ("python3.12", ["arm64"])
@@ -233,6 +226,7 @@ def test_functions_follow_the_packaging_and_runtime_conventions(template: dict[s
         group = log_groups[name.replace("Function", "LogGroup")]["Properties"]
         assert group["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/${{AWS::StackName}}-{suffix}"}
         assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+        assert group["KmsKeyId"] == {"Fn::GetAtt": ["EncryptionKey", "Arn"]}
         roles.add(props["Role"]["Fn::GetAtt"][0])
         assert function.get("Condition") == template["Resources"][props["Role"]["Fn::GetAtt"][0]].get(
             "Condition"
@@ -240,9 +234,10 @@ def test_functions_follow_the_packaging_and_runtime_conventions(template: dict[s
     assert len(roles) == len(functions), "every function has its own role"
 
 
-def test_every_log_group_has_retention(template: dict[str, Any]) -> None:
+def test_every_log_group_has_retention_and_the_stack_key(template: dict[str, Any]) -> None:
     for name, group in of_type(template, "AWS::Logs::LogGroup").items():
         assert "RetentionInDays" in group["Properties"], name
+        assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": ["EncryptionKey", "Arn"]}, name
 
 
 def test_streaming_function_environments_match_the_contract(template: dict[str, Any]) -> None:
@@ -284,20 +279,24 @@ def test_the_event_source_mapping_is_bounded_and_reports_item_failures(template:
 def test_xray_permissions_exist_only_when_tracing_is_on(template: dict[str, Any]) -> None:
     found = 0
     for name, role in of_type(template, "AWS::IAM::Role").items():
-        for policy in role["Properties"]["Policies"]:
+        policies = list(role["Properties"]["Policies"])
+        policies += [p["Properties"] for p in of_type(template, "AWS::IAM::Policy").values()]
+        for policy in policies:
             for statement in policy["PolicyDocument"]["Statement"]:
                 if "xray:" not in json.dumps(statement):
                     continue
                 found += 1
                 assert statement["Fn::If"][0] == "TracingEnabled", name
                 assert statement["Fn::If"][2] == {"Ref": "AWS::NoValue"}, name
-    assert found == 7  # six functions and the state machine
+    roles = of_type(template, "AWS::IAM::Role")
+    xray_roles = [n for n, r in roles.items() if "xray:" in json.dumps(r)]
+    assert len(xray_roles) == 7 and found >= 7  # six functions and the state machine
 
 
 def test_access_point_permissions_are_scoped_to_the_one_access_point(template: dict[str, Any]) -> None:
     seen_list = seen_get = 0
-    for name, role in of_type(template, "AWS::IAM::Role").items():
-        for _, statement in statements(role):
+    for name in of_type(template, "AWS::IAM::Role"):
+        for _, statement in statements(template, name):
             actions = set(as_list(statement["Action"]))
             resources = as_list(statement["Resource"])
             text = json.dumps(resources)
@@ -310,14 +309,58 @@ def test_access_point_permissions_are_scoped_to_the_one_access_point(template: d
                 assert actions == {"s3:GetObject"} and resources == [AP_OBJECTS], name
                 seen_get += 1
             assert "accesspoint/*" not in text
-    assert (
-        seen_list == 2 and seen_get == 4
-    )  # discovery + producer list; tagging, quality, producer, consumer read
+    # Everything that lists or reads: tagging, quality and the consumer also list, so that a file that
+    # vanished reads as 404 (not 403). The producer only lists: it never reads a file.
+    assert seen_list == 5 and seen_get == 3
+
+
+@pytest.mark.parametrize("role", ["ImageTaggingRole", "QualityCheckRole", "StreamConsumerRole"])
+def test_readers_of_files_may_list_the_access_point(template: dict[str, Any], role: str) -> None:
+    listed = [s for _, s in statements(template, role) if as_list(s["Action"]) == ["s3:ListBucket"]]
+    assert [as_list(s["Resource"]) for s in listed] == [[AP_LIST]]
+
+
+def test_grants_nobody_needs_are_gone(template: dict[str, Any]) -> None:
+    producer = [s for _, s in statements(template, "StreamProducerRole")]
+    assert not [
+        s for s in producer if "s3:GetObject" in as_list(s["Action"]) and "accesspoint" in json.dumps(s)
+    ]
+    consumer = {a for _, s in statements(template, "StreamConsumerRole") for a in as_list(s["Action"])}
+    assert not consumer & {"kms:Encrypt", "kms:DescribeKey"}
+
+
+@pytest.mark.parametrize("role", ["CatalogMetadataRole", "StreamConsumerRole"])
+def test_bedrock_is_scoped_to_the_chosen_model_or_inference_profile(
+    template: dict[str, Any], role: str
+) -> None:
+    evaluation = cfn_template.evaluate(
+        template,
+        "stack",
+        parameters(template, EnableStreamingMode="true", BedrockModelId="us.amazon.nova-pro-v1:0"),
+    )
+    granted = []
+    for _, statement in statements(template, role):
+        if "bedrock:InvokeModel" in as_list(statement["Action"]):
+            granted.append(evaluation.value(statement))
+    direct = [r for s in granted if "Condition" not in s for r in as_list(s["Resource"])]
+    profile = "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.amazon.nova-pro-v1:0"
+    assert profile in direct  # an inference-profile id works
+    assert "arn:aws:bedrock:us-east-1::foundation-model/us.amazon.nova-pro-v1:0" in direct
+    routed = [s for s in granted if "Condition" in s]
+    assert routed == [
+        {
+            "Sid": "FoundationModelsReachedThroughThatProfile",
+            "Effect": "Allow",
+            "Action": "bedrock:InvokeModel",
+            "Resource": "arn:aws:bedrock:*::foundation-model/*",
+            "Condition": {"StringEquals": {"bedrock:InferenceProfileArn": profile}},
+        }
+    ]
 
 
 def test_polling_functions_get_only_what_their_step_needs(template: dict[str, Any]) -> None:
     def actions(role: str) -> set[str]:
-        found = {a for _, s in statements(template["Resources"][role]) for a in as_list(s["Action"])}
+        found = {a for _, s in statements(template, role) for a in as_list(s["Action"])}
         return {a for a in found if not a.startswith("xray:")}
 
     assert "rekognition:DetectLabels" in actions("ImageTaggingRole")
@@ -330,14 +373,14 @@ def test_polling_functions_get_only_what_their_step_needs(template: dict[str, An
     assert "s3:PutObject" in actions("QualityCheckRole") and "rekognition:DetectLabels" not in actions(
         "QualityCheckRole"
     )
-    machine = actions("PollingStateMachineRole")
+    machine = actions("StateMachineRole")
     assert {"lambda:InvokeFunction", "states:StartExecution", "s3:GetObject"} <= machine
 
 
 def _resources(template: dict[str, Any], role: str, action: str) -> list[str]:
     """The resources a role's statements grant ``action`` on, as their Sub strings or GetAtt names."""
     found = []
-    for _, statement in statements(template["Resources"][role]):
+    for _, statement in statements(template, role):
         if action in as_list(statement["Action"]):
             for resource in as_list(statement["Resource"]):
                 sub = resource.get("Fn::Sub") if isinstance(resource, dict) else resource
@@ -364,8 +407,9 @@ def test_deletion_reconcile_and_dead_letter_overflow_are_granted_exactly(templat
 def test_encryption_and_durability_settings(template: dict[str, Any]) -> None:
     resources = template["Resources"]
     assert resources["EncryptionKey"]["Properties"]["EnableKeyRotation"] is True
-    policy = json.dumps(resources["EncryptionKey"]["Properties"]["KeyPolicy"])
-    assert "cloudwatch.amazonaws.com" in policy
+    statements_ = resources["EncryptionKey"]["Properties"]["KeyPolicy"]["Statement"]
+    cloudwatch = [s for s in statements_ if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}]
+    assert cloudwatch[0]["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
     assert resources["AlertTopic"]["Properties"]["KmsMasterKeyId"] == {"Ref": "EncryptionKey"}
     stream = resources["ChangeStream"]["Properties"]
     assert stream["StreamEncryption"]["EncryptionType"] == "KMS"
@@ -388,18 +432,25 @@ def test_encryption_and_durability_settings(template: dict[str, Any]) -> None:
 
 
 def test_state_machine_is_traced_logged_and_uses_a_definition_string(template: dict[str, Any]) -> None:
-    machine = template["Resources"]["PollingStateMachine"]["Properties"]
+    raw = cfn_template.load(TEMPLATE, raw=True)["Resources"]["StateMachine"]["Properties"]
+    assert raw["DefinitionS3Location"] == {
+        "Bucket": {"Ref": "ArtifactBucket"},
+        "Key": "statemachine/polling.asl.json",
+    }
+    machine = template["Resources"]["StateMachine"]["Properties"]
     assert "Definition" not in machine and "Fn::Sub" in machine["DefinitionString"]
     assert machine["TracingConfiguration"] == {"Enabled": {"Fn::If": ["TracingEnabled", True, False]}}
     assert machine["LoggingConfiguration"]["Destinations"][0]["CloudWatchLogsLogGroup"]["LogGroupArn"] == {
-        "Fn::GetAtt": ["PollingStateMachineLogGroup", "Arn"]
+        "Fn::GetAtt": ["StateMachineLogGroup", "Arn"]
     }
+    role = template["Resources"]["StateMachineRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
+    assert role["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
 
 
 def test_schedules_use_their_expressions(template: dict[str, Any]) -> None:
     polling = template["Resources"]["PollingSchedule"]["Properties"]
     assert polling["ScheduleExpression"] == {"Ref": "PollingScheduleExpression"}
-    assert polling["Target"]["Arn"] == {"Ref": "PollingStateMachine"}
+    assert polling["Target"]["Arn"] == {"Ref": "StateMachine"}
     streaming = template["Resources"]["StreamingSchedule"]
     assert streaming["Condition"] == "StreamingEnabled"
     assert streaming["Properties"]["ScheduleExpression"] == {"Ref": "StreamingScheduleExpression"}
@@ -412,9 +463,9 @@ def test_schedules_use_their_expressions(template: dict[str, Any]) -> None:
 def test_alarms_query_exactly_what_is_emitted(template: dict[str, Any]) -> None:
     alarms = of_type(template, "AWS::CloudWatch::Alarm")
     functions = of_type(template, "AWS::Lambda::Function")
-    failed = alarms["PollingExecutionsFailedAlarm"]["Properties"]
+    failed = alarms["ExecutionsFailedAlarm"]["Properties"]
     assert (failed["Namespace"], failed["MetricName"]) == ("AWS/States", "ExecutionsFailed")
-    assert failed["Dimensions"] == [{"Name": "StateMachineArn", "Value": {"Ref": "PollingStateMachine"}}]
+    assert failed["Dimensions"] == [{"Name": "StateMachineArn", "Value": {"Ref": "StateMachine"}}]
     for name, function in functions.items():
         logical = name.removesuffix("Function")
         errors = alarms[f"{logical}ErrorRateAlarm"]["Properties"]
@@ -430,22 +481,24 @@ def test_alarms_query_exactly_what_is_emitted(template: dict[str, Any]) -> None:
         )
         assert processing["Dimensions"] == [
             {"Name": "UseCase", "Value": "retail-catalog"},
-            {"Name": "FunctionName", "Value": function["Properties"]["FunctionName"]},
+            {"Name": "FunctionName", "Value": {"Ref": name}},
             {"Name": "Environment", "Value": {"Ref": "Environment"}},
         ]
-        expected = "StreamingAlarms" if function.get("Condition") else "AlarmsEnabled"
+        expected = "StreamingAlarms" if function.get("Condition") == "StreamingEnabled" else "PollingAlarms"
         assert alarms[f"{logical}ErrorRateAlarm"]["Condition"] == expected
     age = alarms["StreamIteratorAgeAlarm"]["Properties"]
     assert (age["Namespace"], age["MetricName"]) == ("AWS/Kinesis", "GetRecords.IteratorAgeMilliseconds")
     assert age["Dimensions"] == [{"Name": "StreamName", "Value": {"Ref": "ChangeStream"}}]
 
 
-def test_every_alarm_publishes_to_the_alert_topic(template: dict[str, Any]) -> None:
-    for name, alarm in {**of_type(template, "AWS::CloudWatch::Alarm"),
-                        **of_type(template, "AWS::CloudWatch::CompositeAlarm")}.items():  # fmt: skip
+def test_every_alarm_publishes_to_the_alert_topic_and_the_summary_pages_nobody(template: dict[str, Any]) -> None:
+    for name, alarm in of_type(template, "AWS::CloudWatch::Alarm").items():
         assert alarm["Properties"]["AlarmActions"] == [
             {"Fn::If": ["NoAlertTopicArn", {"Ref": "AlertTopic"}, {"Ref": "AlertTopicArn"}]}
         ], name
+    # The composite rolls up alarms that page on their own; paging it too would page twice.
+    for name, composite in of_type(template, "AWS::CloudWatch::CompositeAlarm").items():
+        assert "AlarmActions" not in composite["Properties"], name
 
 
 @pytest.mark.parametrize("streaming", ["false", "true"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -113,3 +114,188 @@ def test_deployed_stack_resolves_against_physical_ids_and_refuses_unknown_intrin
         evaluation.value({"Ref": "Fn"})
     with pytest.raises(TemplateError, match="unsupported intrinsic"):
         evaluation.value({"Fn::ImportValue": "x"})
+
+
+# --------------------------------------------------------------------------------------------------
+# AWS::LanguageExtensions
+
+LOOP = """
+Transform: AWS::LanguageExtensions
+Parameters:
+  Names: {Type: CommaDelimitedList, Default: "a-1,b"}
+Mappings:
+  Sizes:
+    Small: {Memory: "128"}
+    Large: {Memory: "1024", Extra: [x, y]}
+Resources:
+  Fn::ForEach::Functions:
+    - Fn
+    - [Small, Large]
+    - ${Fn}Function:
+        Type: AWS::Lambda::Function
+        Properties:
+          FunctionName: !Sub "${AWS::StackName}-${Fn}"
+          MemorySize: !FindInMap [Sizes, !Ref Fn, Memory]
+          Tags: !FindInMap [Sizes, !Ref Fn, Extra, {DefaultValue: []}]
+          Description: !Ref Fn
+      ${Fn}Role:
+        Type: AWS::IAM::Role
+"""
+
+
+def test_for_each_expands_keys_values_and_find_in_map() -> None:
+    expanded = cfn_template.expand(cfn_template.loads(LOOP))
+    assert "Transform" not in expanded
+    resources = expanded["Resources"]
+    assert list(resources) == ["SmallFunction", "SmallRole", "LargeFunction", "LargeRole"]
+    small = resources["SmallFunction"]["Properties"]
+    assert small == {
+        "FunctionName": {"Fn::Sub": "${AWS::StackName}-Small"},
+        "MemorySize": "128",
+        "Tags": [],
+        "Description": "Small",
+    }
+    assert resources["LargeFunction"]["Properties"]["Tags"] == ["x", "y"]
+
+
+def test_nested_loops_ampersand_form_and_a_parameter_collection() -> None:
+    text = """
+Transform: [AWS::LanguageExtensions]
+Parameters:
+  Names: {Type: CommaDelimitedList, Default: "a-1,b"}
+Resources:
+  Fn::ForEach::Outer:
+    - Name
+    - !Ref Names
+    - Fn::ForEach::Inner:
+        - Kind
+        - [Q, T]
+        - "&{Name}${Kind}":
+            Type: AWS::SQS::Queue
+            Properties:
+              QueueName: !Sub "${Name}-${Kind}"
+              Length: !Length [1, 2, 3]
+              Json: !ToJsonString {k: [1, "v"]}
+"""
+    template = cfn_template.loads(text)
+    resources = cfn_template.expand(template)["Resources"]
+    assert list(resources) == ["a1Q", "a1T", "bQ", "bT"]
+    assert resources["a1T"]["Properties"] == {
+        "QueueName": "a-1-T",
+        "Length": 3,
+        "Json": '{"k":[1,"v"]}',
+    }
+    assert list(cfn_template.expand(template, {"Names": "z"})["Resources"]) == ["zQ", "zT"]
+
+
+def test_for_each_inside_properties_and_outputs() -> None:
+    text = """
+Transform: AWS::LanguageExtensions
+Resources:
+  Topic:
+    Type: AWS::SNS::Topic
+    Properties:
+      Tags:
+        Fn::ForEach::Tag:
+          - T
+          - [One, Two]
+          - Tag${T}: !Ref T
+Outputs:
+  Fn::ForEach::Out:
+    - O
+    - [X]
+    - Out${O}:
+        Value: !Ref O
+"""
+    expanded = cfn_template.expand(cfn_template.loads(text))
+    assert expanded["Resources"]["Topic"]["Properties"]["Tags"] == {"TagOne": "One", "TagTwo": "Two"}
+    assert expanded["Outputs"] == {"OutX": {"Value": "X"}}
+
+
+def test_loop_values_reach_keys_subs_and_refs_but_not_plain_strings() -> None:
+    text = """
+Transform: AWS::LanguageExtensions
+Resources:
+  Fn::ForEach::L:
+    - X
+    - [A]
+    - ${X}Queue:
+        Type: AWS::SQS::Queue
+        Properties:
+          Arn: !GetAtt [!Sub "${X}Role", Arn]
+          Name: {Ref: !Sub "${X}Topic"}
+          Kept: "${X} stays"
+          Escaped: !Sub "${!X}${X}"
+          Listed: !Sub ["${X}-${Y}", {Y: !Ref X}]
+"""
+    props = cfn_template.expand(cfn_template.loads(text))["Resources"]["AQueue"]["Properties"]
+    assert props == {
+        "Arn": {"Fn::GetAtt": ["ARole", "Arn"]},
+        "Name": {"Ref": "ATopic"},
+        "Kept": "${X} stays",
+        "Escaped": {"Fn::Sub": "${!X}A"},
+        "Listed": "A-A",  # a Sub whose variables are all literal folds into the string
+    }
+
+
+def test_a_template_without_the_transform_is_returned_unchanged() -> None:
+    template = cfn_template.loads("Resources:\n  A:\n    Type: AWS::SNS::Topic\n")
+    assert cfn_template.expand(template) == template
+    assert cfn_template.expand(template) is not template
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("Fn::ForEach::L:\n    - X\n    - [a]\n    - Fixed: {Type: T}", "must contain ${X}"),
+        ("Fn::ForEach::L:\n    - X\n    - [a]", "expected [Identifier"),
+        ("Fn::ForEach::L:\n    - X\n    - [1]\n    - ${X}: {Type: T}", "is not a string"),
+        ("Fn::ForEach::L:\n    - X-1\n    - [a]\n    - ${X-1}: {Type: T}", "alphanumeric"),
+        ("Fn::ForEach::L:\n    - X\n    - !Ref AWS::Region\n    - ${X}: {Type: T}", "CommaDelimitedList"),
+        ("Fn::ForEach::L:\n    - X\n    - [a, a]\n    - ${X}: {Type: T}", "two iterations"),
+        ("Fn::ForEach::L:\n    - X\n    - [a]\n    - ${X}: {Type: T}\n  a: {Type: T}", "already exists"),
+        (
+            "Fn::ForEach::L:\n    - X\n    - [a]\n    - ${X}: {Type: !FindInMap [M, a, b]}",
+            "undeclared mapping",
+        ),
+        (
+            "Fn::ForEach::L:\n    - X\n    - [a]\n    - Fn::ForEach::M:\n        - X\n        - [b]\n"
+            "        - ${X}b: {Type: T}",
+            "enclosing loop",
+        ),
+        (
+            "Fn::ForEach::L:\n    - X\n    - [a]\n    - Fn::ForEach::L:\n        - Y\n        - [b]\n"
+            "        - ${X}${Y}: {Type: T}",
+            "more than once",
+        ),
+    ],
+)
+def test_bad_loops_are_rejected_with_the_reason(body: str, message: str) -> None:
+    text = f"Transform: AWS::LanguageExtensions\nResources:\n  {body}\n"
+    with pytest.raises(TemplateError, match=re.escape(message)):
+        cfn_template.expand(cfn_template.loads(text))
+
+
+def test_for_each_without_the_transform_is_an_error() -> None:
+    text = "Resources:\n  Fn::ForEach::L:\n    - X\n    - [a]\n    - ${X}: {Type: T}\n"
+    with pytest.raises(TemplateError, match="without Transform"):
+        cfn_template.expand(cfn_template.loads(text))
+
+
+def test_find_in_map_missing_key_without_default_and_unresolvable_default() -> None:
+    base = "Transform: AWS::LanguageExtensions\nMappings: {M: {a: {b: v}}}\nResources:\n  R:\n    Type: "
+    with pytest.raises(TemplateError, match=r"has no a\.c"):
+        cfn_template.expand(cfn_template.loads(base + "!FindInMap [M, a, c]\n"))
+    with pytest.raises(TemplateError, match="known before deploy"):
+        cfn_template.expand(
+            cfn_template.loads(base + "!FindInMap [M, !Ref AWS::Region, c, {DefaultValue: d}]\n")
+        )
+    kept = cfn_template.expand(cfn_template.loads(base + "!FindInMap [M, !Ref AWS::Region, b]\n"))
+    assert kept["Resources"]["R"]["Type"] == {"Fn::FindInMap": ["M", {"Ref": "AWS::Region"}, "b"]}
+
+
+def test_load_expands_unless_raw(tmp_path: Any) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text(LOOP, encoding="utf-8")
+    assert "SmallFunction" in cfn_template.load(path)["Resources"]
+    assert "Fn::ForEach::Functions" in cfn_template.load(path, raw=True)["Resources"]

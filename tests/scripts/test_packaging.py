@@ -480,7 +480,12 @@ def test_every_function_handler_and_code_key_is_rewritten(uc: Any, tmp_path: Pat
     use_case = packaging.resolve(uc)
     source = cfn_template.load(use_case.template)
     packaged = package(use_case, tmp_path / "build", pip=pip)
-    template = yaml.safe_load(packaged.template_path.read_text())  # plain YAML: no short-form tags left
+    packaged_raw = yaml.safe_load(packaged.template_path.read_text())  # plain YAML: no short-form tags left
+    assert cfn_template.transforms(packaged_raw) == cfn_template.transforms(
+        cfn_template.load(use_case.template, raw=True)
+    )
+    template = cfn_template.expand(packaged_raw)  # what CloudFormation runs, loops and all
+    assert cfn_template.loads(packaged.expanded_body)["Resources"].keys() == template["Resources"].keys()
     keys = {a.key: a for a in packaged.artifacts}
 
     for logical_id, props in _function_resources(source).items():

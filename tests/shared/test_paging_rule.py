@@ -28,10 +28,6 @@ EXISTING = [uc for uc in catalog.USE_CASES if uc.number and uc.exists]
 # PipelineHealthCompositeAlarm rule is a single-quoted YAML string with \" inside, so the rule holds
 # literal backslashes, not the documented ALARM("name") form: write ALARM("${...}") in a
 # double-quoted or block string, and drop the composite's AlarmActions as well.
-AWAITING_TEMPLATE_CHANGE: dict[str, tuple[type[Exception], str]] = {
-    "retail-catalog": (AssertionError, "health composite still pages"),
-    "autonomous-driving": (cfn_template.TemplateError, "composite rule holds literal backslashes"),
-}
 SHARED_TOPIC = "arn:aws:sns:us-east-1:123456789012:alerts-alerts"
 VALUES = (1.0, 1_000_000.0)
 
@@ -80,25 +76,7 @@ def test_fixture_use_case_and_alert_stack_page_once_per_failed_file() -> None:
     assert _wrong({k: v for k, v in pages.items() if "-process=" in k}) == {}
 
 
-@pytest.mark.parametrize(
-    "uc",
-    [
-        pytest.param(
-            uc,
-            marks=[
-                pytest.mark.xfail(
-                    strict=True,
-                    raises=AWAITING_TEMPLATE_CHANGE[uc.name][0],
-                    reason=AWAITING_TEMPLATE_CHANGE[uc.name][1],
-                )
-            ]
-            if uc.name in AWAITING_TEMPLATE_CHANGE
-            else [],
-            id=uc.name,
-        )
-        for uc in EXISTING
-    ],
-)
+@pytest.mark.parametrize("uc", EXISTING, ids=lambda uc: uc.name)
 def test_catalog_use_case_and_alert_stack_page_once_per_failed_file(uc: catalog.UseCase) -> None:
     assert _wrong(_pages_per_function(uc, _use_case_stack(uc), _alert_stack())) == {}
 
