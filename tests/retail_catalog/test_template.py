@@ -491,7 +491,7 @@ def test_alarms_query_exactly_what_is_emitted(template: dict[str, Any]) -> None:
     assert age["Dimensions"] == [{"Name": "StreamName", "Value": {"Ref": "ChangeStream"}}]
 
 
-def test_every_alarm_publishes_to_the_alert_topic_and_the_summary_pages_nobody(template: dict[str, Any]) -> None:
+def test_every_alarm_pages_the_alert_topic_and_the_summary_none(template: dict[str, Any]) -> None:
     for name, alarm in of_type(template, "AWS::CloudWatch::Alarm").items():
         assert alarm["Properties"]["AlarmActions"] == [
             {"Fn::If": ["NoAlertTopicArn", {"Ref": "AlertTopic"}, {"Ref": "AlertTopicArn"}]}
