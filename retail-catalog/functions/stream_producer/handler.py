@@ -16,9 +16,11 @@ from typing import Any
 
 from shared import config
 from shared.changes import ManifestStore, S3Lister, run_cycle
+from shared.clients import aws_client
 from shared.config import env
 from shared.errors import ConfigError, PatternError
 from shared.observability import stats, trace_lambda_handler
+from shared.retail.contract import DEFAULT_SUFFIXES
 from shared.s3ap import S3AccessPoint
 from shared.streaming import STRATEGIES, StreamingConfig, StreamingHelper
 
@@ -40,7 +42,7 @@ class ProducerConfig:
     partition_strategy: str = env("PARTITION_STRATEGY", "prefix-hash")
     partition_buckets: int = env("PARTITION_BUCKETS", 8)
     quiet_polls: int = env("QUIET_POLLS", 1)
-    suffixes: tuple[str, ...] = env("SUFFIXES", (".jpg", ".jpeg", ".png", ".webp"), parse=_suffixes)
+    suffixes: tuple[str, ...] = env("SUFFIXES", DEFAULT_SUFFIXES, parse=_suffixes)
     shard_concurrency: int = env("SHARD_CONCURRENCY", 4)
 
     def streaming(self) -> StreamingConfig:
@@ -65,9 +67,7 @@ class ShardsFailedError(PatternError):
 @functools.cache
 def clients() -> tuple[Any, Any]:
     """The S3 and Kinesis clients, created once per cold start."""
-    import boto3
-
-    return boto3.client("s3"), boto3.client("kinesis")
+    return aws_client("s3"), aws_client("kinesis")
 
 
 @trace_lambda_handler
