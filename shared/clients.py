@@ -24,7 +24,8 @@ logger = logging.getLogger(__name__)
 CONNECT_TIMEOUT_SECONDS = 5
 # Bedrock Converse on a large image can take tens of seconds before the first byte.
 READ_TIMEOUT_SECONDS = 60
-MAX_ATTEMPTS = 3
+# The first call included, as the standard retry mode counts by default.
+TOTAL_MAX_ATTEMPTS = 3
 
 
 @functools.cache
@@ -35,7 +36,7 @@ def client_config() -> Config:
     return Config(
         connect_timeout=CONNECT_TIMEOUT_SECONDS,
         read_timeout=READ_TIMEOUT_SECONDS,
-        retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
+        retries={"mode": "standard", "total_max_attempts": TOTAL_MAX_ATTEMPTS},
     )
 
 

@@ -14,7 +14,7 @@ def test_config_has_explicit_timeouts_and_standard_retries() -> None:
     cfg = clients.client_config()
     assert cfg.connect_timeout == clients.CONNECT_TIMEOUT_SECONDS
     assert cfg.read_timeout == clients.READ_TIMEOUT_SECONDS
-    assert cfg.retries == {"mode": "standard", "max_attempts": clients.MAX_ATTEMPTS}
+    assert cfg.retries == {"mode": "standard", "total_max_attempts": clients.TOTAL_MAX_ATTEMPTS}
 
 
 def test_client_is_created_once_per_service_and_region() -> None:

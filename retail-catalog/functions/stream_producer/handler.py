@@ -20,7 +20,6 @@ from shared.clients import aws_client
 from shared.config import env
 from shared.errors import ConfigError, PatternError
 from shared.observability import stats, trace_lambda_handler
-from shared.retail.contract import DEFAULT_SUFFIXES
 from shared.s3ap import S3AccessPoint
 from shared.streaming import STRATEGIES, StreamingConfig, StreamingHelper
 
@@ -42,7 +41,7 @@ class ProducerConfig:
     partition_strategy: str = env("PARTITION_STRATEGY", "prefix-hash")
     partition_buckets: int = env("PARTITION_BUCKETS", 8)
     quiet_polls: int = env("QUIET_POLLS", 1)
-    suffixes: tuple[str, ...] = env("SUFFIXES", DEFAULT_SUFFIXES, parse=_suffixes)
+    suffixes: tuple[str, ...] = env("SUFFIXES", (".jpg", ".jpeg", ".png", ".webp"), parse=_suffixes)
     shard_concurrency: int = env("SHARD_CONCURRENCY", 4)
 
     def streaming(self) -> StreamingConfig:
