@@ -42,13 +42,15 @@ from datetime import datetime
 from typing import IO, Any, Protocol, TypeVar
 from urllib.parse import quote, unquote
 
-# Re-exported: the event types were defined here first and callers import them from this module.
 from shared.change_events import EVENT_TYPES as EVENT_TYPES
 from shared.change_events import EVENT_VERSION as EVENT_VERSION
 from shared.change_events import ChangeEvent as ChangeEvent
 from shared.change_events import Fingerprint as Fingerprint
 from shared.change_events import MalformedEventError as MalformedEventError
 from shared.change_events import utc_stamp as utc_stamp
+
+# Re-exported: the event types were defined here first and callers import them from this module.
+from shared.clients import aws_client
 from shared.errors import PatternError, StorageError, aws_error_code
 from shared.s3ap import ObjectInfo, S3AccessPoint
 from shared.streaming import PutRecordsFailedError, StreamingHelper, StreamRecord
@@ -318,9 +320,7 @@ class ManifestStore:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-
-            self._client = boto3.client("s3")
+            self._client = aws_client("s3")
         return self._client
 
     @property

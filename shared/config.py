@@ -58,6 +58,12 @@ def _parser_for(annotation: Any) -> Callable[[str], Any]:
     raise TypeError(f"no parser for {annotation!r}; pass parse=")
 
 
+def field_parser(cls: type[Any], field: dataclasses.Field[Any]) -> Callable[[str], Any]:
+    """How a field of ``cls`` turns its environment string into a value."""
+    parse: Callable[[str], Any] | None = field.metadata.get("parse")
+    return parse or _parser_for(typing.get_type_hints(cls)[field.name])
+
+
 def from_environ(cls: type[C], environ: Mapping[str, str] | None = None) -> C:
     """Build ``cls`` from ``environ`` (default ``os.environ``), without caching."""
     if not dataclasses.is_dataclass(cls):

@@ -1,11 +1,22 @@
-"""Tracing and metrics for every function: X-Ray subsegments and CloudWatch Embedded Metric Format.
+"""Logs, tracing and metrics for every function: JSON logs, X-Ray subsegments and CloudWatch EMF.
 
-Tracing sits behind a small :class:`Tracer` seam. aws-xray-sdk reaches end of support in February
-2027, so only :class:`XRayTracer` knows about it; an OpenTelemetry tracer can replace it without
-touching handlers. When the SDK is absent or ``ENABLE_XRAY`` is false, every subsegment is a no-op.
+Logs are JSON lines at INFO (or ``AWS_LAMBDA_LOG_LEVEL``/``POWERTOOLS_LOG_LEVEL``), formatted by
+the Logger of Powertools for AWS Lambda and configured once on the root logger, so every module's
+``logging.getLogger(__name__)`` gets it. Each line carries the request id and whatever correlation
+keys (run id, file key) the handler added with :func:`log_keys`. Never log file content.
+
+Tracing sits behind a small :class:`Tracer` seam. aws-xray-sdk reaches end of support on
+2027-02-25, so only :class:`XRayTracer` knows about it; ``TRACING_BACKEND=module:factory`` plugs in
+another backend (OpenTelemetry) without touching a handler. When the SDK is absent, ``ENABLE_XRAY``
+is false or ``TRACING_BACKEND=none``, every subsegment is a no-op. Powertools' Tracer is not used:
+it is built on the same X-Ray SDK, so it would tie every handler to the library this seam retires.
 
 Metrics are written as EMF JSON lines on stdout; CloudWatch Logs turns them into metrics with no
 PutMetricData call. :class:`EmfMetrics` refuses documents that CloudWatch would drop or truncate.
+Powertools' Metrics is not used either: ``scripts/metrics_registry.py`` reads the literal names of
+``stats().put_metric`` calls from each function's code to check the dashboard and alarms against
+what the code emits, and the standard per-invocation metrics (with ``ColdStart`` as a 0/1 value
+rather than Powertools' separate document) are what those dashboards and alarms already chart.
 """
 
 from __future__ import annotations
@@ -25,7 +36,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
-from shared.errors import MetricsError
+from shared.errors import ConfigError, MetricsError
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +68,8 @@ HANDLER_METRICS: Mapping[str, str] = {
     "ColdStart": "Count",
 }
 
+DEFAULT_LOG_LEVEL = "INFO"
+
 _NAME = re.compile(r"^[A-Za-z0-9._/#:\- ]{1,255}$")
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -64,6 +77,91 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def _xray_enabled() -> bool:
     return os.environ.get("ENABLE_XRAY", "true").strip().lower() not in {"false", "0", "no", "off"}
+
+
+# -- logging ---------------------------------------------------------------------------------------
+
+
+def log_level(environ: Mapping[str, str] | None = None) -> str:
+    """The level to log at: Lambda's own setting first (it drops anything lower), then Powertools'."""
+    source = os.environ if environ is None else environ
+    for name in ("AWS_LAMBDA_LOG_LEVEL", "POWERTOOLS_LOG_LEVEL"):
+        raw = source.get(name, "").strip().upper()
+        if raw:
+            if raw not in logging.getLevelNamesMapping():
+                raise ConfigError(f"{name}={raw!r} is not a logging level", variable=name)
+            return "WARNING" if raw == "WARN" else raw
+    return DEFAULT_LOG_LEVEL
+
+
+def json_formatter() -> logging.Formatter:
+    """A Powertools JSON formatter tagged with this function's use case as its service."""
+    from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+    service = os.environ.get("POWERTOOLS_SERVICE_NAME") or os.environ.get("USE_CASE", "unknown")
+    return LambdaPowertoolsFormatter(service=service, utc=True)
+
+
+def configure_logging(target: logging.Logger | None = None) -> None:
+    """Set the level and the JSON formatter on ``target`` (default: the root logger).
+
+    On Lambda the runtime has put its handler on the root logger; it keeps it and gets the JSON
+    formatter. Outside Lambda (tests, the embedded local cloud, which captures records itself) only
+    the level is set on the root logger, so INFO still reaches the captured log.
+    """
+    root = target if target is not None else logging.getLogger()
+    root.setLevel(log_level())
+    if target is None and not os.environ.get("LAMBDA_TASK_ROOT"):
+        return
+    if not root.handlers:
+        root.addHandler(logging.StreamHandler(sys.stdout))
+    formatter = json_formatter()
+    for handler in root.handlers:
+        handler.setFormatter(formatter)
+
+
+def append_log_keys(**keys: str | int | None) -> None:
+    """Add correlation keys to every log line of this invocation (thread- and context-local)."""
+    from aws_lambda_powertools.logging.formatter import set_context_keys
+
+    set_context_keys(**{k: v for k, v in keys.items() if v is not None})  # type: ignore[arg-type]
+
+
+@contextlib.contextmanager
+def log_keys(**keys: str | int | None) -> Iterator[None]:
+    """Correlation keys (``run_id``, ``file_key``) on every log line inside the block."""
+    from aws_lambda_powertools.logging.formatter import remove_context_keys
+
+    append_log_keys(**keys)
+    try:
+        yield
+    finally:
+        remove_context_keys(keys)
+
+
+def event_log_keys(event: Any) -> dict[str, str]:
+    """The correlation keys a Step Functions task event carries: run id, file key, version, execution.
+
+    Only identifiers are taken, never payload: a file's key names it, its content stays out of logs.
+    """
+    if not isinstance(event, Mapping):
+        return {}
+    discovery = event.get("discovery")
+    execution = event.get("execution")
+    candidates = {
+        "run_id": event.get("run_id")
+        or (discovery.get("run_id") if isinstance(discovery, Mapping) else None),
+        "file_key": event.get("key"),
+        "version_id": event.get("version_id"),
+        "execution": execution.get("name") if isinstance(execution, Mapping) else None,
+    }
+    return {name: value for name, value in candidates.items() if isinstance(value, str) and value}
+
+
+def _clear_log_keys() -> None:
+    from aws_lambda_powertools.logging.formatter import clear_context_keys
+
+    clear_context_keys()
 
 
 # -- tracing ---------------------------------------------------------------------------------------
@@ -124,6 +222,11 @@ def get_tracer() -> Tracer:
 def _choose_tracer() -> Tracer:
     if not _xray_enabled():
         return NoopTracer()
+    backend = os.environ.get("TRACING_BACKEND", "xray").strip()
+    if backend == "none":
+        return NoopTracer()
+    if backend != "xray":
+        return _tracer_from_factory(backend)
     try:
         from aws_xray_sdk.core import patch, xray_recorder
     except ImportError:
@@ -137,6 +240,25 @@ def _choose_tracer() -> Tracer:
     if in_lambda:
         patch(["botocore"])
     return XRayTracer(xray_recorder)
+
+
+def _tracer_from_factory(spec: str) -> Tracer:
+    """``TRACING_BACKEND=package.module:factory``: a tracer from another backend (OpenTelemetry).
+
+    The factory takes no arguments and returns an object with ``subsegment(name)``; handlers keep
+    calling :func:`xray_subsegment`, so switching backends is a configuration change only.
+    """
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise ConfigError(
+            f"TRACING_BACKEND={spec!r}: expected 'xray', 'none' or 'package.module:factory'",
+            variable="TRACING_BACKEND",
+        )
+    import importlib
+
+    factory = getattr(importlib.import_module(module_name), attribute)
+    tracer: Tracer = factory()
+    return tracer
 
 
 def set_tracer(tracer: Tracer | None) -> None:
@@ -343,6 +465,7 @@ class InvocationStats:
 
 _current: contextvars.ContextVar[InvocationStats | None] = contextvars.ContextVar("invocation", default=None)
 _cold_start = True
+_logging_configured = False
 
 
 def stats() -> InvocationStats:
@@ -369,11 +492,18 @@ def trace_lambda_handler(handler: F) -> F:
 
     @functools.wraps(handler)
     def wrapper(event: Any, context: Any) -> Any:
-        global _cold_start
+        global _cold_start, _logging_configured
+        if not _logging_configured:
+            configure_logging()
+            _logging_configured = True
         invocation = InvocationStats()
         token = _current.set(invocation)
         started = time.perf_counter()
         cold, _cold_start = _cold_start, False
+        _clear_log_keys()
+        append_log_keys(
+            request_id=getattr(context, "aws_request_id", None), cold_start=int(cold), **event_log_keys(event)
+        )
         metrics = EmfMetrics(handler_dimensions())
         try:
             with xray_subsegment(
@@ -386,6 +516,7 @@ def trace_lambda_handler(handler: F) -> F:
             raise
         finally:
             _current.reset(token)
+            _clear_log_keys()
             metrics.put_metric("ProcessingDuration", (time.perf_counter() - started) * 1000, "Milliseconds")
             metrics.put_metric("FilesProcessed", invocation.files, "Count")
             metrics.put_metric("BytesProcessed", invocation.bytes, "Bytes")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, TypeVar
 
+from shared.clients import aws_client
 from shared.errors import (
     AccessDeniedError,
     InvalidKeyError,
@@ -123,9 +124,7 @@ class S3AccessPoint:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-
-            self._client = boto3.client("s3", region_name=self._region)
+            self._client = aws_client("s3", self._region)
         return self._client
 
     def _call(self, operation: str, key: str | None, fn: Callable[[], T]) -> T:

@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.change_events import Fingerprint, utc_stamp
+from shared.clients import aws_client
 from shared.errors import PatternError, aws_error_code
 
 logger = logging.getLogger(__name__)
@@ -148,9 +149,7 @@ class StateStore:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-
-            self._client = boto3.client("dynamodb")
+            self._client = aws_client("dynamodb")
         return self._client
 
     def _now_text(self) -> str:
@@ -455,9 +454,7 @@ class DeadLetterOverflow:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-
-            self._client = boto3.client("s3")
+            self._client = aws_client("s3")
         return self._client
 
     def put(self, record_id: str, document: dict[str, Any]) -> str:
@@ -550,9 +547,7 @@ class DeadLetterStore:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-
-            self._client = boto3.client("dynamodb")
+            self._client = aws_client("dynamodb")
         return self._client
 
     def record(

@@ -38,7 +38,7 @@ from typing import Any
 
 from shared.change_events import ChangeEvent, MalformedEventError
 from shared.errors import SUCCEEDED
-from shared.observability import stats
+from shared.observability import log_keys, stats
 from shared.state import CLAIMED, DeadLetterStore, StateStore
 
 logger = logging.getLogger(__name__)
@@ -121,7 +121,8 @@ class Consumer:
                     event = None
                     outcome = self._malformed(record, error)
                 else:
-                    outcome = self.handle(event, record)
+                    with log_keys(file_key=event.key, sequence_number=sequence):
+                        outcome = self.handle(event, record)
             except Exception as error:
                 if sequence is None:
                     raise  # cannot be reported alone: fail the batch so Lambda retries it

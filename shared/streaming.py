@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared.clients import aws_client
 from shared.errors import PatternError, aws_error_code
 
 logger = logging.getLogger(__name__)
@@ -271,9 +272,7 @@ class StreamingHelper:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-
-            self._client = boto3.client("kinesis")
+            self._client = aws_client("kinesis")
         return self._client
 
     def partition_key(self, key: str) -> str:

@@ -32,6 +32,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from shared.clients import aws_client
 from shared.errors import PatternError, aws_error_code
 
 logger = logging.getLogger(__name__)
@@ -170,9 +171,7 @@ class TaskTokenStore:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-
-            self._client = boto3.client("dynamodb")
+            self._client = aws_client("dynamodb")
         return self._client
 
     # -- writes --------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from shared import config, observability
+from shared import clients, config, observability
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -18,7 +18,7 @@ ACCOUNT = "123456789012"
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Fake credentials so no test can reach real AWS, and fresh config and tracer caches."""
+    """Fake credentials so no test can reach real AWS, and fresh config, client and tracer caches."""
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -26,9 +26,11 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("AWS_REGION", REGION)
     config.reset()
+    clients.reset()
     observability.set_tracer(None)
     yield
     config.reset()
+    clients.reset()
     observability.set_tracer(None)
 
 

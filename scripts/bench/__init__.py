@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 logger = logging.getLogger(__name__)
 
 # Module names under scripts.bench, run in this order.
-SUITES: tuple[str, ...] = ("localcloud", "packaging", "change_detection", "stream_faults", "pointcloud")
+SUITES: tuple[str, ...] = (
+    "localcloud",
+    "packaging",
+    "observability",
+    "change_detection",
+    "stream_faults",
+    "pointcloud",
+)
 
 
 @dataclass

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
+from shared.clients import aws_client
 from shared.observability import xray_subsegment
 from shared.retail.aws import call
 from shared.retail.errors import ImageRejectedError
@@ -63,9 +64,7 @@ class CatalogMetadata:
 
 
 def bedrock_client() -> Any:
-    import boto3
-
-    return boto3.client("bedrock-runtime")
+    return aws_client("bedrock-runtime")
 
 
 def build_prompt(key: str, labels: Sequence[Label]) -> str:

@@ -11,6 +11,10 @@ from shared.retail.images import QualityRules
 
 logger = logging.getLogger(__name__)
 
+# Defaults used by more than one function live here once; the template's parameter defaults must
+# agree with them (tests/retail_catalog/test_config_defaults.py checks every pair).
+DEFAULT_CONFIDENCE_THRESHOLD = 70.0
+
 
 def _suffixes(raw: str) -> tuple[str, ...]:
     values = tuple(s.strip().lower() for s in raw.split(",") if s.strip())
@@ -33,7 +37,7 @@ class DiscoveryConfig(CommonConfig):
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class TaggingConfig(CommonConfig):
     access_point: str = env("ACCESS_POINT")
-    confidence_threshold: float = env("CONFIDENCE_THRESHOLD", 70.0)
+    confidence_threshold: float = env("CONFIDENCE_THRESHOLD", DEFAULT_CONFIDENCE_THRESHOLD)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from shared.clients import aws_client
 from shared.observability import xray_subsegment
 from shared.retail.aws import call
 from shared.retail.images import ImageHeader, prepare_for_rekognition
@@ -59,9 +60,7 @@ class TaggingResult:
 
 
 def rekognition_client() -> Any:
-    import boto3
-
-    return boto3.client("rekognition")
+    return aws_client("rekognition")
 
 
 def validate_threshold(confidence_threshold: float) -> float:

@@ -15,6 +15,7 @@ from PIL import Image
 
 from scripts.samples import pointclouds as samples
 from scripts.samples.video import write_mp4
+from shared import clients
 from shared.tasktokens import TaskTokenStore, table_definition
 from tests.handlers import load_handler
 
@@ -182,3 +183,5 @@ def patch_clients(monkeypatch: pytest.MonkeyPatch, **stand_ins: Any) -> None:
         return real(service, *args, **kwargs)
 
     monkeypatch.setattr(boto3, "client", client)
+    # Handlers keep one client per service per process: forget those made before the swap.
+    clients.reset()

@@ -293,7 +293,7 @@ def test_handler_processes_a_kinesis_event_and_returns_batch_item_failures(
     result = module.handler({"Records": records}, None)
     assert result == {"batchItemFailures": []}
     assert [c["key"] for c in calls] == ["shoes/1.jpg", "shoes/broken.jpg"]
-    assert calls[0]["model_id"] == "amazon.nova-lite-v1:0" and calls[0]["confidence_threshold"] == 80.0
+    assert calls[0]["model_id"] == "amazon.nova-lite-v1:0" and calls[0]["confidence_threshold"] == 70.0
     assert calls[0]["output_bucket"] == "output" and calls[0]["etag"] == "e1"
     state = StateStore("state", dynamodb)
     assert state.is_completed("shoes/1.jpg", FP1)

@@ -23,6 +23,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shared import config
+from shared.clients import aws_client
 from shared.config import CommonConfig, env
 from shared.errors import FAILED, SKIPPED, SUCCEEDED, ObjectNotFoundError, aws_error_code, failed_result
 from shared.observability import stats, trace_lambda_handler, xray_subsegment
@@ -40,7 +41,7 @@ _THROTTLED = {"ThrottlingException", "ServiceUnavailableException", "InternalSer
 class AnnotationConfig(CommonConfig):
     output_bucket: str = env("OUTPUT_BUCKET")
     enable_bedrock_summary: bool = env("ENABLE_BEDROCK_SUMMARY", False)
-    bedrock_model_id: str = env("BEDROCK_MODEL_ID", "")
+    bedrock_model_id: str = env("BEDROCK_MODEL_ID", "amazon.nova-lite-v1:0")  # the template's default
     max_summary_tokens: int = env("MAX_SUMMARY_TOKENS", 400)
 
 
@@ -221,8 +222,6 @@ def bedrock_summary(cfg: AnnotationConfig, bedrock: Any, facts: dict[str, Any]) 
 
 @trace_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    import boto3
-
     cfg = config.load(AnnotationConfig)
     run_id = event["discovery"]["run_id"]
     layout = RunLayout(run_id)
@@ -261,7 +260,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     step = {"status": segmentation.get("status", FAILED)}
     if step["status"] != SUCCEEDED:
         step["reason"] = segmentation_reason(segmentation, recorded)
-    bedrock = boto3.client("bedrock-runtime") if cfg.enable_bedrock_summary else None
+    bedrock = aws_client("bedrock-runtime") if cfg.enable_bedrock_summary else None
     summary_text = bedrock_summary(cfg, bedrock, {"counts": counts, "segmentation": step})
     summary = {
         **run,

@@ -14,7 +14,7 @@ from typing import Any
 
 from shared import config
 from shared.config import CommonConfig, env
-from shared.observability import stats, trace_lambda_handler, xray_subsegment
+from shared.observability import append_log_keys, stats, trace_lambda_handler, xray_subsegment
 from shared.pointcloud import FORMATS
 from shared.s3ap import ObjectInfo, S3AccessPoint
 from shared.transformjob import RunLayout, put_json, run_id_for
@@ -81,6 +81,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     cfg = config.load(DiscoveryConfig)
     execution = event["execution"]
     run_id = run_id_for(execution["name"])
+    append_log_keys(run_id=run_id)
     layout = RunLayout(run_id)
     source = S3AccessPoint(cfg.access_point)
     output = S3AccessPoint(cfg.output_bucket)

@@ -18,7 +18,7 @@ from typing import Any
 from shared import config
 from shared.config import CommonConfig, env
 from shared.errors import FAILED, ObjectNotFoundError, failed_result
-from shared.observability import stats, trace_lambda_handler, xray_subsegment
+from shared.observability import log_keys, stats, trace_lambda_handler, xray_subsegment
 from shared.pointcloud import PASSED, PointCloudError, QCThresholds, detect_format, qc, read
 from shared.s3ap import S3AccessPoint
 from shared.transformjob import bounded, discovered_items, put_json, summarize
@@ -90,7 +90,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     layout, items = discovered_items(output, event["discovery"], "pointclouds")
     results: list[dict[str, Any]] = []
     for item in items:
-        result = check_one(source, item, thresholds, cfg)
+        with log_keys(file_key=item["key"]):
+            result = check_one(source, item, thresholds, cfg)
         results.append(result)
         stats().processed(files=1, bytes_=int(item["size"]))
         if "point_count" not in result:

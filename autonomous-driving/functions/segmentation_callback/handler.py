@@ -33,6 +33,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shared import config
+from shared.clients import aws_client
 from shared.config import CommonConfig, env
 from shared.errors import SUCCEEDED, ObjectNotFoundError, aws_error_code
 from shared.observability import stats, trace_lambda_handler
@@ -238,12 +239,10 @@ def _beat(clients: Clients, record: TokenRecord) -> str:
 
 @trace_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    import boto3
-
     cfg = config.load(CallbackConfig)
     clients = Clients(
-        stepfunctions=boto3.client("stepfunctions"),
-        sagemaker=boto3.client("sagemaker"),
+        stepfunctions=aws_client("stepfunctions"),
+        sagemaker=aws_client("sagemaker"),
         store=TaskTokenStore(cfg.token_table, ttl_seconds=cfg.callback_timeout_seconds),
         output=S3AccessPoint(cfg.output_bucket),
     )

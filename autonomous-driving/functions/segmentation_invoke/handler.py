@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from shared import config
+from shared.clients import aws_client
 from shared.config import CommonConfig, env
 from shared.errors import SKIPPED, ObjectNotFoundError, PatternError, StorageError, failed_result
 from shared.observability import stats, trace_lambda_handler, xray_subsegment
@@ -309,14 +310,12 @@ def report_failure(
 
 @trace_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    import boto3
-
     cfg = config.load(InvokeConfig)
     token = event["task_token"]
     clients = {
-        "stepfunctions": boto3.client("stepfunctions"),
-        "sagemaker": boto3.client("sagemaker"),
-        "dynamodb": boto3.client("dynamodb"),
+        "stepfunctions": aws_client("stepfunctions"),
+        "sagemaker": aws_client("sagemaker"),
+        "dynamodb": aws_client("dynamodb"),
     }
     try:
         return segment(event, cfg, clients)

@@ -21,10 +21,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shared import config
+from shared.clients import aws_client
 from shared.config import CommonConfig, env
 from shared.errors import SKIPPED, SUCCEEDED, ObjectNotFoundError, aws_error_code, failed_result
 from shared.media.mp4 import MediaError, probe, sample_times
-from shared.observability import stats, trace_lambda_handler, xray_subsegment
+from shared.observability import log_keys, stats, trace_lambda_handler, xray_subsegment
 from shared.s3ap import S3AccessPoint
 from shared.transformjob import bounded, discovered_items, put_json, summarize
 
@@ -128,16 +129,15 @@ def describe_video(
 
 @trace_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    import boto3
-
     cfg = config.load(VideoConfig)
     source, output = S3AccessPoint(cfg.access_point), S3AccessPoint(cfg.output_bucket)
     layout, items = discovered_items(output, event["discovery"], "video")
-    rekognition = boto3.client("rekognition") if cfg.enable_labels else None
+    rekognition = aws_client("rekognition") if cfg.enable_labels else None
     results: list[dict[str, Any]] = []
     for item in items:
         # Access denied and storage faults raise: they concern every file, and the run must fail.
-        result = describe_video(source, rekognition, item, cfg)
+        with log_keys(file_key=item["key"]):
+            result = describe_video(source, rekognition, item, cfg)
         results.append(result)
         if result["status"] == SUCCEEDED:
             stats().processed(files=1, bytes_=int(item["size"]))

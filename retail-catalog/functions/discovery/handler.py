@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from shared import config
-from shared.observability import stats, trace_lambda_handler
+from shared.observability import append_log_keys, stats, trace_lambda_handler
 from shared.retail.contract import DISCOVERY, LOAD_CHUNK
 from shared.retail.discovery import Chunk, PendingFilter, StateIndex, discover, load_chunk, new_run_id
 from shared.retail.settings import DiscoveryConfig
@@ -53,6 +53,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if "run_id" not in event or not event["run_id"]:
         event = {**event, "run_id": new_run_id()}
     DISCOVERY.check_input(event)
+    append_log_keys(run_id=str(event["run_id"]))
     state_filter, mark_deleted = state_hooks(cfg.state_table)
     result = discover(
         S3AccessPoint(cfg.access_point, output.client),

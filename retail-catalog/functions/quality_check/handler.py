@@ -36,7 +36,13 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     output = S3AccessPoint(cfg.output_bucket, source.client)
     key, etag = str(event["key"]), str(event["etag"])
     out_key = output_key(key, etag)
-    common = {"key": key, "etag": etag, "out_key": out_key, "source": source.target}
+
+    def document(status: str, **parts: Any) -> dict[str, Any]:
+        return result_document(
+            status=status, tagging=event.get("tagging"), key=key, etag=etag, out_key=out_key,
+            source=source.target, **parts,
+        )  # fmt: skip
+
     summary = {"key": key, "etag": etag, "run_id": event["run_id"]}
     reason = str(event.get("reason", "")) if event["status"] != SUCCEEDED else ""
     quality = None
@@ -47,20 +53,11 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         except ImageRejectedError as error:
             reason = error.reason
     if reason:
-        write_result(
-            output, result_document(status=FAILED, reason=reason, tagging=event.get("tagging"), **common)
-        )
+        write_result(output, document(FAILED, reason=reason))
         stats().failed()
         return {**summary, "status": FAILED, "output_key": out_key, "reason": reason}
     assert quality is not None
-    document = result_document(
-        status=SUCCEEDED,
-        tagging=event.get("tagging"),
-        metadata=event.get("metadata"),
-        quality=quality.to_dict(),
-        **common,
-    )
-    write_result(output, document)
+    write_result(output, document(SUCCEEDED, metadata=event.get("metadata"), quality=quality.to_dict()))
     stats().processed(1, quality.size_bytes)
     return {
         **summary,

@@ -19,9 +19,11 @@ from typing import Any
 
 from shared import config
 from shared.change_events import ChangeEvent
+from shared.clients import aws_client
 from shared.config import env
 from shared.observability import stats, trace_lambda_handler
 from shared.retail.pipeline import process_image
+from shared.retail.settings import DEFAULT_CONFIDENCE_THRESHOLD
 from shared.s3ap import S3AccessPoint
 from shared.state import DeadLetterOverflow, DeadLetterStore, StateStore
 from shared.stream_consumer import Consumer
@@ -38,7 +40,7 @@ class ConsumerConfig:
     dlq_table: str = env("DLQ_TABLE")
     output_bucket: str = env("OUTPUT_BUCKET")
     bedrock_model_id: str = env("BEDROCK_MODEL_ID")
-    confidence_threshold: float = env("CONFIDENCE_THRESHOLD", 80.0)
+    confidence_threshold: float = env("CONFIDENCE_THRESHOLD", DEFAULT_CONFIDENCE_THRESHOLD)
     claim_timeout_seconds: float = env("CLAIM_TIMEOUT_SECONDS", 900.0)
     dlq_ttl_days: float = env("DLQ_TTL_DAYS", 14.0)
 
@@ -46,14 +48,12 @@ class ConsumerConfig:
 @functools.cache
 def build_consumer(cfg: ConsumerConfig) -> Consumer:
     """Wire the consumer to DynamoDB and the retail domain code (once per cold start)."""
-    import boto3
-
-    dynamodb = boto3.client("dynamodb")
-    s3 = boto3.client("s3")
+    dynamodb = aws_client("dynamodb")
+    s3 = aws_client("s3")
     source = S3AccessPoint(cfg.access_point, s3)
     # One client per service for the life of the environment, not one per record.
-    rekognition = boto3.client("rekognition")
-    bedrock = boto3.client("bedrock-runtime")
+    rekognition = aws_client("rekognition")
+    bedrock = aws_client("bedrock-runtime")
 
     def process(event: ChangeEvent) -> Mapping[str, Any]:
         return process_image(

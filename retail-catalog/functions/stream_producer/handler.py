@@ -16,6 +16,7 @@ from typing import Any
 
 from shared import config
 from shared.changes import ManifestStore, S3Lister, run_cycle
+from shared.clients import aws_client
 from shared.config import env
 from shared.errors import ConfigError, PatternError
 from shared.observability import stats, trace_lambda_handler
@@ -65,9 +66,7 @@ class ShardsFailedError(PatternError):
 @functools.cache
 def clients() -> tuple[Any, Any]:
     """The S3 and Kinesis clients, created once per cold start."""
-    import boto3
-
-    return boto3.client("s3"), boto3.client("kinesis")
+    return aws_client("s3"), aws_client("kinesis")
 
 
 @trace_lambda_handler
