@@ -148,7 +148,8 @@ def decode_pixel_budget(memory_mib: int | None = None) -> int:
         try:
             memory_mib = int(raw) if raw else DEFAULT_MEMORY_MIB
         except ValueError as error:
-            raise ConfigError(f"{MEMORY_ENV}={raw!r} is not a whole number of MiB", name=MEMORY_ENV) from error
+            reason = f"{MEMORY_ENV}={raw!r} is not a whole number of MiB"
+            raise ConfigError(reason, name=MEMORY_ENV) from error
     return memory_mib * PIXELS_PER_GIB // 1024
 
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from scripts.samples.images import DEFAULT_SPECS, SampleSpec, digest, render, sample_set
-from shared.errors import AccessDeniedError
+from shared.errors import AccessDeniedError, ConfigError
 from shared.retail import (
     ImageRejectedError,
     QualityRules,
@@ -25,7 +25,6 @@ from shared.retail import (
     process_image,
     tag_image,
 )
-from shared.errors import ConfigError
 from shared.retail.images import (
     MEMORY_ENV,
     REKOGNITION_MAX_BYTES,
@@ -550,7 +549,9 @@ def test_the_generated_webp_is_a_real_image() -> None:
     assert (image.format, image.size, image.getpixel((10, 20))) == ("WEBP", (64, 48), (200, 30, 60))
 
 
-@pytest.mark.parametrize(("memory", "budget"), [(None, 20_000_000), ("1024", 20_000_000), ("3008", 58_750_000)])
+@pytest.mark.parametrize(
+    ("memory", "budget"), [(None, 20_000_000), ("1024", 20_000_000), ("3008", 58_750_000)]
+)
 def test_the_pixel_budget_follows_the_function_memory(
     monkeypatch: pytest.MonkeyPatch, memory: str | None, budget: int
 ) -> None:
@@ -571,7 +572,8 @@ def test_a_webp_too_large_to_decode_is_rejected_before_decoding(monkeypatch: pyt
     monkeypatch.setenv(MEMORY_ENV, "1024")
     data = _uniform_webp(10_000, 10_000)
     assert len(data) < 100
-    with pytest.raises(DecodeBudgetError, match=r"10000x10000 needs 100000000 decoded pixels .* 20000000") as caught:
+    expected = r"10000x10000 needs 100000000 decoded pixels .* 20000000"
+    with pytest.raises(DecodeBudgetError, match=expected) as caught:
         prepare_for_rekognition(data)
     assert isinstance(caught.value, ImageRejectedError)
     assert caught.value.details["budget_pixels"] == 20_000_000
