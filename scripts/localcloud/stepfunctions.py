@@ -238,7 +238,6 @@ class MapFailureThresholdFix:
         from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
             distributed_iteration_component as distributed,
         )
-        from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 
         owner = distributed.DistributedIterationComponent
         original = Patches.original(owner, "_map_run")
@@ -256,16 +255,18 @@ class MapFailureThresholdFix:
                 f"{failed} of {total} items failed, above the tolerated "
                 f"{count} item(s) / {percentage:g}% of the Map Run"
             )
+            details: Any = {
+                "executionFailedEventDetails": ExecutionFailedEventDetails(
+                    error=MAP_THRESHOLD_ERROR, cause=cause
+                )
+            }
             raise FailureEventException(
                 FailureEvent(
                     env=env,
                     error_name=StatesErrorName(typ=StatesErrorNameType.StatesExceedToleratedFailureThreshold),
                     event_type=HistoryEventType.MapRunFailed,
-                    event_details=EventDetails(
-                        executionFailedEventDetails=ExecutionFailedEventDetails(
-                            error=MAP_THRESHOLD_ERROR, cause=cause
-                        )
-                    ),
+                    # moto declares EventDetails as a total TypedDict but fills one key at a time.
+                    event_details=details,
                 )
             )
 
