@@ -5,6 +5,9 @@ copy of ``shared/``) never see each other. In one Python process they would: the
 ``import handler`` would return the first. This loader imports the module with the folder first on
 ``sys.path``, then takes every module it loaded from that folder back out of ``sys.modules`` and
 restores what was there before, so each loaded function keeps private copies of its modules.
+:meth:`IsolatedCode.active` puts a function's own modules back while it runs, so an import inside a
+function (``from shared import observability`` at call time) returns the module object its
+load-time import got, not a second copy.
 
 In-process loading shares this environment's third-party packages, so it cannot tell whether a
 function would import on Lambda. :func:`check_in_isolation` can: it imports a function's modules in
@@ -24,13 +27,17 @@ import sys
 import tempfile
 import threading
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 logger = logging.getLogger(__name__)
 
-_lock = threading.Lock()
+# Re-entrant: a function that runs may invoke another one synchronously, activating its modules.
+_lock = threading.RLock()
 
 
 def _top_level_names(directory: Path) -> set[str]:
@@ -39,29 +46,60 @@ def _top_level_names(directory: Path) -> set[str]:
     return names
 
 
-def load_isolated(directory: str | Path, module: str = "handler") -> ModuleType:
-    """Import ``module`` from ``directory`` and return it, leaving ``sys.modules`` as it was.
+@dataclass
+class IsolatedCode:
+    """One folder's private modules: everything under the top-level names the folder provides."""
+
+    folder: Path
+    local: frozenset[str]
+    modules: dict[str, ModuleType] = field(default_factory=dict)
+
+    def _owned(self) -> list[str]:
+        return [name for name in sys.modules if name.split(".")[0] in self.local]
+
+    @contextmanager
+    def active(self) -> Iterator[None]:
+        """While inside, ``sys.modules`` holds this folder's modules and ``sys.path`` starts with it.
+
+        Modules imported inside (at call time) join the folder's own set on the way out; what
+        ``sys.modules`` held under those names before is put back, so no other folder sees them.
+        """
+        with _lock:
+            saved = {name: sys.modules.pop(name) for name in self._owned()}
+            sys.modules.update(self.modules)
+            sys.path.insert(0, str(self.folder))
+        try:
+            yield
+        finally:
+            with _lock:
+                sys.path.remove(str(self.folder))
+                self.modules = {name: sys.modules.pop(name) for name in self._owned()}
+                sys.modules.update(saved)
+
+
+def load_code(directory: str | Path, module: str = "handler") -> tuple[IsolatedCode, ModuleType]:
+    """Import ``module`` from ``directory``; its folder's modules stay private to the returned code.
 
     Modules the folder provides (its siblings, and its own ``shared/`` when the folder is an
-    unpacked zip) are private to the returned module. Everything else (boto3, numpy) is shared
-    as usual. Imports must happen at module import time, which is the Lambda convention anyway.
+    unpacked zip) are private. Everything else (boto3, numpy) is shared as usual. Run the module's
+    functions inside :meth:`IsolatedCode.active` so that their call-time imports find its modules.
     """
     folder = Path(directory).resolve()
     if not (folder / f"{module}.py").is_file():
         raise FileNotFoundError(f"no {module}.py in {folder}")
-    local = _top_level_names(folder)
-    with _lock:
-        saved = {name: mod for name, mod in sys.modules.items() if name.split(".")[0] in local}
-        for name in saved:
-            del sys.modules[name]
-        sys.path.insert(0, str(folder))
-        try:
-            return importlib.import_module(module)
-        finally:
-            sys.path.remove(str(folder))
-            for name in [n for n in sys.modules if n.split(".")[0] in local]:
-                del sys.modules[name]
-            sys.modules.update(saved)
+    code = IsolatedCode(folder, frozenset(_top_level_names(folder)))
+    with code.active():
+        loaded = importlib.import_module(module)
+    return code, loaded
+
+
+def load_isolated(directory: str | Path, module: str = "handler") -> ModuleType:
+    """Import ``module`` from ``directory`` and return it, leaving ``sys.modules`` as it was.
+
+    For a function that imports at call time, use :func:`load_code` and run it inside
+    :meth:`IsolatedCode.active`.
+    """
+    return load_code(directory, module)[1]
 
 
 # --------------------------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ from scripts.localcloud.scheduler import Firing, Scheduler
 from scripts.localcloud.stepfunctions import (
     EarlyCallbackFix,
     ExecutionResult,
+    MapFailureThresholdFix,
     StepFunctions,
     sync_state_machines,
 )
@@ -137,6 +138,7 @@ class LocalCloud:
             self.sagemaker,
             ValidationAdapter(),
             EarlyCallbackFix(),
+            MapFailureThresholdFix(),
         ):
             adapter.install()
             self._installed.append(adapter)

@@ -5,8 +5,10 @@ Functions ``lambda:invoke`` and ``.waitForTaskToken``, EventBridge targets, the 
 in ``LambdaFunction._invoke_lambda``; this module replaces that one method. What it reproduces:
 
 * The code is the function's own zip, unpacked once per code hash; the handler module is imported
-  with :func:`scripts.isolated_import.load_isolated`, so two zips that both ship ``handler.py`` and
-  ``shared/`` keep separate module state (on AWS each function has its own sandbox).
+  with :func:`scripts.isolated_import.load_code`, so two zips that both ship ``handler.py`` and
+  ``shared/`` keep separate module state (on AWS each function has its own sandbox). Each call runs
+  with the function's own modules in ``sys.modules``, so an import inside the handler returns the
+  module object its load-time import got (one metrics and tracer state, as in one sandbox).
 * The environment is the function's configuration plus the variables Lambda sets
   (``AWS_LAMBDA_FUNCTION_NAME``, ``AWS_REGION``, ...), applied around the call and restored after.
   ``LAMBDA_TASK_ROOT`` is deliberately not set: the project's tracer uses it to decide that an
@@ -54,7 +56,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from scripts.isolated_import import load_isolated
+from scripts.isolated_import import IsolatedCode, load_code
 
 logger = logging.getLogger(__name__)
 
@@ -330,7 +332,7 @@ class LambdaRuntime:
         self.enforce_timeout = enforce_timeout
         self.invocations: list[Invocation] = []
         self.log_listeners: list[LogListener] = []
-        self._modules: dict[tuple[str, str, str], ModuleType] = {}
+        self._modules: dict[tuple[str, str, str], tuple[IsolatedCode, ModuleType]] = {}
         self._streams: dict[tuple[str, str, str], str] = {}
         self._lock = threading.RLock()
         self._patches = Patches()
@@ -423,27 +425,30 @@ class LambdaRuntime:
             self._streams[key] = stream
         return stream
 
-    def _handler_for(self, fn: Any, key: tuple[str, str, str]) -> Callable[[Any, Any], Any]:
+    def _handler_for(
+        self, fn: Any, key: tuple[str, str, str]
+    ) -> tuple[IsolatedCode, Callable[[Any, Any], Any]]:
         handler_spec = str(fn.handler or "")
         module_name, _, attr = handler_spec.rpartition(".")
         if not module_name or not attr:
             raise RuntimeError(f"Handler {handler_spec!r} is not <module>.<function>")
-        module = self._modules.get(key)
-        if module is None:
+        loaded = self._modules.get(key)
+        if loaded is None:
             # A new code hash or configuration is a new execution environment: a cold start.
             try:
-                module = load_isolated(self._code_dir(fn), module_name.replace("/", "."))
+                loaded = load_code(self._code_dir(fn), module_name.replace("/", "."))
             except (ImportError, FileNotFoundError, SyntaxError) as error:
                 raise RuntimeSetupError(
                     "Runtime.ImportModuleError", f"Unable to import module '{module_name}': {error}"
                 ) from error
-            self._modules[key] = module
+            self._modules[key] = loaded
+        code, module = loaded
         handler = getattr(module, attr, None)
         if not callable(handler):
             raise RuntimeSetupError(
                 "Runtime.HandlerNotFound", f"Handler '{attr}' missing on module '{module_name}'"
             )
-        return handler  # type: ignore[no-any-return]
+        return code, handler
 
     def run(self, fn: Any, event: Any) -> Invocation:
         """Invoke ``fn`` (a moto ``LambdaFunction``) with ``event`` and record its logs."""
@@ -472,8 +477,9 @@ class LambdaRuntime:
             with _captured(request_id) as capture:
                 payload: Any
                 try:
-                    handler = self._handler_for(fn, key)
-                    result: Any = handler(event, context)
+                    code, handler = self._handler_for(fn, key)
+                    with code.active():
+                        result: Any = handler(event, context)
                 except RuntimeSetupError as error:
                     function_error = "Unhandled"
                     payload = {

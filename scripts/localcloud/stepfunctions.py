@@ -190,3 +190,87 @@ class EarlyCallbackFix:
 
     def uninstall(self) -> None:
         self._patches.undo()
+
+
+MAP_THRESHOLD_ERROR = "States.ExceedToleratedFailureThreshold"
+
+
+def exceeds_tolerance(failed: int, total: int, count: int, percentage: float) -> bool:
+    """Whether a Map Run with ``failed`` of ``total`` items failed fails, as on AWS.
+
+    Neither threshold set (both 0, the defaults) tolerates no failure; with one or both set, the
+    run fails once the failures go above either. An explicit 0 reads as unset: moto fills the
+    defaults in before the run, so the two cannot be told apart here.
+    """
+    if failed == 0:
+        return False
+    if count <= 0 and percentage <= 0:
+        return True
+    over_count = count > 0 and failed > count
+    over_percentage = percentage > 0 and failed * 100 > percentage * max(total, 1)
+    return over_count or over_percentage
+
+
+class MapFailureThresholdFix:
+    """Fail a Distributed Map Run whose failed items pass its tolerance, as AWS does.
+
+    moto 5.2.5 counts a failed child execution but still reports the Map Run (and so the
+    execution) as SUCCEEDED. AWS fails the Map Run once the failures pass
+    ``ToleratedFailureCount``/``ToleratedFailurePercentage`` (0 by default), and the Map state
+    raises ``States.ExceedToleratedFailureThreshold``, which a Catch on the Map may handle.
+    """
+
+    def __init__(self) -> None:
+        self._patches = Patches()
+
+    def install(self) -> None:
+        from moto.stepfunctions.parser.api import ExecutionFailedEventDetails, HistoryEventType
+        from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+            FailureEvent,
+            FailureEventException,
+        )
+        from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import (
+            StatesErrorName,
+        )
+        from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+            StatesErrorNameType,
+        )
+        from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
+            distributed_iteration_component as distributed,
+        )
+
+        owner = distributed.DistributedIterationComponent
+        original = Patches.original(owner, "_map_run")
+
+        def map_run(self: Any, env: Any, eval_input: Any) -> None:
+            original(self, env, eval_input)
+            items = eval_input.map_run_record.item_counter
+            failed, total = items.failed.get(), items.total.get()
+            count = int(eval_input.tolerated_failure_count or 0)
+            percentage = float(eval_input.tolerated_failure_percentage or 0)
+            if not exceeds_tolerance(failed, total, count, percentage):
+                return
+            env.stack.pop()  # the outputs the original pushed: the Map state has no result
+            cause = (
+                f"{failed} of {total} items failed, above the tolerated "
+                f"{count} item(s) / {percentage:g}% of the Map Run"
+            )
+            details: Any = {
+                "executionFailedEventDetails": ExecutionFailedEventDetails(
+                    error=MAP_THRESHOLD_ERROR, cause=cause
+                )
+            }
+            raise FailureEventException(
+                FailureEvent(
+                    env=env,
+                    error_name=StatesErrorName(typ=StatesErrorNameType.StatesExceedToleratedFailureThreshold),
+                    event_type=HistoryEventType.MapRunFailed,
+                    # moto declares EventDetails as a total TypedDict but fills one key at a time.
+                    event_details=details,
+                )
+            )
+
+        self._patches.patch(owner, "_map_run", map_run)
+
+    def uninstall(self) -> None:
+        self._patches.undo()

@@ -20,6 +20,12 @@ logger = logging.getLogger(__name__)
 
 # moov holds the sample tables; even hour-long recordings keep it well under this.
 MAX_MOOV_BYTES = 64 << 20
+# How many boxes the probe follows. A top-level box costs one ranged read, so a file made of
+# millions of tiny boxes (or a fragmented recording with a moof per second) would otherwise mean
+# millions of requests; a real file has a handful (ftyp, moov, mdat, free). Inside moov each track
+# holds about twenty boxes, so 10 000 leaves room for hundreds of tracks.
+MAX_TOP_LEVEL_BOXES = 1_000
+MAX_MOOV_BOXES = 10_000
 _CONTAINERS = {b"trak", b"mdia", b"minf", b"stbl"}
 
 ReadRange = Callable[[int, int], bytes]
@@ -127,10 +133,26 @@ def _box_header(head: bytes, offset: int, room: int, where: str) -> tuple[bytes,
     return kind, header, size
 
 
-def _children(buf: bytes, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
+class _BoxCount:
+    """Counts the boxes followed inside one moov and stops at :data:`MAX_MOOV_BOXES`."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def take(self, offset: int) -> None:
+        self.count += 1
+        if self.count > MAX_MOOV_BOXES:
+            raise MediaError(
+                f"more than MAX_MOOV_BOXES={MAX_MOOV_BOXES} boxes inside moov (at offset {offset}): "
+                "not a plausible movie header"
+            )
+
+
+def _children(buf: bytes, start: int, end: int, count: _BoxCount) -> Iterator[tuple[bytes, int, int]]:
     """(type, payload start, payload end) of each box in ``buf[start:end]``."""
     pos = start
     while pos < end:
+        count.take(pos)
         if end - pos < 8:
             raise MediaError(f"{end - pos} stray bytes at offset {pos} where a box header should be")
         kind, header, size = _box_header(buf[pos : min(pos + 16, end)], pos, end - pos, "its parent")
@@ -178,10 +200,10 @@ def _parse_stbl_box(kind: bytes, buf: bytes, start: int, end: int, track: _Track
         track.stsz_count = _unpack(">II", buf, start + 4, end, "stsz")[1]
 
 
-def _parse_track(buf: bytes, start: int, end: int, track: _Track) -> None:
-    for kind, child_start, child_end in _children(buf, start, end):
+def _parse_track(buf: bytes, start: int, end: int, track: _Track, count: _BoxCount) -> None:
+    for kind, child_start, child_end in _children(buf, start, end, count):
         if kind in _CONTAINERS:
-            _parse_track(buf, child_start, child_end, track)
+            _parse_track(buf, child_start, child_end, track, count)
         elif kind == b"tkhd":
             version = _full_box_version(buf, child_start, child_end, "tkhd")
             # Width and height are the last 8 bytes (16.16 fixed point) in both versions.
@@ -199,12 +221,13 @@ def _parse_track(buf: bytes, start: int, end: int, track: _Track) -> None:
 def _video_info(moov: bytes) -> VideoInfo:
     movie_timescale = movie_duration = 0
     tracks: list[_Track] = []
-    for kind, start, end in _children(moov, 0, len(moov)):
+    count = _BoxCount()
+    for kind, start, end in _children(moov, 0, len(moov), count):
         if kind == b"mvhd":
             movie_timescale, movie_duration = _time_header(moov, start, end, "mvhd")
         elif kind == b"trak":
             track = _Track()
-            _parse_track(moov, start, end, track)
+            _parse_track(moov, start, end, track, count)
             tracks.append(track)
     video = next((t for t in tracks if t.handler == b"vide"), None)
     if video is None:
@@ -258,6 +281,11 @@ def probe(read_range: ReadRange, size: int) -> VideoInfo:
             return info
         kind, header, box_size = _box_header(head, offset, size - offset, "the file")
         seen.append(kind.decode())
+        if len(seen) > MAX_TOP_LEVEL_BOXES:
+            raise MediaError(
+                f"more than MAX_TOP_LEVEL_BOXES={MAX_TOP_LEVEL_BOXES} top-level boxes (at offset "
+                f"{offset}); each costs a ranged read, so the probe stops here"
+            )
         if kind == b"moov" and info is None:
             if box_size - header > MAX_MOOV_BYTES:
                 raise MediaError(f"moov box of {box_size} bytes exceeds the {MAX_MOOV_BYTES}-byte limit")

@@ -29,6 +29,10 @@ Source = bytes | bytearray | memoryview | str | Path
 # A text header longer than this is not a header: stop looking for its end.
 MAX_HEADER_BYTES = 1 << 20
 _INTENSITY_NAMES = ("intensity", "scalar_intensity", "i")
+# ASCII bodies are scanned and converted in bounded pieces, so parsing one costs a few times a
+# piece on top of the result instead of about ten times the file (a Python object per value).
+ASCII_CHUNK_BYTES = 8 << 20
+ASCII_CHUNK_ROWS = 65_536
 
 
 def read(data: Source, fmt: str) -> PointCloud:
@@ -312,8 +316,7 @@ def _ascii_rows(
     """
     fmt, item, items = what
     first_line = bytes(buf[:offset]).count(b"\n") + 1
-    body = bytes(buf[offset:])
-    lengths = _tokens_per_line(body)
+    lengths, starts = _line_table(buf, offset)
     filled = np.flatnonzero(lengths)
     wanted = filled[skip : skip + count]
     if wanted.size < count:
@@ -334,13 +337,49 @@ def _ascii_rows(
             f"{fmt} ascii data line {first_line + line}: a data row beyond the {count} {items} "
             f"declared ({_COUNT_NAME[fmt]})"
         )
-    # The wanted rows are consecutive non-blank lines, so their tokens are one run of the token list.
-    first = int(lengths[: wanted[0]].sum()) if count else 0
-    tokens = body.split()[first : first + count * width]
-    try:
-        return np.array(tokens, dtype=np.float64).reshape(count, width)
-    except ValueError as error:
-        raise PointCloudError(f"{fmt} ascii data has a non-numeric value: {error}") from None
+    table = np.empty((count, width), dtype=np.float64)
+    # Convert a bounded run of rows at a time: the token objects of a whole file would cost about
+    # ten times its size. Blank lines inside a run split into nothing.
+    for first in range(0, count, ASCII_CHUNK_ROWS):
+        rows = wanted[first : first + ASCII_CHUNK_ROWS]
+        begin, end = int(starts[rows[0]]), int(starts[rows[-1] + 1])
+        try:
+            values = np.array(bytes(buf[offset + begin : offset + end]).split(), dtype=np.float64)
+        except ValueError as error:
+            raise PointCloudError(f"{fmt} ascii data has a non-numeric value: {error}") from None
+        table[first : first + rows.size] = values.reshape(rows.size, width)
+    return table
+
+
+def _line_table(buf: memoryview, offset: int) -> tuple[NDArray[Any], NDArray[Any]]:
+    """Tokens on each line of the body after ``offset``, and each line's start (one more: the end).
+
+    The body is scanned in pieces of about :data:`ASCII_CHUNK_BYTES` cut after a newline, so the
+    byte masks of the scan never hold more than one piece.
+    """
+    size = len(buf) - offset
+    lengths: list[NDArray[Any]] = []
+    starts: list[NDArray[Any]] = [np.zeros(1, dtype=np.int64)]
+    pos = 0
+    while pos < size:
+        stop = min(size, pos + ASCII_CHUNK_BYTES)
+        piece = bytes(buf[offset + pos : offset + stop])
+        if stop < size:
+            cut = piece.rfind(b"\n")
+            if cut < 0:
+                raise PointCloudError(f"ascii data has a line longer than {ASCII_CHUNK_BYTES} bytes")
+            piece, stop = piece[: cut + 1], pos + cut + 1
+        counts, newlines = _tokens_per_line(piece)
+        # A piece ends right after a newline (bar the last): its trailing empty line is not a line.
+        lengths.append(counts if stop == size else counts[:-1])
+        starts.append(pos + newlines.astype(np.int64) + 1)
+        pos = stop
+    if not lengths:
+        return np.zeros(1, dtype=np.int64), np.array([0, 0], dtype=np.int64)
+    line_starts = np.concatenate(starts)
+    if line_starts[-1] != size:
+        line_starts = np.append(line_starts, size)
+    return np.concatenate(lengths), line_starts
 
 
 _COUNT_NAME = {"PCD": "POINTS", "PLY": "element vertex"}
@@ -349,8 +388,8 @@ _IS_SPACE = np.zeros(256, dtype=bool)
 _IS_SPACE[list(b" \t\n\r\x0b\x0c")] = True
 
 
-def _tokens_per_line(body: bytes) -> NDArray[Any]:
-    """How many whitespace-separated tokens each ``\\n``-terminated line holds, without a Python loop."""
+def _tokens_per_line(body: bytes) -> tuple[NDArray[Any], NDArray[Any]]:
+    """Tokens on each ``\\n``-terminated line (and the text after the last), and the newlines' offsets."""
     raw = np.frombuffer(body, dtype=np.uint8)
     space = _IS_SPACE[raw]
     starts = ~space
@@ -359,7 +398,7 @@ def _tokens_per_line(body: bytes) -> NDArray[Any]:
     # The line of a token start is the number of newlines before it.
     line_of_start = np.searchsorted(newlines, np.flatnonzero(starts))
     lengths: NDArray[Any] = np.bincount(line_of_start, minlength=newlines.size + 1)
-    return lengths
+    return lengths, newlines
 
 
 # ----------------------------------------------------------------------------------------- LAS/LAZ

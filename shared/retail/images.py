@@ -10,12 +10,15 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import math
+import os
 import warnings
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from shared.errors import ConfigError
 from shared.retail.errors import ImageRejectedError
 
 if TYPE_CHECKING:
@@ -27,9 +30,19 @@ SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP")
 # Rekognition accepts JPEG and PNG as raw bytes up to 5 MB; anything else is re-encoded.
 REKOGNITION_FORMATS = ("JPEG", "PNG")
 REKOGNITION_MAX_BYTES = 5 * 1024 * 1024
-# Never decode more pixels than this (10k x 10k, the default maximum dimensions). Pillow refuses to
-# even open images above twice its own limit (about 179 megapixels); those are rejected as such.
-MAX_DECODE_PIXELS = 100_000_000
+# Decoded pixels allowed per GiB of function memory. Decoding costs far more than the 3 or 4 bytes a
+# pixel of the result: a 10000x10000 WebP (100 M pixels) peaks near 1.5 GiB, about 16 bytes a pixel
+# (libwebp's RGBA buffer, Pillow's copy, the RGB conversion, the JPEG encoder's work). 20 M pixels a
+# GiB, the low end of 20-25 M, keeps that peak near a third of the memory and leaves the rest to the
+# interpreter, the file's own bytes (up to 20 MiB) and the clients. Pillow also refuses to open
+# anything above twice its own limit (about 179 M pixels); those are rejected as such.
+PIXELS_PER_GIB = 20_000_000
+# Memory assumed outside Lambda (tests, scripts): the templates' default LambdaMemorySize.
+DEFAULT_MEMORY_MIB = 1024
+MEMORY_ENV = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
+# Rekognition finds labels as well on a 4096-pixel side as on a larger one; a JPEG is decoded no
+# larger than it needs to be for that (DCT scaling, 1/2 to 1/8), the other formats are reduced to it.
+REKOGNITION_SIDE = 4096
 # The format each image extension promises (lower case); other extensions promise nothing.
 EXTENSION_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".jpe": "JPEG", ".png": "PNG", ".webp": "WEBP"}
 # Pillow modes with more than 8 bits per sample that ``convert("RGB")`` clips instead of scaling:
@@ -114,7 +127,7 @@ def read_header(data: bytes) -> ImageHeader:
 def _opened(data: bytes) -> Iterator[PilImage]:
     """Pillow's lazy view of ``data``, without its decompression-bomb warning.
 
-    Callers bound the pixel count themselves (:data:`MAX_DECODE_PIXELS`); Pillow still refuses
+    Callers bound the pixel count themselves (:func:`decode_pixel_budget`); Pillow still refuses
     anything above twice its own limit with ``DecompressionBombError``.
     """
     from PIL import Image
@@ -125,10 +138,59 @@ def _opened(data: bytes) -> Iterator[PilImage]:
             yield image
 
 
-def _decode(data: bytes) -> None:
-    """Decode every pixel; raises OSError (truncated/corrupt) from Pillow."""
+def decode_pixel_budget(memory_mib: int | None = None) -> int:
+    """How many pixels this function may decode: :data:`PIXELS_PER_GIB` per GiB of its memory.
+
+    Lambda sets ``AWS_LAMBDA_FUNCTION_MEMORY_SIZE`` (MiB) in every function's environment.
+    """
+    if memory_mib is None:
+        raw = os.environ.get(MEMORY_ENV, "").strip()
+        try:
+            memory_mib = int(raw) if raw else DEFAULT_MEMORY_MIB
+        except ValueError as error:
+            reason = f"{MEMORY_ENV}={raw!r} is not a whole number of MiB"
+            raise ConfigError(reason, name=MEMORY_ENV) from error
+    return memory_mib * PIXELS_PER_GIB // 1024
+
+
+class DecodeBudgetError(ImageRejectedError):
+    """Decoding this image would need more memory than the function has; checked before decoding."""
+
+
+def _draft_side(width: int, height: int, side: int) -> tuple[int, int]:
+    """The size to ask JPEG's draft mode for so that the longest side stays at least ``side``."""
+    scale = max(1, max(width, height) // side)
+    return max(1, math.ceil(width / scale)), max(1, math.ceil(height / scale))
+
+
+@contextlib.contextmanager
+def _decoded(data: bytes, *, side: int | None, what: str) -> Iterator[PilImage]:
+    """The image with its pixels loaded, never above :func:`decode_pixel_budget`.
+
+    A JPEG is decoded in draft mode, scaled down by up to 8 in the DCT itself so that its longest
+    side stays at least ``side`` (1/8 when ``side`` is None); every byte of the entropy-coded data is
+    still read, so truncation and corruption are still caught. The budget is checked on the size the
+    decoder will produce, from the header, before any pixel is decoded: an image over it raises
+    :class:`DecodeBudgetError` instead of exhausting the function's memory. Pillow's errors for
+    truncated or corrupt data (OSError, SyntaxError, ValueError) pass through.
+    """
     with _opened(data) as image:
+        width, height = image.size
+        if image.format == "JPEG":
+            target = _draft_side(width, height, side) if side else (max(1, width // 8), max(1, height // 8))
+            image.draft(None, target)
+        decoded = image.size[0] * image.size[1]
+        budget = decode_pixel_budget()
+        if decoded > budget:
+            raise DecodeBudgetError(
+                f"{width}x{height} needs {decoded} decoded pixels for {what}, above this function's "
+                f"budget of {budget} ({PIXELS_PER_GIB} per GiB of memory)",
+                width=width,
+                height=height,
+                budget_pixels=budget,
+            )
         image.load()
+        yield image
 
 
 def check_quality(data: bytes, rules: QualityRules | None = None, *, key: str = "") -> QualityReport:
@@ -182,13 +244,13 @@ def check_quality(data: bytes, rules: QualityRules | None = None, *, key: str = 
             f"aspect ratio {header.aspect_ratio} is outside "
             f"{rules.min_aspect_ratio}..{rules.max_aspect_ratio}",
         )
-    if header.width * header.height > MAX_DECODE_PIXELS:
-        issue("not_decoded", f"{header.width}x{header.height} exceeds the decode budget; integrity unchecked")
-    else:
-        try:
-            _decode(data)
-        except (OSError, SyntaxError, ValueError) as error:
-            issue("corrupt", f"pixel data cannot be decoded: {error}")
+    try:
+        with _decoded(data, side=None, what="the integrity check"):
+            pass
+    except DecodeBudgetError as error:
+        issue("not_decoded", f"{error.reason}; integrity unchecked")
+    except (OSError, SyntaxError, ValueError) as error:
+        issue("corrupt", f"pixel data cannot be decoded: {error}")
     report.passed = not report.issues
     return report
 
@@ -203,24 +265,23 @@ def _to_rgb(image: PilImage) -> PilImage:
 def prepare_for_rekognition(data: bytes) -> tuple[bytes, ImageHeader]:
     """Bytes Rekognition accepts: JPEG or PNG of at most 5 MB.
 
-    WebP, and JPEG/PNG files over the limit, are decoded and re-encoded as JPEG, shrinking the
-    longest side until the result fits. Raises :class:`ImageRejectedError` if decoding fails.
+    WebP, and JPEG/PNG files over the limit, are decoded (a JPEG in draft mode, see
+    :data:`REKOGNITION_SIDE`) and re-encoded as JPEG, shrinking the longest side until the result
+    fits. Raises :class:`DecodeBudgetError` when decoding would exceed the function's memory, and
+    :class:`ImageRejectedError` if decoding fails.
     """
     header = read_header(data)
     if header.format in REKOGNITION_FORMATS and len(data) <= REKOGNITION_MAX_BYTES:
         return data, header
-    if header.width * header.height > MAX_DECODE_PIXELS:
-        raise ImageRejectedError(
-            f"{header.width}x{header.height} is too large to convert for tagging",
-            width=header.width,
-            height=header.height,
-        )
     try:
-        with _opened(data) as image:
-            image.load()
+        with _decoded(data, side=REKOGNITION_SIDE, what="tagging") as image:
             rgb = _to_rgb(image)
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageRejectedError(f"image cannot be decoded for tagging: {error}") from error
+    factor = max(rgb.size) // REKOGNITION_SIDE
+    if factor > 1:
+        # Integer box reduction: cheaper than resampling, and the encode loop starts near its goal.
+        rgb = rgb.reduce(factor)
     longest = max(rgb.size)
     while True:
         buffer = io.BytesIO()

@@ -217,6 +217,18 @@ def test_qc_refuses_files_above_the_size_limit_without_reading_them(uc9: Uc9) ->
     assert "above MAX_POINTCLOUD_MIB=1" in result["items"][0]["reason"]
 
 
+def test_qc_stops_downloading_a_file_that_grew_past_the_limit_after_listing(uc9: Uc9) -> None:
+    uc9.env(MAX_POINTCLOUD_MIB="1")
+    uc9.put("lidar/scan.bin", cloud_bytes("bin", 2000))
+    discovered = uc9.discover()
+    uc9.put("lidar/scan.bin", cloud_bytes("bin", 100_000))  # 1.6 MB of valid points, replaced later
+    result = qc.handler({"execution": uc9.execution(), "discovery": discovered}, None)
+    item = result["items"][0]
+    assert item["status"] == "FAILED"
+    assert "grew past 1048576 bytes since it was listed" in item["reason"]
+    assert "MAX_POINTCLOUD_MIB=1" in item["reason"]
+
+
 def test_qc_thresholds_come_from_the_environment(uc9: Uc9) -> None:
     uc9.env(QC_MIN_POINTS="5000")
     uc9.put("lidar/scan.bin", cloud_bytes("bin", 3000))

@@ -54,6 +54,21 @@ def _seeded_qc(uc9: Uc9, sfn: StepFunctionsRecorder, monkeypatch: pytest.MonkeyP
 # -- mock mode ------------------------------------------------------------------------------------
 
 
+def test_staging_refuses_a_cloud_above_max_pointcloud_mib_before_reading_it(
+    uc9: Uc9, sfn: StepFunctionsRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    patch_clients(monkeypatch, stepfunctions=sfn)
+    uc9.env(MOCK_MODE="true", MAX_POINTCLOUD_MIB="4")
+    uc9.put("lidar/big.bin", cloud_bytes("bin", 100_000, seed=1))  # 1.6 MB
+    uc9.put("lidar/small.bin", cloud_bytes("bin", 3000, seed=2))
+    qc_result = _qc(uc9)
+    uc9.env(MAX_POINTCLOUD_MIB="1")
+    output = _invoke(uc9, qc_result)
+    failed = [item for item in output["items"] if item["status"] == "FAILED"]
+    assert [item["source_key"] for item in failed] == ["lidar/big.bin"]
+    assert "more than the 1048576 this reader accepts (MAX_POINTCLOUD_MIB)" in failed[0]["reason"]
+
+
 def test_mock_mode_segments_every_passed_cloud_and_answers_the_token(
     uc9: Uc9, sfn: StepFunctionsRecorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:

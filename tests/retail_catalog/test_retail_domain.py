@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from scripts.samples.images import DEFAULT_SPECS, SampleSpec, digest, render, sample_set
-from shared.errors import AccessDeniedError
+from shared.errors import AccessDeniedError, ConfigError
 from shared.retail import (
     ImageRejectedError,
     QualityRules,
@@ -25,7 +25,14 @@ from shared.retail import (
     process_image,
     tag_image,
 )
-from shared.retail.images import REKOGNITION_MAX_BYTES, prepare_for_rekognition, read_header
+from shared.retail.images import (
+    MEMORY_ENV,
+    REKOGNITION_MAX_BYTES,
+    DecodeBudgetError,
+    decode_pixel_budget,
+    prepare_for_rekognition,
+    read_header,
+)
 from shared.retail.keys import BY_HASH_PREFIX, BY_KEY_PREFIX, etag_token
 from shared.retail.metadata import SYSTEM_PROMPT, build_prompt, parse_metadata
 from shared.retail.tagging import Label
@@ -504,3 +511,95 @@ def test_generated_specs_can_be_sized_to_pass_the_quality_check() -> None:
         "x/dept-000/item-0000000.jpg", "x/dept-001/item-0000001.png",
         "x/dept-000/item-0000002.webp", "x/dept-001/item-0000003.jpg",
     ]  # fmt: skip
+
+
+# -- Decode budget ----------------------------------------------------------------------------------
+
+
+def _uniform_webp(width: int, height: int, rgb: tuple[int, int, int] = (200, 30, 60)) -> bytes:
+    """A real lossless WebP of one colour, a few dozen bytes at any size.
+
+    Every prefix code of the VP8L bitstream is a "simple code" with a single symbol, so each pixel
+    costs zero bits: the file stays tiny while a decoder must still fill width x height pixels, like
+    the 173 KiB 10000x10000 catalog WebP that needs about 1.5 GiB to decode.
+    """
+    bits: list[int] = []
+
+    def put(value: int, count: int) -> None:
+        bits.extend((value >> i) & 1 for i in range(count))
+
+    put(width - 1, 14)
+    put(height - 1, 14)
+    put(0, 4)  # no alpha, version 0
+    put(0, 3)  # no transform, no colour cache, no meta prefix codes
+    for symbol in (rgb[1], rgb[0], rgb[2], 255, 0):  # green, red, blue, alpha, distance
+        put(0b101, 3)  # a simple code of one 8-bit symbol
+        put(symbol, 8)
+    payload = bytearray(b"\x2f")
+    payload += bytes(sum(bit << j for j, bit in enumerate(bits[i : i + 8])) for i in range(0, len(bits), 8))
+    if len(payload) % 2:
+        payload.append(0)
+    chunk = b"VP8L" + len(payload).to_bytes(4, "little") + bytes(payload)
+    return b"RIFF" + (4 + len(chunk)).to_bytes(4, "little") + b"WEBP" + chunk
+
+
+def test_the_generated_webp_is_a_real_image() -> None:
+    image = Image.open(io.BytesIO(_uniform_webp(64, 48)))
+    image.load()
+    assert (image.format, image.size, image.getpixel((10, 20))) == ("WEBP", (64, 48), (200, 30, 60))
+
+
+@pytest.mark.parametrize(
+    ("memory", "budget"), [(None, 20_000_000), ("1024", 20_000_000), ("3008", 58_750_000)]
+)
+def test_the_pixel_budget_follows_the_function_memory(
+    monkeypatch: pytest.MonkeyPatch, memory: str | None, budget: int
+) -> None:
+    if memory is None:
+        monkeypatch.delenv(MEMORY_ENV, raising=False)
+    else:
+        monkeypatch.setenv(MEMORY_ENV, memory)
+    assert decode_pixel_budget() == budget
+
+
+def test_a_non_numeric_memory_size_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(MEMORY_ENV, "lots")
+    with pytest.raises(ConfigError, match="AWS_LAMBDA_FUNCTION_MEMORY_SIZE='lots'"):
+        decode_pixel_budget()
+
+
+def test_a_webp_too_large_to_decode_is_rejected_before_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(MEMORY_ENV, "1024")
+    data = _uniform_webp(10_000, 10_000)
+    assert len(data) < 100
+    expected = r"10000x10000 needs 100000000 decoded pixels .* 20000000"
+    with pytest.raises(DecodeBudgetError, match=expected) as caught:
+        prepare_for_rekognition(data)
+    assert isinstance(caught.value, ImageRejectedError)
+    assert caught.value.details["budget_pixels"] == 20_000_000
+    report = check_quality(data, QualityRules(min_bytes=0))
+    assert [i["code"] for i in report.issues] == ["not_decoded"]
+    assert "above this function's budget" in report.issues[0]["message"]
+
+
+def test_more_memory_lets_the_same_webp_through(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(MEMORY_ENV, "512")
+    data = _uniform_webp(3500, 3500)  # 12.25 M pixels: above 512 MiB's 10 M, below 1 GiB's 20 M
+    with pytest.raises(DecodeBudgetError):
+        prepare_for_rekognition(data)
+    monkeypatch.setenv(MEMORY_ENV, "1024")
+    payload, header = prepare_for_rekognition(data)
+    assert (header.width, header.height) == (3500, 3500)
+    assert Image.open(io.BytesIO(payload)).format == "JPEG"
+
+
+def test_a_large_jpeg_is_decoded_in_draft_mode_within_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 6000x6000 is 36 M pixels, above a 1 GiB budget; draft mode decodes it at 1/8 for the
+    # integrity check and at 1/2 (3000x3000) for tagging, so both succeed.
+    monkeypatch.setenv(MEMORY_ENV, "1024")
+    buffer = io.BytesIO()
+    Image.new("L", (6000, 6000), 90).save(buffer, format="JPEG", quality=100)
+    data = buffer.getvalue()
+    assert check_quality(data).issues == []
+    truncated = data[: len(data) // 2]
+    assert [i["code"] for i in check_quality(truncated).issues] == ["corrupt"]

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from scripts.samples.video import box, full_box, write_mp4
 from shared.errors import PatternError
 from shared.media import MediaError, VideoInfo, probe, probe_bytes, sample_times
+from shared.media.mp4 import MAX_MOOV_BOXES, MAX_TOP_LEVEL_BOXES
 
 LAYOUTS = [
     {"moov_first": True},
@@ -223,3 +224,30 @@ def test_sample_times_properties(duration: float, fps: float, n: int) -> None:
     assert all(0 <= t <= duration for t in times)
     # Each time is the start of a frame.
     assert all(abs(t * fps - round(t * fps)) < 1e-3 for t in times)
+
+
+def test_the_probe_stops_after_max_top_level_boxes() -> None:
+    # A valid file followed by many tiny free boxes: each would cost one ranged read.
+    data = write_mp4(1.0, 30.0, 64, 64, moov_first=False)
+    padded = box(b"free", b"") * (MAX_TOP_LEVEL_BOXES + 1) + data
+    reads: list[int] = []
+
+    def read_range(offset: int, length: int) -> bytes:
+        reads.append(offset)
+        return padded[offset : offset + length]
+
+    with pytest.raises(MediaError, match=f"MAX_TOP_LEVEL_BOXES={MAX_TOP_LEVEL_BOXES}"):
+        probe(read_range, len(padded))
+    assert len(reads) == MAX_TOP_LEVEL_BOXES + 1
+    # Just under the cap the same file is read.
+    fits = box(b"free", b"") * (MAX_TOP_LEVEL_BOXES - 10) + data
+    assert probe_bytes(fits).frame_count == 30
+
+
+def test_the_probe_stops_after_max_moov_boxes() -> None:
+    data = write_mp4(1.0, 30.0, 64, 64, moov_first=True)
+    moov = data.find(b"moov") - 4
+    size = struct.unpack_from(">I", data, moov)[0]
+    flood = box(b"moov", box(b"free", b"") * (MAX_MOOV_BOXES + 1) + data[moov + 8 : moov + size])
+    with pytest.raises(MediaError, match=f"MAX_MOOV_BOXES={MAX_MOOV_BOXES}"):
+        probe_bytes(data[:moov] + flood + data[moov + size :])

@@ -23,6 +23,7 @@ from shared.pointcloud import (
     lzf,
     read,
 )
+from shared.pointcloud import readers as readers_module
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -552,3 +553,24 @@ def test_ply_accepts_version_1_0_only(version: str) -> None:
     data = _ply("ascii", b"1 2 3\n4 5 6\n").replace(b"ascii 1.0", f"ascii {version}".strip().encode())
     with pytest.raises(PointCloudError, match="PLY version"):
         read(data, "ply")
+
+
+def test_ascii_bodies_read_in_small_pieces_give_the_same_cloud(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pieces and row runs far smaller than the body: boundaries fall inside blank lines and rows."""
+    rng = np.random.default_rng(3)
+    points = np.round(rng.normal(size=(200, 3)), 4)
+    lines = [f"{x} {y}\t{z}\r\n" + ("\n" if i % 7 == 0 else "") for i, (x, y, z) in enumerate(points)]
+    data = ASCII_PCD.replace(b"WIDTH 2", b"WIDTH 200").replace(b"POINTS 2", b"POINTS 200")
+    data += "".join(lines).encode()
+    whole = read(data, "pcd")
+    monkeypatch.setattr(readers_module, "ASCII_CHUNK_BYTES", 64)
+    monkeypatch.setattr(readers_module, "ASCII_CHUNK_ROWS", 3)
+    pieces = read(data, "pcd")
+    np.testing.assert_array_equal(pieces.xyz, whole.xyz)
+    np.testing.assert_allclose(pieces.xyz, points, rtol=1e-6)
+    broken = data.splitlines(keepends=True)
+    broken[110] = b"1 2\n"
+    with pytest.raises(PointCloudError, match=r"line 111: expected 3 values \(one point\), found 2"):
+        read(b"".join(broken), "pcd")
+    with pytest.raises(PointCloudError, match="a line longer than 64 bytes"):
+        read(ASCII_PCD + b"1 2 3 " + b" " * 100 + b"\n4 5 6\n", "pcd")

@@ -17,7 +17,7 @@ from typing import Any
 
 from shared import config
 from shared.config import CommonConfig, env
-from shared.errors import FAILED, ObjectNotFoundError, failed_result
+from shared.errors import FAILED, ObjectNotFoundError, ObjectTooLargeError, failed_result
 from shared.observability import log_keys, stats, trace_lambda_handler, xray_subsegment
 from shared.pointcloud import PASSED, PointCloudError, QCThresholds, detect_format, qc, read
 from shared.s3ap import S3AccessPoint
@@ -34,12 +34,24 @@ class QcConfig(CommonConfig):
     tmp_dir: str = env("TMP_DIR", tempfile.gettempdir())
 
 
-def download(source: S3AccessPoint, key: str, directory: str) -> str:
-    """Stream one object to a temporary file and return its path (the caller deletes it)."""
+def download(source: S3AccessPoint, key: str, directory: str, max_bytes: int | None = None) -> str:
+    """Stream one object to a temporary file and return its path (the caller deletes it).
+
+    The listed size was checked already, but the object may have been replaced by a larger one
+    since: past ``max_bytes`` the download stops with :class:`ObjectTooLargeError`.
+    """
     handle, path = tempfile.mkstemp(dir=directory, suffix=os.path.splitext(key)[1])
     try:
         with os.fdopen(handle, "wb") as out:
+            written = 0
             for chunk in source.iter_chunks(key):
+                written += len(chunk)
+                if max_bytes is not None and written > max_bytes:
+                    raise ObjectTooLargeError(
+                        f"{key!r} grew past {max_bytes} bytes since it was listed",
+                        key=key,
+                        limit=max_bytes,
+                    )
                 out.write(chunk)
     except BaseException:
         os.unlink(path)
@@ -62,7 +74,10 @@ def check_one(
         reason = f"file is {where['size']} bytes, above MAX_POINTCLOUD_MIB={cfg.max_pointcloud_mib}"
         return failed_result(reason, reasons=[reason], **where)
     try:
-        path = download(source, key, cfg.tmp_dir)
+        path = download(source, key, cfg.tmp_dir, limit)
+    except ObjectTooLargeError as error:
+        reason = f"{error.reason}, above MAX_POINTCLOUD_MIB={cfg.max_pointcloud_mib}"
+        return failed_result(reason, reasons=[reason], **where)
     except ObjectNotFoundError as error:
         reason = f"the file vanished after discovery: {error.reason}"
         return failed_result(reason, reasons=[reason], **where)

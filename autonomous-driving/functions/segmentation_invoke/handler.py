@@ -32,7 +32,14 @@ from botocore.exceptions import ClientError
 from shared import config
 from shared.clients import aws_client
 from shared.config import CommonConfig, env
-from shared.errors import SKIPPED, ObjectNotFoundError, PatternError, StorageError, failed_result
+from shared.errors import (
+    SKIPPED,
+    ObjectNotFoundError,
+    ObjectTooLargeError,
+    PatternError,
+    StorageError,
+    failed_result,
+)
 from shared.observability import stats, trace_lambda_handler, xray_subsegment
 from shared.pointcloud import (
     INPUT_CONTENT_TYPE,
@@ -119,15 +126,24 @@ def stage(
     layout: RunLayout,
     passed: list[dict[str, Any]],
     beat: Callable[[], None] = lambda: None,
+    *,
+    max_bytes: int | None = None,
 ) -> tuple[list[StagedItem], list[dict[str, Any]]]:
-    """Write each passed cloud as transform input; a cloud that cannot be staged is a FAILED item."""
+    """Write each passed cloud as transform input; a cloud that cannot be staged is a FAILED item.
+
+    ``max_bytes`` (MAX_POINTCLOUD_MIB) is checked from the object's length before its body is read.
+    """
     staged: list[StagedItem] = []
     failures: list[dict[str, Any]] = []
     for index, item in enumerate(passed):
         beat()
         key = item["key"]
         try:
-            cloud = read(source.get_bytes(key, if_match=item.get("etag") or None), detect_format(key))
+            data = source.get_bytes(key, if_match=item.get("etag") or None, max_bytes=max_bytes)
+            cloud = read(data, detect_format(key))
+        except ObjectTooLargeError as error:
+            failures.append(failed_result(f"{error.reason} (MAX_POINTCLOUD_MIB)", source_key=key))
+            continue
         except (ObjectNotFoundError, PointCloudError) as error:
             failures.append(failed_result(f"could not be staged: {error.reason}", source_key=key))
             continue
@@ -260,7 +276,8 @@ def segment(event: dict[str, Any], cfg: InvokeConfig, clients: dict[str, Any]) -
         sfn.send_task_success(taskToken=token, output=json.dumps(result))
         return result
     beat = Heartbeat(sfn, token)
-    staged, failures = stage(source, output, layout, passed, beat)
+    max_bytes = cfg.max_pointcloud_mib * 1024 * 1024
+    staged, failures = stage(source, output, layout, passed, beat, max_bytes=max_bytes)
     if not staged:
         raise SegmentationError(
             f"none of {len(passed)} passed clouds could be staged; first: {failures[0]['reason']}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 
 import pytest
@@ -238,3 +239,41 @@ def test_an_invocation_unpacks_into_payload_error_and_log_lines(cloud: LocalClou
     assert error is None
     assert payload["name"] == "probe"
     assert lines[0].startswith("START RequestId:")
+
+
+def _counting_zip(name: str) -> dict[str, str]:
+    """A function whose package ``shared`` keeps a counter, imported at load and again at call time."""
+    handler = (
+        "from shared import counter as loaded\n"
+        "def handler(e, c):\n"
+        "    from shared import counter, late\n"
+        "    import shared.late as late_again\n"
+        "    counter.calls.append(1)\n"
+        "    return {'same': counter is loaded, 'calls': len(loaded.calls), 'name': counter.NAME,\n"
+        "            'late_same': late is late_again, 'late_id': id(late)}\n"
+    )
+    return {
+        "handler.py": handler,
+        "shared/__init__.py": "",
+        "shared/counter.py": f"NAME = {name!r}\ncalls = []\n",
+        "shared/late.py": "",
+    }
+
+
+def test_a_call_time_import_returns_the_module_of_the_load_time_import(
+    cloud: LocalCloud, make_function: Callable[..., str]
+) -> None:
+    make_function("calltime-a", _counting_zip("a"))
+    make_function("calltime-b", _counting_zip("b"))
+    first = cloud.invoke("calltime-a").payload
+    assert (first["same"], first["calls"], first["name"]) == (True, 1, "a")
+    other = cloud.invoke("calltime-b").payload
+    # The other zip keeps its own modules: its own name and a counter that starts again.
+    assert (other["same"], other["calls"], other["name"]) == (True, 1, "b")
+    again = cloud.invoke("calltime-a").payload
+    assert (again["same"], again["calls"], again["name"]) == (True, 2, "a")
+    # A module first imported at call time stays the function's own across warm calls.
+    assert again["late_same"] and again["late_id"] == first["late_id"]
+    assert again["late_id"] != other["late_id"]
+    # Nothing of either zip is left in this process's modules.
+    assert "shared.counter" not in sys.modules and "shared.late" not in sys.modules
