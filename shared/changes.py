@@ -50,7 +50,7 @@ from shared.change_events import MalformedEventError as MalformedEventError
 from shared.change_events import utc_stamp as utc_stamp
 
 # Re-exported: the event types were defined here first and callers import them from this module.
-from shared.clients import aws_client
+from shared.clients import LazyClient
 from shared.errors import PatternError, StorageError, aws_error_code
 from shared.s3ap import ObjectInfo, S3AccessPoint
 from shared.streaming import PutRecordsFailedError, StreamingHelper, StreamRecord
@@ -317,11 +317,7 @@ class ManifestStore:
         self.prefix = prefix
         self._client = client
 
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = aws_client("s3")
-        return self._client
+    client = LazyClient("s3")
 
     @property
     def shard_prefix(self) -> str:

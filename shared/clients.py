@@ -52,6 +52,24 @@ def _client(service: str, region: str | None) -> Any:
     return boto3.client(service, region_name=region, config=client_config())
 
 
+class LazyClient:
+    """A ``client`` attribute: the client given to the instance (``self._client``), else the process's.
+
+    Stores take an optional client so tests can hand them a stub; on first use without one they
+    take :func:`aws_client`, so importing and constructing them stays free of AWS work.
+    """
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        if instance._client is None:
+            instance._client = aws_client(self.service)
+        return instance._client
+
+
 def reset() -> None:
     """Forget every cached client (for tests that switch between mocked accounts)."""
     _client.cache_clear()

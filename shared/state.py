@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.change_events import Fingerprint, utc_stamp
-from shared.clients import aws_client
+from shared.clients import LazyClient
 from shared.errors import PatternError, aws_error_code
 
 logger = logging.getLogger(__name__)
@@ -146,11 +146,7 @@ class StateStore:
         self.clock = clock
         self.writes = 0  # write requests sent, for metrics and benchmarks
 
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = aws_client("dynamodb")
-        return self._client
+    client = LazyClient("dynamodb")
 
     def _now_text(self) -> str:
         return utc_stamp(datetime.fromtimestamp(self.clock(), UTC))
@@ -451,11 +447,7 @@ class DeadLetterOverflow:
         self.prefix = prefix
         self._client = client
 
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = aws_client("s3")
-        return self._client
+    client = LazyClient("s3")
 
     def put(self, record_id: str, document: dict[str, Any]) -> str:
         key = f"{self.prefix}{record_id}.json"
@@ -544,11 +536,7 @@ class DeadLetterStore:
         self.overflow = overflow
         self.writes = 0
 
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = aws_client("dynamodb")
-        return self._client
+    client = LazyClient("dynamodb")
 
     def record(
         self,

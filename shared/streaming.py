@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.clients import aws_client
+from shared.clients import LazyClient
 from shared.errors import PatternError, aws_error_code
 
 logger = logging.getLogger(__name__)
@@ -269,11 +269,7 @@ class StreamingHelper:
         self._rng = rng or random.Random()
         self.requests = 0  # PutRecords calls made by this helper, for metrics and benchmarks
 
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = aws_client("kinesis")
-        return self._client
+    client = LazyClient("kinesis")
 
     def partition_key(self, key: str) -> str:
         return partition_key(key, self.config.partition_strategy, self.config.partition_buckets)

@@ -32,7 +32,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from shared.clients import aws_client
+from shared.clients import LazyClient
 from shared.errors import PatternError, aws_error_code
 
 logger = logging.getLogger(__name__)
@@ -168,11 +168,7 @@ class TaskTokenStore:
         self.clock = clock
         self.max_attempts = max_attempts
 
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = aws_client("dynamodb")
-        return self._client
+    client = LazyClient("dynamodb")
 
     # -- writes --------------------------------------------------------------------------------
 
