@@ -85,7 +85,7 @@ USE_CASES: tuple[UseCase, ...] = (
 
 SHARED_STACKS: tuple[UseCase, ...] = (
     UseCase(0, "observability-dashboard", "All", "shared/cfn/observability-dashboard.yaml",
-            "One CloudWatch dashboard across the chosen use cases."),
+            "One CloudWatch dashboard that finds every deployed use case by metric search."),
     UseCase(0, "alert-automation", "All", "shared/cfn/alert-automation.yaml",
             "Encrypted alert topic, subscriptions, cross-use-case and composite alarms."),
 )  # fmt: skip

@@ -22,12 +22,6 @@ FIXTURE_UC = catalog.UseCase(
     9, "obs-uc", "Test", str(catalog.ROOT / "tests" / "fixtures" / "obs-uc"), "Fixture."
 )
 EXISTING = [uc for uc in catalog.USE_CASES if uc.number and uc.exists]
-# Template changes these use cases still need (strict: each marker must go once its template follows):
-# retail-catalog's HealthCompositeAlarm carries AlarmActions, so a failed file pages through the
-# per-function alarm and the composite: drop the composite's AlarmActions. autonomous-driving's
-# PipelineHealthCompositeAlarm rule is a single-quoted YAML string with \" inside, so the rule holds
-# literal backslashes, not the documented ALARM("name") form: write ALARM("${...}") in a
-# double-quoted or block string, and drop the composite's AlarmActions as well.
 SHARED_TOPIC = "arn:aws:sns:us-east-1:123456789012:alerts-alerts"
 VALUES = (1.0, 1_000_000.0)
 
