@@ -335,33 +335,76 @@ def _combinations(uc: catalog.UseCase) -> list[tuple[str, dict[str, Any]]]:
     return [(c.label, lint_templates.effective(uc.template, c)) for c in lint_templates.combinations(raw)]
 
 
+def async_invoke_problems(created: dict[str, Any], label: str = "") -> list[str]:
+    """Every function a schedule or rule invokes asynchronously has an EventInvokeConfig with at
+    most two retries and an on-failure destination."""
+    targets = set()
+    for resource in created.values():
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::Scheduler::Schedule":
+            targets.add(json.dumps(props["Target"]["Arn"]))
+        if resource["Type"] == "AWS::Events::Rule":
+            targets |= {json.dumps(t["Arn"]) for t in props["Targets"]}
+    async_functions = {
+        json.loads(t)["Fn::GetAtt"][0] for t in targets if '"Fn::GetAtt"' in t and "Function" in t
+    }
+    configs = {
+        r["Properties"]["FunctionName"]["Ref"]: r["Properties"]
+        for r in created.values()
+        if r["Type"] == "AWS::Lambda::EventInvokeConfig"
+    }
+    problems = []
+    for function in sorted(async_functions):
+        config = configs.get(function)
+        if config is None:
+            problems.append(f"{label}: {function} is invoked asynchronously without an EventInvokeConfig")
+        elif not 0 <= config.get("MaximumRetryAttempts", 2) <= 2:
+            problems.append(f"{label}: {function} retries {config['MaximumRetryAttempts']} times")
+        elif not config.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination"):
+            problems.append(f"{label}: {function} has no on-failure destination")
+    return problems
+
+
 @pytest.mark.parametrize("uc", USE_CASES, ids=[uc.name for uc in USE_CASES])
 def test_every_asynchronously_invoked_function_has_a_bounded_on_failure_config(uc: catalog.UseCase) -> None:
     for label, template in _combinations(uc):
-        evaluation = cfn_template.evaluate(template, "s")
-        created = evaluation.resources()
-        targets = set()
-        for resource in created.values():
-            props = resource.get("Properties", {})
-            if resource["Type"] == "AWS::Scheduler::Schedule":
-                targets.add(json.dumps(props["Target"]["Arn"]))
-            if resource["Type"] == "AWS::Events::Rule":
-                targets |= {json.dumps(t["Arn"]) for t in props["Targets"]}
-        async_functions = {
-            json.loads(t)["Fn::GetAtt"][0] for t in targets if '"Fn::GetAtt"' in t and "Function" in t
-        }
-        configs = {
-            r["Properties"]["FunctionName"]["Ref"]: r["Properties"]
-            for r in created.values()
-            if r["Type"] == "AWS::Lambda::EventInvokeConfig"
-        }
-        for function in async_functions:
-            assert function in configs, (
-                f"{label}: {function} is invoked asynchronously without an EventInvokeConfig"
-            )
-            config = configs[function]
-            assert 0 <= config["MaximumRetryAttempts"] <= 2, (label, function)
-            assert config["DestinationConfig"]["OnFailure"]["Destination"], (label, function)
+        assert async_invoke_problems(cfn_template.evaluate(template, "s").resources(), label) == []
+
+
+def _streaming_resources() -> dict[str, Any]:
+    """The retail-catalog resources with streaming on: its producer is invoked by a schedule."""
+    uc = catalog.find("retail-catalog")
+    _label, template = next(c for c in _combinations(uc) if c[0].startswith("streaming-on"))
+    return copy.deepcopy(cfn_template.evaluate(template, "s").resources())
+
+
+def _invoke_config(resources: dict[str, Any]) -> dict[str, Any]:
+    config: dict[str, Any] = next(
+        r for r in resources.values() if r["Type"] == "AWS::Lambda::EventInvokeConfig"
+    )
+    return config
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (
+            lambda r: r.pop(next(k for k, v in r.items() if v["Type"] == "AWS::Lambda::EventInvokeConfig")),
+            "without",
+        ),
+        (lambda r: _invoke_config(r)["Properties"].update(MaximumRetryAttempts=5), "retries 5"),
+        (lambda r: _invoke_config(r)["Properties"].pop("DestinationConfig"), "destination"),
+    ],
+    ids=["no config", "too many retries", "no destination"],
+)
+def test_the_async_invoke_check_catches_its_breakage(
+    change: Callable[[dict[str, Any]], Any], words: str
+) -> None:
+    resources = _streaming_resources()
+    assert async_invoke_problems(resources) == []
+    change(resources)
+    problems = async_invoke_problems(resources)
+    assert problems and any(words in p for p in problems), problems
 
 
 def hardening_problems(template: dict[str, Any]) -> list[str]:
