@@ -207,7 +207,9 @@ def test_a_handler_that_invokes_another_function_gets_its_own_result(
         "    r = boto3.client('lambda').invoke(FunctionName='inner')\n"
         "    return {'outer': json.loads(r['Payload'].read())}\n"
     )
-    make_function("outer", {"handler.py": outer})
+    # The default 3 s timeout would make the result depend on the machine's load (a boto3 client is
+    # built inside the call); the nesting is what is tested, not the speed.
+    make_function("outer", {"handler.py": outer}, Timeout=60)
     assert cloud.invoke("outer").payload == {"outer": "inner"}
 
 
