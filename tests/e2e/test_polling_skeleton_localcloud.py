@@ -26,7 +26,7 @@ from PIL import Image
 from scripts import catalog
 from scripts.localcloud import LocalCloud
 from scripts.localcloud.cloud import local_layer_pip
-from scripts.samples import images
+from shared.formats.samples import images
 from shared.polling.keys import output_key
 
 pytestmark = [pytest.mark.e2e, pytest.mark.filterwarnings("ignore:Tried to parse:UserWarning")]
