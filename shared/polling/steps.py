@@ -77,15 +77,17 @@ def run_discovery(
     run_id = str(event["run_id"])
     append_log_keys(run_id=run_id)
     run = RunIdentity.from_event(event)
+    other = ""
     if run is not None:
         if sfn is None:
             raise ContractError(
                 "a run started by Step Functions needs a Step Functions client for the overlap check"
             )
         other = earlier_run_in_flight(sfn, run)
-        if other:
-            stats().put_metric("RunsInFlightSkipped", 1, "Count")
-            return in_flight_result(output, run_id=run_id, in_flight=other)
+    # Emitted on every run, zero included, so the dashboard and alarms always find the metric.
+    stats().put_metric("RunsInFlightSkipped", 1 if other else 0, "Count")
+    if other:
+        return in_flight_result(output, run_id=run_id, in_flight=other)
     state_filter, mark_deleted = state_hooks(cfg.state_table)
     result = discover(
         source,
