@@ -7,7 +7,9 @@ the outcome. Every use case writes the same envelope; its own findings go in nam
 :func:`record_failure` is the skeleton's Catch target: a per-file step that raised (access denied,
 a decoder that ran out of memory, a service error after the retries) lands there with the error
 Step Functions caught, and the file gets a FAILED document with the reason and the error type, so
-the run goes on and the version is not tried again until the file changes.
+the run goes on and the version is not tried again until the file changes. A failure that says
+nothing about the file (throttling or a Lambda service error that outlasted the retries) writes no
+document: the run still goes on, and the next run tries the version again.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.errors import FAILED, SUCCEEDED
+from shared.errors import FAILED, SKIPPED, SUCCEEDED
 from shared.observability import xray_subsegment
 from shared.polling.keys import output_key
 from shared.s3ap import S3AccessPoint
@@ -28,6 +30,16 @@ logger = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
 MAX_REASON_CHARS = 2000
 STATUSES = (SUCCEEDED, FAILED)
+# Caught errors that are not the file's fault: no FAILED document, so the next run retries it.
+RETRY_NEXT_RUN = frozenset(
+    {
+        "TransientServiceError",
+        "Lambda.TooManyRequestsException",
+        "Lambda.ServiceException",
+        "Lambda.AWSLambdaException",
+        "Lambda.SdkClientException",
+    }
+)
 
 
 def result_document(
@@ -110,15 +122,13 @@ def record_failure(output: S3AccessPoint, event: Mapping[str, Any], *, source: s
         raise TypeError(f"caught must be the object a Catch stores, not {type(caught).__name__}")
     error = str(caught.get("Error") or "States.ALL")
     reason = caught_reason(error, str(caught.get("Cause") or ""))
+    summary = {"key": key, "etag": etag, "run_id": event["run_id"], "output_key": output_key(key, etag)}
+    if error in RETRY_NEXT_RUN:
+        logger.warning(
+            "file %s (etag %s) failed with %s after the retries; left for the next run", key, etag, error
+        )
+        return {**summary, "status": SKIPPED, "reason": f"{reason}; left for the next run", "error": error}
     document = result_document(key=key, etag=etag, status=FAILED, source=source, reason=reason, error=error)
     write_result(output, document)
     logger.warning("file %s (etag %s) failed with %s; FAILED result written", key, etag, error)
-    return {
-        "key": key,
-        "etag": etag,
-        "run_id": event["run_id"],
-        "status": FAILED,
-        "output_key": document["output_key"],
-        "reason": reason,
-        "error": error,
-    }
+    return {**summary, "status": FAILED, "reason": reason, "error": error}

@@ -140,3 +140,19 @@ def test_a_run_with_an_earlier_run_in_flight_lists_nothing_and_writes_nothing(
     assert "Contents" not in s3.list_objects_v2(Bucket="out")
     with pytest.raises(ContractError, match="Step Functions client"):
         handle(event, polling_env, **aps)
+
+
+def test_a_failure_that_is_not_the_files_fault_leaves_the_version_for_the_next_run(
+    access_point: dict[str, Any],
+) -> None:
+    s3 = access_point["client"]
+    s3.create_bucket(Bucket="out")
+    event = {
+        "key": "a.jpg",
+        "etag": "e",
+        "run_id": "r",
+        "caught": {"Error": "Lambda.TooManyRequestsException"},
+    }
+    summary = record_failure(S3AccessPoint("out", s3), event)
+    assert summary["status"] == "SKIPPED" and summary["reason"].endswith("left for the next run")
+    assert "Contents" not in s3.list_objects_v2(Bucket="out")
