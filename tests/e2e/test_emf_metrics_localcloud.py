@@ -4,7 +4,8 @@ retail-catalog is packaged and deployed, its discovery function runs from the up
 seeded images, and the committed dashboard's searches are evaluated against the local CloudWatch
 (ListMetrics, GetMetricData): every handler-metric widget finds the function; its FilesListed line
 adds up to the files it listed, and its FilesProcessed line stays at zero (discovery processes no
-file, so a steady-state dashboard does not count listings as work). The demo's picture is drawn from the same run.
+file, so a steady-state dashboard does not count listings as work). The demo's picture is drawn
+from the same run.
 """
 
 from __future__ import annotations
