@@ -34,7 +34,8 @@ Result keys (:mod:`shared.polling.keys`)
 Results (:mod:`shared.polling.results`)
     ``result_document(*, key, etag, status, source="", reason=None, error=None, sections=None)``,
     ``write_result(output, document) -> key``, and ``record_failure(output, event, *, source="")``:
-    the FAILED document of a failure caught on the per-file branch (``reason`` and ``error``).
+    the FAILED document of a failure caught on the per-file branch (``reason`` and ``error``);
+    errors in ``RETRY_NEXT_RUN`` (throttling, Lambda service errors) write none and return SKIPPED.
 
 Step contracts (:mod:`shared.polling.contract`)
     ``StepContract``, ``ContractError``, ``carry(event, *extra)``, ``FILE_ITEM`` and the skeleton's

@@ -77,24 +77,3 @@ def test_sample_events_satisfy_their_step_contract(step: str) -> None:
         # The sample events name a generated sample image by its real ETag (MD5 of its bytes).
         data = {image.key: image.data for image in sample_set()}[event["key"]]
         assert event["etag"] == hashlib.md5(data).hexdigest()
-
-
-@pytest.mark.parametrize(("value", "reserved"), [("7", 7), ("0", None)])
-def test_only_the_rekognition_and_bedrock_callers_reserve_ai_concurrency(
-    value: str, reserved: int | None
-) -> None:
-    parameters = {"AiConcurrency": value, "AccessPointName": "ap-x", "AccessPointAlias": "abc-ext-s3alias"}
-    evaluation = cfn_template.evaluate(
-        cfn_template.load(TEMPLATE), "rc", {**parameters, "ArtifactBucket": "a"}
-    )
-    functions = [
-        logical
-        for logical, resource in evaluation.template["Resources"].items()
-        if resource["Type"] == "AWS::Lambda::Function"
-        and ("Condition" not in resource or evaluation.condition(resource["Condition"]))
-    ]
-    found = {f: evaluation.properties(f).get("ReservedConcurrentExecutions") for f in functions}
-    ai_callers = {"ImageTaggingFunction", "CatalogMetadataFunction"}
-    assert ai_callers <= set(found)
-    expected = dict.fromkeys(ai_callers, str(reserved)) if reserved else {}
-    assert {f: str(v) for f, v in found.items() if v is not None} == expected
