@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from retail_catalog.aws import call
 from retail_catalog.errors import ImageRejectedError
 from retail_catalog.tagging import Label
 from shared.clients import aws_client
 from shared.observability import xray_subsegment
+from shared.polling.aws import call
 
 logger = logging.getLogger(__name__)
 

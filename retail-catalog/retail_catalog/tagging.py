@@ -11,10 +11,11 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from retail_catalog.aws import call
+from retail_catalog.errors import ImageRejectedError
 from retail_catalog.images import ImageHeader, prepare_for_rekognition
 from shared.clients import aws_client
 from shared.observability import xray_subsegment
+from shared.polling.aws import call
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +93,7 @@ def tag_image(
             "DetectLabels",
             client.detect_labels,
             per_item_codes=PER_IMAGE_CODES,
+            rejected=ImageRejectedError,
             Image={"Bytes": payload},
             MaxLabels=max_labels,
             MinConfidence=threshold,

@@ -20,6 +20,7 @@ SUITES: tuple[str, ...] = (
     "packaging",
     "observability",
     "change_detection",
+    "polling",
     "stream_faults",
     "pointcloud",
 )

@@ -2,8 +2,10 @@
 
 retail-catalog is packaged and deployed, its discovery function runs from the uploaded zip over
 seeded images, and the committed dashboard's searches are evaluated against the local CloudWatch
-(ListMetrics, GetMetricData): every handler-metric widget finds the function, and its
-FilesProcessed line adds up to the files it listed. The demo's picture is drawn from the same run.
+(ListMetrics, GetMetricData): every handler-metric widget finds the function; its FilesListed line
+adds up to the files it listed, and its FilesProcessed line stays at zero (discovery processes no
+file, so a steady-state dashboard does not count listings as work). The demo's picture is drawn
+from the same run.
 """
 
 from __future__ import annotations
@@ -62,7 +64,9 @@ def test_dashboard_searches_find_what_the_function_emitted(tmp_path: Path) -> No
         for metric in HANDLER_METRICS:
             assert [line.label for line in by_metric[metric]] == ["rc-discovery"], metric
         (files,) = by_metric["FilesProcessed"]
-        assert sum(value for _, value in files.points) == float(seeded)
+        assert sum(value for _, value in files.points) == 0.0
+        (listed,) = by_metric["FilesListed"]
+        assert listed.label == "rc-discovery" and sum(value for _, value in listed.points) == float(seeded)
 
         picture = draw_dashboard(cloud, uc, tmp_path)
     assert picture == tmp_path / uc.name / "dashboard.png" and picture.stat().st_size > 0

@@ -8,7 +8,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from retail_catalog import TransientServiceError
-from retail_catalog.contract import IMAGE_TAGGING, ContractError
+from retail_catalog.contract import IMAGE_TAGGING
+from shared.polling.contract import ContractError
 from tests.handlers import load_handler
 
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from retail_catalog import output_key
 from retail_catalog.contract import QUALITY_CHECK
 from shared.formats.samples.images import DEFAULT_SPECS, render
+from shared.polling.keys import output_key
 from tests.handlers import load_handler
 
 

@@ -19,7 +19,6 @@ from retail_catalog import (
     TransientServiceError,
     check_quality,
     generate_metadata,
-    output_key,
     process_image,
     tag_image,
 )
@@ -31,11 +30,11 @@ from retail_catalog.images import (
     prepare_for_rekognition,
     read_header,
 )
-from retail_catalog.keys import BY_HASH_PREFIX, BY_KEY_PREFIX, etag_token
 from retail_catalog.metadata import SYSTEM_PROMPT, build_prompt, parse_metadata
 from retail_catalog.tagging import Label
 from shared.errors import AccessDeniedError, ConfigError
 from shared.formats.samples.images import DEFAULT_SPECS, SampleSpec, digest, render, sample_set
+from shared.polling.keys import BY_HASH_PREFIX, BY_KEY_PREFIX, etag_token, output_key
 from shared.s3ap import S3AccessPoint
 
 

@@ -10,12 +10,13 @@ import logging
 from typing import Any
 
 from retail_catalog import ImageRejectedError, generate_metadata
-from retail_catalog.contract import CATALOG_METADATA, carry
+from retail_catalog.contract import CATALOG_METADATA
 from retail_catalog.metadata import labels_from_dicts
 from retail_catalog.settings import MetadataConfig
 from shared import config
 from shared.errors import SUCCEEDED, failed_result
 from shared.observability import stats, trace_lambda_handler
+from shared.polling.contract import carry
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         )
     except ImageRejectedError as error:
         stats().failed()
-        return failed_result(error.reason, **carry(event, "tagging"))
+        return failed_result(error.reason, error=type(error).__name__, **carry(event, "tagging"))
     stats().processed(1)
     return {**carry(event), "status": SUCCEEDED, "tagging": tagging, "metadata": metadata.to_dict()}
