@@ -42,7 +42,7 @@ from typing import Any
 
 from shared.change_events import ChangeEvent, MalformedEventError
 from shared.state import DeadLetter, DeadLetterOverflow, DeadLetterStore, StateStore, record_id_for
-from shared.streaming import (
+from shared.streaming.kinesis import (
     PutRecordsFailedError,
     StreamingConfig,
     StreamingHelper,

@@ -51,7 +51,7 @@ def test_no_function_imports_pillow_at_module_level(function: str) -> None:
 def test_the_consumer_does_not_load_the_change_detection_engine() -> None:
     modules = _modules_after_import("stream_consumer")
     assert {"shared.change_events", "shared.retail.pipeline", "shared.state"} <= modules
-    assert "shared.changes" not in modules and "shared.streaming" not in modules
+    assert "shared.streaming.changes" not in modules and "shared.streaming.kinesis" not in modules
 
 
 def test_polling_functions_do_not_load_the_whole_retail_domain() -> None:

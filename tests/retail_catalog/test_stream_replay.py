@@ -18,7 +18,7 @@ from shared.state import (
     dead_letter_table_definition,
     state_table_definition,
 )
-from shared.streaming import StreamingConfig, StreamingHelper
+from shared.streaming.kinesis import StreamingConfig, StreamingHelper
 
 FP = Fingerprint("e1", 10, "2026-01-01T00:00:00+00:00")
 T1, T2 = "2026-01-01T00:01:00.000000Z", "2026-01-01T00:11:00.000000Z"
