@@ -106,7 +106,8 @@ def _copy_sources(tmp_path: Path, uc: str) -> tuple[Path, Path]:
         ("autonomous-driving", "pointcloud/readers.py", {"pointcloud_qc", "segmentation_invoke"}),
         ("autonomous-driving", "media/mp4.py", {"video_metadata"}),
         ("autonomous-driving", "tasktokens.py", {"segmentation_callback", "segmentation_invoke"}),
-        ("retail-catalog", "streaming.py", {"stream_producer"}),
+        ("retail-catalog", "streaming/kinesis.py", {"stream_producer"}),
+        ("retail-catalog", "streaming/consumer.py", {"stream_consumer"}),
         ("retail-catalog", "pointcloud/readers.py", set()),
     ],
 )
