@@ -10,18 +10,10 @@ no change set, and says "no changes". Delete prints what it will remove and keep
 boto3 rather than the AWS CLI, so the same code runs against AWS, against a moto server
 (``AWS_ENDPOINT_URL``) and inside the embedded local cloud, and so progress can be shown.
 
-moto 5.2.5 differs from AWS in ways this module handles:
-
-* a stack made or changed by a change set reports no Outputs (its output map is only rebuilt by
-  ``UpdateStack``); when the template declares unconditional outputs and none come back, the outputs
-  are re-read through an ``UpdateStack`` of the same template and values, a no-op for the resources;
-* a resource that fails to create makes ``ExecuteChangeSet`` itself fail (the stack stays in
-  REVIEW_IN_PROGRESS) instead of producing ``CREATE_FAILED`` events and a rollback; the error of the
-  call is reported as the failure;
-* it writes no per-resource events, only the stack's own;
-* it applies a bucket policy's Deny without its Condition, so the artifact bucket gets no TLS-only
-  policy on a local endpoint, and delete drops a stack bucket's policy if moto then denies access;
-* in-process, some updates crash inside moto; the crash becomes one line that says to recreate.
+This module is written for AWS. Where the place it deploys to may differ, it asks its
+:class:`Target`; the base class is AWS. The local cloud plugs in its own
+(``scripts.localcloud.target``, which holds every workaround for moto), chosen by the endpoint or
+passed in by the caller.
 """
 
 from __future__ import annotations
@@ -41,7 +33,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import boto3
 from botocore.config import Config
@@ -69,7 +60,7 @@ KMS_DEFAULT_PENDING_DAYS = 30
 
 _SUCCESS = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"}
 _BUSY_SUFFIX = "_IN_PROGRESS"
-_NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
+NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 _NAMED_IAM = {
     "AWS::IAM::Role": "RoleName",
     "AWS::IAM::User": "UserName",
@@ -80,6 +71,51 @@ _NAMED_IAM = {
 _RETAINED = {"Retain", "RetainExceptOnCreate"}
 
 Out = Callable[[str], None]
+
+
+class Target:
+    """Where a stack is deployed, and the points where that place may differ from AWS.
+
+    This base class is AWS. The embedded local cloud supplies a subclass
+    (``scripts.localcloud.target.MotoTarget``); :func:`target_for` picks it by endpoint.
+    """
+
+    name = "AWS"
+
+    def artifact_bucket_policy(self, policy: dict[str, Any]) -> dict[str, Any] | None:
+        """The bucket policy to put on the artifact bucket (TLS only), or None to put none."""
+        return policy
+
+    def template_body(self, packaged: PackagedUseCase) -> str:
+        """The template CloudFormation receives: the packaged one, whose transforms AWS runs."""
+        return packaged.template_body
+
+    def crash_hint(self) -> str:
+        """What to add when executing a change set crashes inside the client rather than failing."""
+        return ""
+
+    def outputs(
+        self,
+        cfn: Any,
+        stack: Mapping[str, Any],
+        template: Mapping[str, Any],
+        update: Mapping[str, Any],
+        out: Out,
+    ) -> dict[str, str]:
+        """The stack's outputs once it is complete. ``update`` holds the arguments that would redo
+        the same deployment through UpdateStack, for a target that needs them to read outputs."""
+        return {o["OutputKey"]: o.get("OutputValue", "") for o in stack.get("Outputs", []) or []}
+
+    def empty_bucket(self, s3: Any, bucket: str, empty: Callable[[Any, str], int], out: Out) -> int:
+        """Empty a stack bucket before the stack is deleted, with ``empty``."""
+        return empty(s3, bucket)
+
+
+def target_for(endpoint_url: str | None) -> Target:
+    """AWS, unless the endpoint is moto (a server on this machine, or moto in this process)."""
+    from scripts.localcloud.target import target_for as local_target
+
+    return local_target(endpoint_url) or Target()
 
 
 class DeployError(Exception):
@@ -121,15 +157,7 @@ class _Aws:
     account: str
     partition: str
     endpoint_url: str | None
-
-    @property
-    def local(self) -> bool:
-        """True on moto: a server on this machine, or moto patching botocore in this process."""
-        host = urlparse(self.endpoint_url).hostname if self.endpoint_url else None
-        if host in {"localhost", "127.0.0.1", "::1"}:
-            return True
-        models = sys.modules.get("moto.core.models")
-        return bool(models is not None and getattr(models.botocore_stubber, "enabled", False))
+    target: Target = field(default_factory=Target)
 
     def client(self, service: str, *, max_attempts: int = 8) -> Any:
         config = Config(retries={"mode": "standard", "max_attempts": max_attempts})
@@ -140,7 +168,9 @@ class _Aws:
         )
 
 
-def _connect(session: boto3.Session | None, region: str | None, endpoint_url: str | None) -> _Aws:
+def _connect(
+    session: boto3.Session | None, region: str | None, endpoint_url: str | None, target: Target | None = None
+) -> _Aws:
     """A session that honours AWS_PROFILE, AWS_REGION and AWS_ENDPOINT_URL, with its account checked."""
     try:
         if session is None:
@@ -158,7 +188,8 @@ def _connect(session: boto3.Session | None, region: str | None, endpoint_url: st
             "no AWS credentials found: set AWS_PROFILE (after 'aws configure' or 'aws sso login') "
             "or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
         )
-    aws = _Aws(session, chosen, "", session.get_partition_for_region(chosen) or "aws", endpoint)
+    partition = session.get_partition_for_region(chosen) or "aws"
+    aws = _Aws(session, chosen, "", partition, endpoint, target or target_for(endpoint))
     try:
         # The first call of every command: an endpoint that does not answer fails here, quickly.
         aws.account = aws.client("sts", max_attempts=2).get_caller_identity()["Account"]
@@ -167,7 +198,7 @@ def _connect(session: boto3.Session | None, region: str | None, endpoint_url: st
     except NoCredentialsError as error:
         raise DeployError("no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID") from error
     except ClientError as error:
-        raise DeployError(f"the AWS credentials were rejected: {_message(error)}") from error
+        raise DeployError(f"the AWS credentials were rejected: {error_message(error)}") from error
     return aws
 
 
@@ -188,7 +219,7 @@ def artifact_bucket_name(account: str, region: str) -> str:
     return f"{PREFIX}-artifacts-{account}-{region}"
 
 
-def _message(error: BaseException) -> str:
+def error_message(error: BaseException) -> str:
     """The human part of an AWS error (moto's JSON errors come through as parser errors)."""
     if isinstance(error, ClientError):
         return str(error.response.get("Error", {}).get("Message") or error)
@@ -217,7 +248,8 @@ def ensure_artifact_bucket(aws: _Aws, out: Out) -> str:
     except ClientError as error:
         if aws_error_code(error) not in {"404", "NoSuchBucket", "NotFound"}:
             raise DeployError(
-                f"artifact bucket {bucket} exists but account {aws.account} cannot use it: {_message(error)}"
+                f"artifact bucket {bucket} exists but account {aws.account} cannot use it: "
+                f"{error_message(error)}"
             ) from error
     create: dict[str, Any] = {"Bucket": bucket}
     if aws.region != "us-east-1":  # us-east-1 rejects its own name as a LocationConstraint
@@ -252,12 +284,14 @@ def ensure_artifact_bucket(aws: _Aws, out: Out) -> str:
             }
         ],
     }
-    if aws.local:
-        # moto applies a Deny statement whatever its Condition says, so this policy would refuse
-        # every call; on the local endpoint the bucket goes without it.
-        out(f"created artifact bucket {bucket} (SSE-S3, public access blocked; no TLS policy on moto)")
+    chosen = aws.target.artifact_bucket_policy(policy)
+    if chosen is None:
+        out(
+            f"created artifact bucket {bucket} "
+            f"(SSE-S3, public access blocked; no TLS policy on {aws.target.name})"
+        )
         return bucket
-    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(chosen))
     out(f"created artifact bucket {bucket} (SSE-S3, public access blocked, TLS only)")
     return bucket
 
@@ -386,16 +420,11 @@ def upload_artifacts(aws: _Aws, bucket: str, packaged: PackagedUseCase, out: Out
     return uploaded
 
 
-def _deployed_body(aws: _Aws, packaged: PackagedUseCase) -> str:
-    """The packaged template for AWS; the expanded one where moto, which runs no transforms, deploys."""
-    return packaged.expanded_body if aws.local and packaged.expanded_body else packaged.template_body
-
-
 def _template_source(
     aws: _Aws, bucket: str, packaged: PackagedUseCase, out: Out
 ) -> tuple[dict[str, str], int]:
     """TemplateBody, or TemplateURL (uploaded once, by hash) when the body is over the inline limit."""
-    body = _deployed_body(aws, packaged)
+    body = aws.target.template_body(packaged)
     if len(body.encode()) <= MAX_TEMPLATE_BODY:
         return {"TemplateBody": body}, 0
     sha = hashlib.sha256(body.encode()).hexdigest()
@@ -434,7 +463,7 @@ def _describe_stack(cfn: Any, stack: str) -> dict[str, Any] | None:
     try:
         stacks = cfn.describe_stacks(StackName=stack)["Stacks"]
     except ClientError as error:
-        if "does not exist" in _message(error):
+        if "does not exist" in error_message(error):
             return None
         raise
     return stacks[0] if stacks else None
@@ -558,34 +587,6 @@ def print_change_set(name: str, kind: str, changes: list[dict[str, Any]], out: O
         out(f"  {action:<8} {kind:<36} {rc.get('LogicalResourceId', '')}{extra}")
 
 
-def _declared_unconditional_outputs(template: Mapping[str, Any]) -> int:
-    return sum(1 for output in template.get("Outputs", {}).values() if "Condition" not in output)
-
-
-def _outputs(
-    cfn: Any, stack: Mapping[str, Any], template: Mapping[str, Any], source: Mapping[str, str],
-    params: deploy_params.ResolvedParameters, capabilities: list[str], out: Out,
-) -> dict[str, str]:  # fmt: skip
-    """The stack's outputs; re-read through a same-template UpdateStack when moto dropped them.
-
-    On AWS every declared output without a Condition is always present once the stack is complete,
-    so the re-read only happens where outputs were lost (moto after a change set).
-    """
-    outputs = {o["OutputKey"]: o.get("OutputValue", "") for o in stack.get("Outputs", []) or []}
-    if outputs or not _declared_unconditional_outputs(template):
-        return outputs
-    out("  the stack reports no outputs although the template declares some; re-reading them")
-    try:
-        cfn.update_stack(
-            StackName=stack["StackId"], Parameters=params.api(), Capabilities=capabilities, **source
-        )
-    except ClientError as error:
-        if not any(marker in _message(error) for marker in _NO_CHANGES):
-            raise
-    again = cfn.describe_stacks(StackName=stack["StackId"])["Stacks"][0]
-    return {o["OutputKey"]: o.get("OutputValue", "") for o in again.get("Outputs", []) or []}
-
-
 def _no_changes(
     cfn: Any, stack: Mapping[str, Any], body: str, params: deploy_params.ResolvedParameters
 ) -> bool:
@@ -617,7 +618,7 @@ def _validate(cfn: Any, aws: _Aws, source: Mapping[str, str], name: str) -> None
     try:
         cfn.validate_template(**source)
     except ClientError as error:
-        raise DeployError(f"template validation failed for {name}: {_message(error)}") from error
+        raise DeployError(f"template validation failed for {name}: {error_message(error)}") from error
     _validated.add(key)
 
 
@@ -639,12 +640,14 @@ def deploy(
     pip: packaging.PipRunner | None = None,
     validate: bool = True,
     preview: bool = False,
+    target: Target | None = None,
 ) -> DeployResult:
     """Package ``uc`` and create or update its stack; raise :class:`DeployError` on any failure.
 
     ``params`` is a mapping or a PARAMS string (``"Key=Value Key2='a b'"``). ``validate=False``
     skips ValidateTemplate (moto runs cfn-lint for it, which ``make lint`` has already done).
-    ``preview`` prints the change set and deletes it instead of executing it.
+    ``preview`` prints the change set and deletes it instead of executing it. ``target`` is where
+    the stack goes (default: :func:`target_for` the endpoint).
     """
     try:
         use_case = packaging.resolve(uc)
@@ -673,7 +676,7 @@ def deploy(
         raise DeployError(str(error)) from error
     except cfn_template.TemplateError as error:
         raise DeployError(f"{use_case.template}: {error}") from error
-    aws = _connect(session, region, endpoint_url)
+    aws = _connect(session, region, endpoint_url, target)
     cfn = aws.client("cloudformation")
     try:
         root = Path(build_root) if build_root else packaging.DEFAULT_BUILD_ROOT
@@ -718,10 +721,11 @@ def deploy(
         _validate(cfn, aws, source, use_case.name)
     uploaded += upload_artifacts(aws, bucket, built, out)
     capabilities = required_capabilities(template)
+    redo = {"Parameters": resolved.api(), "Capabilities": capabilities, **source}
 
-    if updating and existing and _no_changes(cfn, existing, _deployed_body(aws, built), resolved):
+    if updating and existing and _no_changes(cfn, existing, aws.target.template_body(built), resolved):
         out(f"no changes: stack {name} already runs this template with these parameters")
-        outputs = _outputs(cfn, existing, template, source, resolved, capabilities, out)
+        outputs = aws.target.outputs(cfn, existing, template, redo, out)
         return DeployResult(name, status, uploaded, False, outputs, existing["StackId"], bucket)
 
     change_set_name = f"deploy-{datetime.now(UTC):%Y%m%d-%H%M%S}"
@@ -740,11 +744,11 @@ def deploy(
     described = _wait_for_change_set(cfn, change_set_id, poll_seconds)
     if described["Status"] == "FAILED":
         reason = str(described.get("StatusReason", ""))
-        if any(marker in reason for marker in _NO_CHANGES):
+        if any(marker in reason for marker in NO_CHANGES):
             cfn.delete_change_set(ChangeSetName=change_set_id)
             out(f"no changes: stack {name} is up to date")
             stack = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]
-            outputs = _outputs(cfn, stack, template, source, resolved, capabilities, out)
+            outputs = aws.target.outputs(cfn, stack, template, redo, out)
             return DeployResult(name, str(stack["StackStatus"]), uploaded, False, outputs, stack_id, bucket)
         raise DeployError(f"change set for {name} failed: {reason}")
     _, changes = _change_set_changes(cfn, change_set_id)
@@ -764,12 +768,12 @@ def deploy(
     except (ClientError, BotoCoreError, ResponseParserError) as error:
         printer.poll()
         out("failed resources:")
-        out(f"  {_message(error)}")
-        raise DeployError(f"stack {name}: executing the change set failed: {_message(error)}") from error
+        out(f"  {error_message(error)}")
+        raise DeployError(f"stack {name}: executing the change set failed: {error_message(error)}") from error
     except Exception as error:
         # In-process moto raises its own bugs straight through botocore (for example on some
         # updates of functions with layers); they become one clear line here, not a traceback.
-        hint = "; moto applies few updates: delete the stack and deploy again" if aws.local else ""
+        hint = aws.target.crash_hint()
         raise DeployError(
             f"stack {name}: executing the change set crashed: {type(error).__name__}: {error}{hint}"
         ) from error
@@ -783,7 +787,7 @@ def deploy(
             else ""
         )
         raise DeployError(f"stack {name} ended {final}: {len(failures)} resource(s) failed{hint}")
-    outputs = _outputs(cfn, stack, template, source, resolved, capabilities, out)
+    outputs = aws.target.outputs(cfn, stack, template, redo, out)
     out(f"{final}: stack {name}, {len(changes)} change(s), {uploaded} artifact(s) uploaded")
     for key, value in sorted(outputs.items()):
         out(f"  {key} = {value}")
@@ -816,7 +820,7 @@ def _params_file(uc: UseCase) -> Path:
 # delete
 
 
-class _AccessDeniedError(DeployError):
+class AccessDeniedError(DeployError):
     """S3 refused to delete objects of a bucket being emptied."""
 
 
@@ -834,27 +838,10 @@ def _empty_bucket(s3: Any, bucket: str) -> int:
             errors = result.get("Errors", [])
             if errors:
                 first = errors[0]
-                kind = _AccessDeniedError if first.get("Code") == "AccessDenied" else DeployError
+                kind = AccessDeniedError if first.get("Code") == "AccessDenied" else DeployError
                 raise kind(f"cannot empty {bucket}: {first.get('Key')}: {first.get('Message')}")
             removed += len(chunk)
     return removed
-
-
-def _empty_bucket_on(aws: _Aws, s3: Any, bucket: str, out: Out) -> int:
-    """Empty ``bucket``; on moto, first drop a bucket policy that moto wrongly reads as deny-all."""
-    try:
-        return _empty_bucket(s3, bucket)
-    except _AccessDeniedError:
-        if not aws.local:
-            raise
-    except ClientError as error:
-        if not (aws.local and aws_error_code(error) in {"AccessDenied", "403"}):
-            raise
-    # moto applies a Deny statement without its Condition (a TLS-only policy denies everything);
-    # the stack deletes the policy anyway, so removing it first changes nothing that remains.
-    out(f"moto denied access to {bucket} through its bucket policy; removing the policy first")
-    s3.delete_bucket_policy(Bucket=bucket)
-    return _empty_bucket(s3, bucket)
 
 
 @dataclass
@@ -971,6 +958,7 @@ def delete(
     poll_seconds: float = POLL_SECONDS,
     yes: bool = False,
     confirm: Confirm | None = None,
+    target: Target | None = None,
 ) -> DeleteResult:
     """Say what goes and what stays, get a yes, then empty the stack's own buckets and delete it.
 
@@ -983,7 +971,7 @@ def delete(
     except catalog.UnknownUseCaseError as error:
         raise DeployError(str(error)) from error
     name = stack_name or default_stack_name(use_case)
-    aws = _connect(session, region, endpoint_url)
+    aws = _connect(session, region, endpoint_url, target)
     cfn, s3 = aws.client("cloudformation"), aws.client("s3")
     stack = _describe_stack(cfn, name)
     if stack is None:
@@ -996,7 +984,7 @@ def delete(
     result = DeleteResult(name, "", dict(plan.resources), kept=list(plan.kept_buckets))
     for bucket in plan.buckets:
         try:
-            result.emptied[bucket] = _empty_bucket_on(aws, s3, bucket, out)
+            result.emptied[bucket] = aws.target.empty_bucket(s3, bucket, _empty_bucket, out)
         except ClientError as error:
             if aws_error_code(error) != "NoSuchBucket":
                 raise
@@ -1081,7 +1069,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {_could_not_connect(error, None, region)}", file=sys.stderr)
         return 1
     except (ClientError, BotoCoreError, ResponseParserError) as error:
-        print(f"error: AWS refused the request: {_message(error)}", file=sys.stderr)
+        print(f"error: AWS refused the request: {error_message(error)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted; CloudFormation carries on with what it started", file=sys.stderr)

@@ -185,6 +185,7 @@ class LocalCloud:
         """Package and deploy ``uc`` with the project's deploy code, then make the stack runnable."""
         from scripts import deploy as deployer
         from scripts import isolated_import, packaging
+        from scripts.localcloud.target import MotoTarget
 
         # Handlers run in this process, beside the project's packages. First prove that each
         # function imports with only its zip, its layer (host build), the runtime SDK and the
@@ -203,6 +204,7 @@ class LocalCloud:
                 build_root=self.build_root,
                 poll_seconds=0.0,
                 pip=pip,
+                target=MotoTarget(),
             )
             info = describe_stack(self.session, self.region, result.stack_name)
         info.outputs.update(result.outputs)

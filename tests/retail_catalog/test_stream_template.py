@@ -128,7 +128,7 @@ def test_the_streaming_block_names_no_use_case_and_uses_only_its_interface() -> 
 
 @pytest.mark.e2e
 def test_the_deployed_producer_runs_alone_and_a_failed_cycle_is_tried_once() -> None:
-    from scripts.demos.retail_catalog import parameters
+    from retail_catalog.demo import parameters
     from scripts.localcloud import LocalCloud
     from scripts.localcloud.cloud import local_layer_pip
 

@@ -52,3 +52,26 @@ def test_readme_catalog_matches(capsys: pytest.CaptureFixture[str]) -> None:
     readme = (catalog.ROOT / "README.md").read_text()
     for uc in catalog.USE_CASES:
         assert f"| {uc.code} | {uc.name} | {uc.industry} | `{uc.folder}` |" in readme
+
+
+def test_each_use_case_names_its_package_and_demo_driver() -> None:
+    uc = catalog.find("use-cases/legal-compliance")
+    assert (uc.package, uc.demo_module) == ("legal_compliance", "legal_compliance.demo")
+    assert uc.package_dir == catalog.ROOT / "use-cases" / "legal-compliance" / "legal_compliance"
+    assert not uc.has_package  # planned: no folder yet
+    assert catalog.find("retail-catalog").has_package
+
+
+def test_make_importable_adds_each_package_folder_once(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+
+    folders = [str(f) for f in catalog.package_folders()]
+    assert folders == [str(catalog.ROOT / "autonomous-driving"), str(catalog.ROOT / "retail-catalog")]
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in folders])
+    catalog.make_importable()
+    catalog.make_importable()
+    assert [p for p in sys.path if p in folders] == folders
+    assert catalog.main(["package-folders"]) == 0
+    assert capsys.readouterr().out.split() == ["autonomous-driving", "retail-catalog"]
