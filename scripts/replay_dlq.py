@@ -21,6 +21,11 @@ Two sources:
   a record the state already reflects is counted as done, any other is re-put. The message is
   deleted once every record of its range is accepted, done or past retention.
 
+The same queue also receives the producer's failed or expired invocations (its on-failure
+destination). Those need no replay: a failed cycle kept the manifests of the shards it could not
+finish, and an expired one changed nothing, so the next cycle detects the same changes. They are
+removed with a note.
+
 The summary says how many records were replayed, how many were already done, how many were past
 retention, and which were kept (with the reason). Replaying twice is harmless: a record the
 consumer already completed is refused as a duplicate, so nothing is processed twice.
@@ -42,7 +47,7 @@ from typing import Any
 
 from shared.change_events import ChangeEvent, MalformedEventError
 from shared.state import DeadLetter, DeadLetterOverflow, DeadLetterStore, StateStore, record_id_for
-from shared.streaming import (
+from shared.streaming.kinesis import (
     PutRecordsFailedError,
     StreamingConfig,
     StreamingHelper,
@@ -203,6 +208,18 @@ class StreamReader:
         return found
 
 
+def _producer_condition(body: str) -> str | None:
+    """How a Lambda asynchronous invocation record ended (``RetriesExhausted``, ...), or None."""
+    try:
+        record = json.loads(body)
+        condition = record["requestContext"]["condition"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    if "KinesisBatchInfo" in record or "requestPayload" not in record or not isinstance(condition, str):
+        return None
+    return condition
+
+
 def _epoch(value: Any) -> float:
     return value.timestamp() if isinstance(value, datetime) else float(value)
 
@@ -276,7 +293,16 @@ def replay(
         for message_id, receipt, body in failures.messages(peek=dry_run):
             span = FailedRange.parse(message_id, receipt, body)
             if span is None:
-                summary.kept[message_id] = "OnFailure message without KinesisBatchInfo; left in the queue"
+                condition = _producer_condition(body)
+                if condition is None:
+                    summary.kept[message_id] = "OnFailure message without KinesisBatchInfo; left in the queue"
+                    continue
+                if not dry_run:
+                    failures.delete(receipt)
+                summary.notes.append(
+                    f"producer invocation {message_id} ended {condition}: nothing to replay, the next "
+                    "cycle detects its changes again" + (" (would be removed)" if dry_run else "; removed")
+                )
                 continue
             spans.append(span)
             summary.ranges += 1

@@ -1,8 +1,9 @@
 """Change events and object fingerprints: the versioned JSON the producer emits and the consumer reads.
 
-Kept apart from :mod:`shared.changes` (the merge-diff, manifests and the emit loop) so that the
-stream consumer, which only decodes events, does not compile the whole change-detection engine
-on a cold start. :mod:`shared.changes` re-exports every name here.
+Kept apart from :mod:`shared.streaming.changes` (the merge-diff, manifests and the emit loop) so
+that the stream consumer, which only decodes events, does not compile the whole change-detection
+engine on a cold start, and outside :mod:`shared.streaming` because the polling path's discovery
+stamps and compares fingerprints too.
 """
 
 from __future__ import annotations

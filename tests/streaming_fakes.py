@@ -19,9 +19,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from shared.changes import ROOT_SHARD, shard_of
 from shared.s3ap import ObjectInfo
 from shared.state import MAX_ITEM_BYTES, item_bytes
+from shared.streaming.changes import ROOT_SHARD, shard_of
 
 _TOKEN = re.compile(r"\s*(<>|<=|>=|[()=<>,+]|#\w+|:\w+|[A-Za-z_]\w*)")
 _KEYWORDS = {"AND", "OR", "NOT", "IN", "SET", "REMOVE", "ADD", "DELETE"}

@@ -82,5 +82,6 @@ def test_code_defaults_equal_template_parameter_defaults(use_case: str) -> None:
 
 def test_confidence_threshold_has_one_default() -> None:
     consumer = load_handler(Path("retail-catalog/functions/stream_consumer"))
-    assert consumer.ConsumerConfig.confidence_threshold == retail_settings.DEFAULT_CONFIDENCE_THRESHOLD
+    default = retail_settings.DEFAULT_CONFIDENCE_THRESHOLD
+    assert consumer.RetailProcessingConfig.confidence_threshold == default
     assert retail_settings.TaggingConfig.confidence_threshold == retail_settings.DEFAULT_CONFIDENCE_THRESHOLD

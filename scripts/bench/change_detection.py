@@ -30,17 +30,16 @@ from pathlib import Path
 from typing import Any
 
 from scripts.bench import Report
-from shared.changes import (
-    ChangeEvent,
-    Fingerprint,
+from shared.change_events import ChangeEvent, Fingerprint
+from shared.s3ap import ObjectInfo, S3AccessPoint
+from shared.streaming.changes import (
     ManifestEntry,
     ManifestStore,
     ManifestWriter,
     S3Lister,
     run_cycle,
 )
-from shared.s3ap import ObjectInfo, S3AccessPoint
-from shared.streaming import StreamingConfig, StreamingHelper
+from shared.streaming.kinesis import StreamingConfig, StreamingHelper
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +95,7 @@ def representative_item_size() -> int:
     import boto3
     from moto import mock_aws
 
-    from shared.changes import Fingerprint
+    from shared.change_events import Fingerprint
     from shared.state import StateStore, state_table_definition
 
     with mock_aws():
@@ -316,7 +315,7 @@ def _consumer_writes(report: Report, kinesis: Any) -> None:
     import boto3
 
     from shared.state import DeadLetterStore, StateStore, dead_letter_table_definition, state_table_definition
-    from shared.stream_consumer import Consumer
+    from shared.streaming.consumer import Consumer
 
     dynamodb = boto3.client("dynamodb", region_name=REGION)
     dynamodb.create_table(**state_table_definition("state"))

@@ -233,7 +233,7 @@ def run_scenario(
     from shared.formats.samples import images
     from shared.s3ap import S3AccessPoint
     from shared.state import COMPLETED, DELETED, FAILED, DeadLetterOverflow, DeadLetterStore, StateStore
-    from shared.streaming import StreamingConfig, StreamingHelper
+    from shared.streaming.kinesis import StreamingConfig, StreamingHelper
 
     rng = random.Random(seed)
     outcome = Outcome()

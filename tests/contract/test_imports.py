@@ -44,8 +44,10 @@ WATCHED = (
     "PIL",
     "laspy",
     "lazrs",
-    "shared.changes",
-    "shared.streaming",
+    # The producer's engines; the consumer (shared.streaming.consumer) must not pay for them.
+    "shared.streaming.changes",
+    "shared.streaming.kinesis",
+    "shared.streaming.producer",
     "shared.tasktokens",
     "shared.formats.mp4",
     "shared.formats.pointcloud.readers",
@@ -67,7 +69,11 @@ COLD_START: dict[str, tuple[tuple[str, ...], dict[str, set[str]]]] = {
             "image_tagging": {"retail_catalog.pipeline", "retail_catalog.tagging", "retail_catalog.metadata"},
             "catalog_metadata": {"retail_catalog.tagging", "retail_catalog.metadata"},
             "quality_check": {"retail_catalog.pipeline", "retail_catalog.tagging", "retail_catalog.metadata"},
-            "stream_producer": {"shared.changes", "shared.streaming"},
+            "stream_producer": {
+                "shared.streaming.changes",
+                "shared.streaming.kinesis",
+                "shared.streaming.producer",
+            },
             "stream_consumer": {
                 "retail_catalog.pipeline",
                 "retail_catalog.tagging",

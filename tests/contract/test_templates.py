@@ -203,6 +203,7 @@ ADDED = {
     "StreamProducerPolicy": "per-function permissions",
     "StreamConsumerPolicy": "per-function permissions",
     "DiscoveryStreamingPolicy": "permissions that exist only with streaming on",
+    "StreamConsumerStreamingPolicy": "the shared consumer's rights, apart from the use case's per-file work",
     "StreamProducerInvokeConfig": "Scheduler invokes the producer asynchronously: on-failure destination",
     "VideoMetadataPolicy": "per-function permissions",
     "PointCloudQcPolicy": "per-function permissions",

@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import pytest
 
-from shared.changes import ChangeEvent, Fingerprint
+from shared.change_events import ChangeEvent, Fingerprint
 from shared.state import (
     COMPLETED,
     DELETED,
@@ -21,7 +21,7 @@ from shared.state import (
     dead_letter_table_definition,
     state_table_definition,
 )
-from shared.stream_consumer import Consumer
+from shared.streaming.consumer import Consumer
 from tests.handlers import load_handler
 from tests.streaming_fakes import FakeDynamoDB
 

@@ -10,8 +10,9 @@ from typing import Any
 import boto3
 import pytest
 
-from shared.changes import ChangeEvent
+from shared.change_events import ChangeEvent
 from shared.errors import ConfigError
+from shared.streaming.producer import ShardsFailedError
 from tests.handlers import load_handler
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,6 +38,7 @@ def producer(access_point: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> A
     monkeypatch.setenv("ACCESS_POINT", access_point["arn"])
     monkeypatch.setenv("STREAM_NAME", "changes")
     monkeypatch.setenv("MANIFEST_BUCKET", "output")
+    monkeypatch.setenv("SUFFIXES", ".jpg,.jpeg,.png,.webp")
 
     def put(key: str, body: bytes = b"\xff\xd8\xff\xe0 image") -> None:
         s3.put_object(Bucket=access_point["bucket"], Key=key, Body=body)
@@ -119,7 +121,7 @@ def test_a_missing_stream_fails_the_shard_and_keeps_the_manifest(
     monkeypatch.setenv("QUIET_POLLS", "0")
     monkeypatch.setenv("STREAM_NAME", "no-such-stream")
     put("a/1.jpg")
-    with pytest.raises(handler.ShardsFailedError) as caught:
+    with pytest.raises(ShardsFailedError) as caught:
         handler.handler({}, None)
     details = caught.value.details
     assert details["summary"]["emitted"] == 0 and details["failed_shards"][0]["shard"] == "a/"
@@ -153,3 +155,53 @@ def test_change_event_payload_is_versioned_json(producer: Any, monkeypatch: pyte
     assert document["fingerprint"]["size"] == 5 and document["fingerprint"]["etag"]
     assert document["run_id"] == summary["run_id"] and document["detected_at"].endswith("Z")
     assert base64.b64encode(record["Data"])  # raw bytes, not pre-encoded text
+
+
+def test_the_listing_filter_is_required_configuration(producer: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    handler, put, *_ = producer
+    monkeypatch.delenv("SUFFIXES")
+    put("a/1.jpg")
+    with pytest.raises(ConfigError, match="SUFFIXES"):
+        handler.handler({}, None)
+
+
+def test_source_prefix_limits_the_listing_and_shards_below_it(
+    producer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handler, put, s3, kinesis = producer
+    monkeypatch.setenv("QUIET_POLLS", "0")
+    monkeypatch.setenv("SOURCE_PREFIX", "catalog")
+    keys = ("catalog/top.jpg", "catalog/shoes/1.jpg", "catalog/bags/2.png", "other/3.jpg", "catalogue/4.jpg")
+    for key in keys:
+        put(key)
+    summary = handler.handler({}, None)
+    assert summary["shards"] == 3 and summary["emitted"] == 3
+    keys = sorted(e.key for _, e in stream_events(kinesis))
+    assert keys == ["catalog/bags/2.png", "catalog/shoes/1.jpg", "catalog/top.jpg"]
+    manifests = [m["Key"] for m in s3.list_objects_v2(Bucket="output", Prefix="manifests/")["Contents"]]
+    assert manifests == [
+        "manifests/scoped/catalog%2F/shards/_root.jsonl.gz",
+        "manifests/scoped/catalog%2F/shards/p-catalog%2Fbags%2F.jsonl.gz",
+        "manifests/scoped/catalog%2F/shards/p-catalog%2Fshoes%2F.jsonl.gz",
+    ]
+
+
+def test_a_new_source_prefix_starts_its_own_manifests_and_never_announces_a_watched_file_deleted(
+    producer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared import config
+
+    handler, put, _, kinesis = producer
+    monkeypatch.setenv("QUIET_POLLS", "0")
+    put("catalog/top.jpg")
+    put("catalog/shoes/1.jpg")
+    put("other/2.jpg")
+    assert handler.handler({}, None)["created"] == 3
+    for prefix in ("catalog/", ""):  # narrowed, then widened again: shards move each time
+        monkeypatch.setenv("SOURCE_PREFIX", prefix)
+        config.reset()  # a new cold start reads the new environment
+        summary = handler.handler({}, None)
+        assert summary["deleted"] == 0 and summary["failed_shards"] == []
+    assert [e.key for _, e in stream_events(kinesis) if e.event_type == "deleted"] == []
+    # The widened scope is the first one again: its manifests were kept, so nothing is new.
+    assert summary["created"] == 0 and summary["unchanged"] == 3

@@ -18,7 +18,7 @@ from shared.state import (
     dead_letter_table_definition,
     state_table_definition,
 )
-from shared.streaming import StreamingConfig, StreamingHelper
+from shared.streaming.kinesis import StreamingConfig, StreamingHelper
 
 FP = Fingerprint("e1", 10, "2026-01-01T00:00:00+00:00")
 T1, T2 = "2026-01-01T00:01:00.000000Z", "2026-01-01T00:11:00.000000Z"
@@ -138,6 +138,30 @@ def test_a_message_that_is_not_an_on_failure_record_is_kept(rig: Rig) -> None:
     summary = rig.replay()
     assert list(summary.kept.values()) == ["OnFailure message without KinesisBatchInfo; left in the queue"]
     assert rig.queued() == 1
+
+
+def test_a_failed_or_expired_producer_invocation_is_removed_with_a_note_and_nothing_replayed(
+    rig: Rig,
+) -> None:
+    for condition in ("RetriesExhausted", "EventAgeExceeded"):
+        context = {"requestId": "r", "functionArn": "arn:aws:lambda:us-east-1:1:function:p:$LATEST"}
+        record = {
+            "version": "1.0",
+            "requestContext": {**context, "condition": condition, "approximateInvokeCount": 1},
+            "requestPayload": {"trigger": "schedule"},
+            "responseContext": {"statusCode": 200, "functionError": "Unhandled"},
+        }
+        rig.sqs.send_message(QueueUrl=rig.queue, MessageBody=json.dumps(record))
+    dry = rig.replay(dry_run=True)
+    assert dry.kept == {} and dry.replayed == [] and len(dry.notes) == 2
+    assert all("(would be removed)" in note for note in dry.notes)
+    summary = rig.replay()
+    assert summary.kept == {} and summary.replayed == [] and rig.stream() == []
+    assert sorted(note.split(" ended ")[1].split(":")[0] for note in summary.notes) == [
+        "EventAgeExceeded",
+        "RetriesExhausted",
+    ]
+    assert rig.queued() == 0
 
 
 class PagedKinesis:

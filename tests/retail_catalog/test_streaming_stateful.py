@@ -43,11 +43,12 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from scripts.bench.stream_faults import Faults, fault_cloud, run_scenario
-from shared.changes import ChangeEvent, Fingerprint, ManifestStore, run_cycle
+from shared.change_events import ChangeEvent, Fingerprint
 from shared.s3ap import ObjectInfo
 from shared.state import COMPLETED, DELETED, FAILED, Claim, DeadLetterStore, StateStore
-from shared.stream_consumer import Consumer
-from shared.streaming import StreamingConfig, StreamingHelper
+from shared.streaming.changes import ManifestStore, run_cycle
+from shared.streaming.consumer import Consumer
+from shared.streaming.kinesis import StreamingConfig, StreamingHelper
 from tests.streaming_fakes import DictLister, FakeDynamoDB, FakeKinesis, FakeManifestS3
 
 

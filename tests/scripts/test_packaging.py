@@ -121,7 +121,8 @@ def _copy_sources(tmp_path: Path, uc: str) -> tuple[Path, Path]:
         ("autonomous-driving", "shared/formats/mp4.py", {"video_metadata"}),
         ("autonomous-driving", "shared/tasktokens.py", {"segmentation_callback", "segmentation_invoke"}),
         ("autonomous-driving", "autonomous-driving/autonomous_driving/quality.py", {"pointcloud_qc"}),
-        ("retail-catalog", "shared/streaming.py", {"stream_producer"}),
+        ("retail-catalog", "shared/streaming/kinesis.py", {"stream_producer"}),
+        ("retail-catalog", "shared/streaming/consumer.py", {"stream_consumer"}),
         ("retail-catalog", "shared/formats/pointcloud/readers.py", set()),
     ],
 )

@@ -15,16 +15,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.changes import (
+from shared.change_events import ChangeEvent, Fingerprint, MalformedEventError
+from shared.s3ap import ObjectInfo, S3AccessPoint
+from shared.streaming.changes import (
     CREATED,
     DELETED,
     DROPPED,
     MODIFIED,
     QUIET,
     UNCHANGED,
-    ChangeEvent,
-    Fingerprint,
-    MalformedEventError,
     ManifestEntry,
     ManifestStore,
     S3Lister,
@@ -33,8 +32,7 @@ from shared.changes import (
     run_cycle,
     shard_of,
 )
-from shared.s3ap import ObjectInfo, S3AccessPoint
-from shared.streaming import StreamingConfig, StreamingHelper
+from shared.streaming.kinesis import StreamingConfig, StreamingHelper
 from tests.streaming_fakes import DictLister, FakeKinesis, FakeManifestS3
 
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
@@ -226,7 +224,7 @@ def _retime(entry: ManifestEntry) -> ManifestEntry:
 
 
 def test_an_out_of_order_listing_is_detected() -> None:
-    from shared.changes import ListingOrderError
+    from shared.streaming.changes import ListingOrderError
 
     with pytest.raises(ListingOrderError):
         list(merge_diff([], [obj("b"), obj("a")]))
@@ -235,7 +233,7 @@ def test_an_out_of_order_listing_is_detected() -> None:
 
 
 def test_an_out_of_order_manifest_is_reported_as_a_manifest_error() -> None:
-    from shared.changes import ManifestError
+    from shared.streaming.changes import ManifestError
 
     fp = Fingerprint("e", 1, "t")
     with pytest.raises(ManifestError):

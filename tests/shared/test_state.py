@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from shared.changes import Fingerprint
+from shared.change_events import Fingerprint
 from shared.state import (
     BUSY,
     CLAIMED,

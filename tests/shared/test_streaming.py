@@ -12,7 +12,7 @@ from botocore.awsrequest import AWSResponse
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.streaming import (
+from shared.streaming.kinesis import (
     MAX_BYTES_PER_REQUEST,
     MAX_RECORD_BYTES,
     MAX_RECORDS_PER_REQUEST,

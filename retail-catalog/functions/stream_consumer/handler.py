@@ -1,7 +1,8 @@
-"""Stream consumer: process change events from Kinesis with per-shard fail-fast and a dead-letter table.
+"""Stream consumer of retail-catalog: tag, describe and check each changed product image.
 
-Invoked by a Kinesis event source mapping with ``ReportBatchItemFailures``. Returns
-``{"batchItemFailures": [...]}``: the records that really failed, each handled on its own merit.
+Invoked by a Kinesis event source mapping with ``ReportBatchItemFailures``; returns
+``{"batchItemFailures": [...]}``. Claims, dead letters and outcomes are the shared consumer's
+(:mod:`shared.streaming.consumer`); this module only hands it retail's per-file processor.
 
 A file is processed by calling the retail domain code (tag, then metadata, then quality) in this
 process rather than by invoking the polling path's Lambdas. That gives one retry boundary (the
@@ -25,41 +26,34 @@ from shared.clients import aws_client
 from shared.config import env
 from shared.observability import stats, trace_lambda_handler
 from shared.s3ap import S3AccessPoint
-from shared.state import DeadLetterOverflow, DeadLetterStore, StateStore
-from shared.stream_consumer import Consumer
+from shared.streaming.consumer import Consumer, ConsumerConfig, build_consumer, consume_batch
 
 logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
-class ConsumerConfig:
-    """The consumer's environment (names fixed by the template)."""
+class RetailProcessingConfig:
+    """What retail's per-file processing reads from the environment (names fixed by the template)."""
 
     access_point: str = env("ACCESS_POINT")
-    state_table: str = env("STATE_TABLE")
-    dlq_table: str = env("DLQ_TABLE")
     output_bucket: str = env("OUTPUT_BUCKET")
     bedrock_model_id: str = env("BEDROCK_MODEL_ID")
     confidence_threshold: float = env("CONFIDENCE_THRESHOLD", DEFAULT_CONFIDENCE_THRESHOLD)
-    claim_timeout_seconds: float = env("CLAIM_TIMEOUT_SECONDS", 900.0)
-    dlq_ttl_days: float = env("DLQ_TTL_DAYS", 14.0)
 
 
 @functools.cache
-def build_consumer(cfg: ConsumerConfig) -> Consumer:
-    """Wire the consumer to DynamoDB and the retail domain code (once per cold start)."""
-    dynamodb = aws_client("dynamodb")
-    s3 = aws_client("s3")
-    source = S3AccessPoint(cfg.access_point, s3)
-    # One client per service for the life of the environment, not one per record.
+def consumer() -> Consumer:
+    """The shared consumer with retail's processor, its clients created once per cold start."""
+    cfg = config.load(RetailProcessingConfig)
+    source = S3AccessPoint(cfg.access_point, aws_client("s3"))
     rekognition = aws_client("rekognition")
     bedrock = aws_client("bedrock-runtime")
 
-    def process(event: ChangeEvent) -> Mapping[str, Any]:
+    def process(file: ChangeEvent) -> Mapping[str, Any]:
         return process_image(
             source,
-            event.key,
-            event.fingerprint.etag,
+            file.key,
+            file.fingerprint.etag,
             output_bucket=cfg.output_bucket,
             model_id=cfg.bedrock_model_id,
             confidence_threshold=cfg.confidence_threshold,
@@ -67,28 +61,13 @@ def build_consumer(cfg: ConsumerConfig) -> Consumer:
             bedrock=bedrock,
         )
 
-    return Consumer(
-        state=StateStore(cfg.state_table, dynamodb),
-        # A dead letter too large for DynamoDB keeps its record under dead-letters/ in the output bucket.
-        dead_letters=DeadLetterStore(
-            cfg.dlq_table,
-            dynamodb,
-            ttl_days=cfg.dlq_ttl_days,
-            overflow=DeadLetterOverflow(cfg.output_bucket, s3),
-        ),
-        process=process,
-        claim_timeout_seconds=cfg.claim_timeout_seconds,
-    )
+    return build_consumer(config.load(ConsumerConfig), process)
 
 
 @trace_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    records = event.get("Records") if isinstance(event, dict) else None
-    if not isinstance(records, list):
-        raise ValueError("expected a Kinesis event with a 'Records' list")
-    report = build_consumer(config.load(ConsumerConfig)).consume(records)
+    report = consume_batch(event, consumer())
     # Emitted on every batch, zero included, in this function's own code (not in shared/) so the
     # metric registry ties it to this function; the stack's dead-letter alarm watches it.
     stats().put_metric("RecordsDeadLettered", report.dead_lettered, "Count")
-    logger.info("consumed %d record(s): %s; %d to retry", len(records), report.outcomes, len(report.failures))
     return report.response()

@@ -1,4 +1,4 @@
-"""The stream consumer's logic: decode change events, move state, process files, dead-letter poison.
+"""The stream consumer of any use case: decode change events, move state, process files, dead-letter poison.
 
 It runs under a Kinesis event source mapping with ``ReportBatchItemFailures``. Every record is
 handled on its own merit, and only the records that really failed are reported. There is no
@@ -22,8 +22,9 @@ Outcomes per record:
 * an exception (throttling, a service outage): recorded as a dead letter of kind ``transient``
   and reported as a batch item failure, so Lambda retries it.
 
-Each record's payload is decoded once. Processing is injected as a callable, so the logic is
-testable without AWS and holds for any use case whose processing is per file.
+Each record's payload is decoded once. The per-file work is the use case's own
+:class:`FileProcessor`, handed in by its ``stream_consumer`` handler; everything around it (claims,
+fingerprints, dead letters, what is reported for retry) is here, the same for every use case.
 """
 
 from __future__ import annotations
@@ -32,18 +33,32 @@ import base64
 import binascii
 import logging
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from shared.change_events import ChangeEvent, MalformedEventError
+from shared.clients import aws_client
+from shared.config import env
 from shared.errors import SUCCEEDED
 from shared.observability import log_keys, stats
-from shared.state import CLAIMED, DeadLetterStore, StateStore
+from shared.state import CLAIMED, DeadLetterOverflow, DeadLetterStore, StateStore
 
 logger = logging.getLogger(__name__)
 
-ProcessFn = Callable[[ChangeEvent], Mapping[str, Any]]
+
+class FileProcessor(Protocol):
+    """A use case's per-file work, run once per claimed file version.
+
+    ``file`` names the version (``file.key``, ``file.fingerprint.etag``). The result is the
+    use case's result document, or at least ``status``: ``"SUCCEEDED"`` completes the state (with
+    ``output_key`` if given); any other status fails it and dead-letters the record with
+    ``reason``. Raise for a failure worth retrying (throttling, an outage): the record is then
+    dead-lettered as transient and reported to Lambda for another delivery.
+    """
+
+    def __call__(self, file: ChangeEvent, /) -> Mapping[str, Any]: ...
+
 
 MALFORMED, FAILED_RESULT, TRANSIENT = "malformed", "failed", "transient"
 
@@ -104,7 +119,7 @@ class Consumer:
 
     state: StateStore
     dead_letters: DeadLetterStore
-    process: ProcessFn
+    process: FileProcessor
     claim_timeout_seconds: float = 900
 
     def consume(self, records: Sequence[Mapping[str, Any]]) -> ConsumeReport:
@@ -202,3 +217,41 @@ class Consumer:
             logger.exception("could not dead-letter record %s; it stays on the stream", _sequence(record))
             return False
         return True
+
+
+@dataclass(frozen=True)
+class ConsumerConfig:
+    """The consumer's environment that every use case shares (names fixed by the template)."""
+
+    state_table: str = env("STATE_TABLE")
+    dlq_table: str = env("DLQ_TABLE")
+    # Dead letters too large for a DynamoDB item keep their record under dead-letters/ here.
+    output_bucket: str = env("OUTPUT_BUCKET")
+    claim_timeout_seconds: float = env("CLAIM_TIMEOUT_SECONDS", 900.0)
+    dlq_ttl_days: float = env("DLQ_TTL_DAYS", 14.0)
+
+
+def build_consumer(cfg: ConsumerConfig, process: FileProcessor) -> Consumer:
+    """Wire a use case's processor to the state and dead-letter tables; call once per cold start."""
+    dynamodb = aws_client("dynamodb")
+    return Consumer(
+        state=StateStore(cfg.state_table, dynamodb),
+        dead_letters=DeadLetterStore(
+            cfg.dlq_table,
+            dynamodb,
+            ttl_days=cfg.dlq_ttl_days,
+            overflow=DeadLetterOverflow(cfg.output_bucket, aws_client("s3")),
+        ),
+        process=process,
+        claim_timeout_seconds=cfg.claim_timeout_seconds,
+    )
+
+
+def consume_batch(event: Mapping[str, Any], consumer: Consumer) -> ConsumeReport:
+    """Consume one Kinesis event-source-mapping batch; refuses an event that is not one."""
+    records = event.get("Records") if isinstance(event, Mapping) else None
+    if not isinstance(records, list):
+        raise ValueError("expected a Kinesis event with a 'Records' list")
+    report = consumer.consume(records)
+    logger.info("consumed %d record(s): %s; %d to retry", len(records), report.outcomes, len(report.failures))
+    return report

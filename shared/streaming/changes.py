@@ -42,18 +42,11 @@ from datetime import datetime
 from typing import IO, Any, Protocol, TypeVar
 from urllib.parse import quote, unquote
 
-from shared.change_events import EVENT_TYPES as EVENT_TYPES
-from shared.change_events import EVENT_VERSION as EVENT_VERSION
-from shared.change_events import ChangeEvent as ChangeEvent
-from shared.change_events import Fingerprint as Fingerprint
-from shared.change_events import MalformedEventError as MalformedEventError
-from shared.change_events import utc_stamp as utc_stamp
-
-# Re-exported: the event types were defined here first and callers import them from this module.
+from shared.change_events import ChangeEvent, Fingerprint, utc_stamp
 from shared.clients import LazyClient
 from shared.errors import PatternError, StorageError, aws_error_code
 from shared.s3ap import ObjectInfo, S3AccessPoint
-from shared.streaming import PutRecordsFailedError, StreamingHelper, StreamRecord
+from shared.streaming.kinesis import PutRecordsFailedError, StreamingHelper, StreamRecord
 
 logger = logging.getLogger(__name__)
 
@@ -218,21 +211,27 @@ class Lister(Protocol):
 
 
 class S3Lister:
-    """Lists an S3 access point by top-level prefix.
+    """Lists an S3 access point by top-level prefix below ``prefix``.
 
-    A shard is a top-level prefix such as ``"products/"``; :data:`ROOT_SHARD` (``""``) holds the
-    files directly at the root. Listing by prefix keeps each ONTAP directory read bounded.
+    A shard is a prefix one level below ``prefix`` such as ``"products/"`` (or
+    ``"catalog/products/"`` with ``prefix="catalog/"``); :data:`ROOT_SHARD` (``""``) holds the
+    files directly at ``prefix``. Listing by prefix keeps each ONTAP directory read bounded.
     """
 
-    def __init__(self, access_point: S3AccessPoint, suffixes: Sequence[str] = ()) -> None:
+    def __init__(
+        self, access_point: S3AccessPoint, suffixes: Sequence[str] = (), *, prefix: str = ""
+    ) -> None:
+        if prefix and not prefix.endswith("/"):
+            raise ValueError(f"a listing prefix is a folder ending in '/', got {prefix!r}")
         self.access_point = access_point
         self.suffixes = tuple(s.lower() for s in suffixes)
+        self.prefix = prefix
 
     def shards(self) -> list[str]:
-        """Every top-level prefix, plus the root shard if files sit at the root."""
+        """Every prefix one level below ``prefix``, plus the root shard if files sit at that level."""
         found: list[str] = []
         root = False
-        for page in self.access_point.iter_level(suffixes=self.suffixes):
+        for page in self.access_point.iter_level(self.prefix, suffixes=self.suffixes):
             found.extend(page.prefixes)
             root = root or bool(page.objects)
         return ([ROOT_SHARD] if root else []) + found
@@ -241,7 +240,7 @@ class S3Lister:
         if shard != ROOT_SHARD:
             yield from self.access_point.iter_pages(shard, suffixes=self.suffixes)
             return
-        for page in self.access_point.iter_level(suffixes=self.suffixes):
+        for page in self.access_point.iter_level(self.prefix, suffixes=self.suffixes):
             yield page.objects
 
     def iter_objects(self) -> Iterator[ObjectInfo]:
