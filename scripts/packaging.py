@@ -121,6 +121,14 @@ class PackagedUseCase:
         """The packaged template as Python values (long-form intrinsics)."""
         return cfn_template.loads(self.template_body)
 
+    def snippet(self, location: str) -> Path:
+        """The built copy of the snippet a packaged Location (``s3://<bucket>/<key>``) names."""
+        key = location.split("://", 1)[-1].partition("/")[2]
+        for artifact in self.artifacts:
+            if artifact.kind == "include" and artifact.key == key:
+                return artifact.path
+        raise PackagingError(f"{location} is not a snippet of the {self.use_case.name} package")
+
     @property
     def expanded_template(self) -> dict[str, Any]:
         """What CloudFormation runs: the transform applied, the state machine definitions inline."""

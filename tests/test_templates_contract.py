@@ -391,3 +391,27 @@ def test_a_stack_name_too_long_for_its_function_names_is_refused_before_anything
     )
     with pytest.raises(deploy.DeployError, match=r"48 characters; retail-catalog allows at most 47"):
         deploy.deploy("retail-catalog", stack_name="s" * 48)
+
+
+# --------------------------------------------------------------------------------------------------
+# The template a new use case starts from
+
+ADDING = ROOT / "docs" / "adding-a-use-case.md"
+
+
+def test_the_documented_skeleton_is_a_lint_clean_template(tmp_path: Path) -> None:
+    """The skeleton in docs/adding-a-use-case.md includes the real snippets and lints clean."""
+    skeleton = re.search(r"## The skeleton.*?```yaml\n(.*?)```", ADDING.read_text(), re.DOTALL)
+    assert skeleton is not None
+    folder = tmp_path / "my-use-case"
+    folder.mkdir()
+    (tmp_path / "shared").symlink_to(ROOT / "shared")
+    (folder / "template.yaml").write_text(skeleton.group(1), encoding="utf-8")
+    template = cfn_template.load(folder / "template.yaml")
+    resources = template["Resources"]
+    assert {"EncryptionKey", "DiscoveryRole", "ProcessFunction", "ProcessErrorRateAlarm"} <= set(resources)
+    assert resources["ProcessFunction"]["Properties"]["EphemeralStorage"] == {"Size": "2048"}
+    effective = tmp_path / "effective.yaml"
+    effective.write_text(cfn_template.dump(cfn_template.drop_unused_mappings(template)), encoding="utf-8")
+    # The skeleton leaves out ProcessPolicy and the definition file; nothing else may be missing.
+    assert [f for f in _lint(effective) if "ProcessPolicy" not in f] == []
