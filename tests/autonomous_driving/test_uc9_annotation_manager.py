@@ -173,8 +173,8 @@ def test_bedrock_throttling_raises_so_the_state_retries(uc9: Uc9, monkeypatch: p
 
 
 def test_a_catch_without_a_cause_takes_the_reason_the_callback_recorded(uc9: Uc9) -> None:
+    from autonomous_driving.transformjob import record_failure
     from shared.s3ap import S3AccessPoint
-    from shared.transformjob import record_failure
 
     record_failure(S3AccessPoint(OUTPUT_BUCKET), "run-1", "AlgorithmError: out of memory", mode="sagemaker")
     found, analysis = uc9.analyse()

@@ -11,7 +11,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from shared.pointcloud import decode_labels, encode_labels, reference_model
+from autonomous_driving.segmentation import reference_model
+from shared.formats.pointcloud import decode_labels, encode_labels
 from tests.autonomous_driving.uc9_helpers import (
     JOB_PREFIX,
     OUTPUT_BUCKET,
@@ -133,7 +134,7 @@ def test_a_mock_model_error_counts_a_failed_job_and_fails_the_task(
     def broken_model(body: bytes, content_type: str = "") -> bytes:
         raise RuntimeError("model crashed")
 
-    monkeypatch.setattr(invoke, "reference_model", broken_model)
+    monkeypatch.setattr("autonomous_driving.segmentation.reference_model", broken_model)
     capsys.readouterr()
     _invoke(uc9, qc_result)
     metrics = transform_metrics(capsys.readouterr().out)

@@ -12,8 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scripts.samples.images import seed_bucket
-from shared.retail.discovery import (
+from retail_catalog.discovery import (
     MAX_CHUNK_BYTES,
     Chunk,
     ManifestChunkError,
@@ -22,7 +21,8 @@ from shared.retail.discovery import (
     load_chunk,
     slash_order,
 )
-from shared.retail.keys import output_key
+from retail_catalog.keys import output_key
+from shared.formats.samples.images import seed_bucket
 from shared.s3ap import ObjectInfo, S3AccessPoint
 from shared.state import state_table_definition
 from tests.handlers import load_handler
@@ -285,8 +285,8 @@ def test_discovery_removes_results_and_marks_state_of_deleted_files(buckets: dic
 
 
 def test_a_file_re_created_since_the_listing_keeps_its_results_and_state(buckets: dict[str, Any]) -> None:
+    from retail_catalog.discovery import Orphan, reconcile_deletions
     from shared.change_events import Fingerprint
-    from shared.retail.discovery import Orphan, reconcile_deletions
     from shared.state import COMPLETED, StateStore
 
     source, output = _aps(buckets)
@@ -345,7 +345,7 @@ _names = st.text(alphabet="ab-. /", min_size=1, max_size=5).map(lambda s: "p/" +
 def test_the_results_index_keeps_exactly_the_files_without_a_current_result(
     files: dict[str, tuple[str, str]], gone: dict[str, str]
 ) -> None:
-    from shared.retail.discovery import OutputIndex
+    from retail_catalog.discovery import OutputIndex
 
     gone = {k: e for k, e in gone.items() if k not in files}
     results = {output_key(k, e) for k, e in gone.items()}

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from scripts.samples.images import DEFAULT_SPECS, render
-from shared.retail import output_key
-from shared.retail.contract import QUALITY_CHECK
+from retail_catalog import output_key
+from retail_catalog.contract import QUALITY_CHECK
+from shared.formats.samples.images import DEFAULT_SPECS, render
 from tests.handlers import load_handler
 
 

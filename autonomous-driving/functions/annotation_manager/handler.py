@@ -22,14 +22,14 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from autonomous_driving.transformjob import RunLayout, bounded, get_json, put_json, s3_uri, summarize
 from shared import config
 from shared.clients import aws_client
 from shared.config import CommonConfig, env
 from shared.errors import FAILED, SKIPPED, SUCCEEDED, ObjectNotFoundError, aws_error_code, failed_result
+from shared.formats.pointcloud import LABELS, PASSED
 from shared.observability import stats, trace_lambda_handler, xray_subsegment
-from shared.pointcloud import LABELS, PASSED
 from shared.s3ap import S3AccessPoint
-from shared.transformjob import RunLayout, bounded, get_json, put_json, s3_uri, summarize
 
 logger = logging.getLogger(__name__)
 

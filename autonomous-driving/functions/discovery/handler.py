@@ -12,12 +12,12 @@ import dataclasses
 import logging
 from typing import Any
 
+from autonomous_driving.transformjob import RunLayout, put_json, run_id_for
 from shared import config
 from shared.config import CommonConfig, env
+from shared.formats.pointcloud import FORMATS
 from shared.observability import append_log_keys, stats, trace_lambda_handler, xray_subsegment
-from shared.pointcloud import FORMATS
 from shared.s3ap import ObjectInfo, S3AccessPoint
-from shared.transformjob import RunLayout, put_json, run_id_for
 
 logger = logging.getLogger(__name__)
 

@@ -15,13 +15,14 @@ import os
 import tempfile
 from typing import Any
 
+from autonomous_driving.quality import QCThresholds, qc
+from autonomous_driving.transformjob import bounded, discovered_items, put_json, summarize
 from shared import config
 from shared.config import CommonConfig, env
 from shared.errors import FAILED, ObjectNotFoundError, ObjectTooLargeError, failed_result
+from shared.formats.pointcloud import PASSED, PointCloudError, detect_format, read
 from shared.observability import log_keys, stats, trace_lambda_handler, xray_subsegment
-from shared.pointcloud import PASSED, PointCloudError, QCThresholds, detect_format, qc, read
 from shared.s3ap import S3AccessPoint
-from shared.transformjob import bounded, discovered_items, put_json, summarize
 
 logger = logging.getLogger(__name__)
 

@@ -32,6 +32,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from autonomous_driving.transformjob import (
+    JobManifest,
+    LayoutError,
+    job_duration_ms,
+    record_failure,
+    settle_outputs,
+)
 from shared import config
 from shared.clients import aws_client
 from shared.config import CommonConfig, env
@@ -39,7 +46,6 @@ from shared.errors import SUCCEEDED, ObjectNotFoundError, aws_error_code
 from shared.observability import stats, trace_lambda_handler
 from shared.s3ap import S3AccessPoint
 from shared.tasktokens import CORRELATION_TAG, TaskTokenStore, TokenRecord, tags_from_event
-from shared.transformjob import JobManifest, LayoutError, job_duration_ms, record_failure, settle_outputs
 
 logger = logging.getLogger(__name__)
 

@@ -29,6 +29,16 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from autonomous_driving.transformjob import (
+    JobManifest,
+    RunLayout,
+    StagedItem,
+    get_json,
+    record_failure,
+    run_id_for,
+    s3_uri,
+    settle_outputs,
+)
 from shared import config
 from shared.clients import aws_client
 from shared.config import CommonConfig, env
@@ -40,8 +50,7 @@ from shared.errors import (
     StorageError,
     failed_result,
 )
-from shared.observability import stats, trace_lambda_handler, xray_subsegment
-from shared.pointcloud import (
+from shared.formats.pointcloud import (
     INPUT_CONTENT_TYPE,
     LABELS_CONTENT_TYPE,
     PASSED,
@@ -49,19 +58,9 @@ from shared.pointcloud import (
     detect_format,
     encode_transform_input,
     read,
-    reference_model,
 )
+from shared.observability import stats, trace_lambda_handler, xray_subsegment
 from shared.s3ap import S3AccessPoint
-from shared.transformjob import (
-    JobManifest,
-    RunLayout,
-    StagedItem,
-    get_json,
-    record_failure,
-    run_id_for,
-    s3_uri,
-    settle_outputs,
-)
 
 if TYPE_CHECKING:
     from shared.tasktokens import TaskTokenStore
@@ -168,6 +167,9 @@ def stage(
 
 def run_mock(output: S3AccessPoint, manifest: JobManifest, beat: Callable[[], None] = lambda: None) -> None:
     """What the transform container would do, in process: the reference model on every input."""
+    # Only mock mode runs the model: a real-SageMaker cold start does not load it.
+    from autonomous_driving.segmentation import reference_model
+
     for item in manifest.items:
         beat()
         with xray_subsegment("reference_model", {"points": item.point_count}):

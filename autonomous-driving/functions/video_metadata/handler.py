@@ -20,14 +20,14 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from autonomous_driving.transformjob import bounded, discovered_items, put_json, summarize
 from shared import config
 from shared.clients import aws_client
 from shared.config import CommonConfig, env
 from shared.errors import SKIPPED, SUCCEEDED, ObjectNotFoundError, aws_error_code, failed_result
-from shared.media.mp4 import MediaError, probe, sample_times
+from shared.formats.mp4 import MediaError, probe, sample_times
 from shared.observability import log_keys, stats, trace_lambda_handler, xray_subsegment
 from shared.s3ap import S3AccessPoint
-from shared.transformjob import bounded, discovered_items, put_json, summarize
 
 logger = logging.getLogger(__name__)
 

@@ -13,11 +13,11 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from retail_catalog.contract import DISCOVERY, LOAD_CHUNK
+from retail_catalog.discovery import Chunk, PendingFilter, StateIndex, discover, load_chunk, new_run_id
+from retail_catalog.settings import DiscoveryConfig
 from shared import config
 from shared.observability import append_log_keys, stats, trace_lambda_handler
-from shared.retail.contract import DISCOVERY, LOAD_CHUNK
-from shared.retail.discovery import Chunk, PendingFilter, StateIndex, discover, load_chunk, new_run_id
-from shared.retail.settings import DiscoveryConfig
 from shared.s3ap import ObjectInfo, S3AccessPoint
 
 logger = logging.getLogger(__name__)

@@ -10,10 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from shared import config
-from shared.errors import FAILED, SUCCEEDED
-from shared.observability import stats, trace_lambda_handler
-from shared.retail import (
+from retail_catalog import (
     ImageRejectedError,
     check_quality,
     output_key,
@@ -21,8 +18,11 @@ from shared.retail import (
     result_document,
     write_result,
 )
-from shared.retail.contract import QUALITY_CHECK
-from shared.retail.settings import QualityConfig
+from retail_catalog.contract import QUALITY_CHECK
+from retail_catalog.settings import QualityConfig
+from shared import config
+from shared.errors import FAILED, SUCCEEDED
+from shared.observability import stats, trace_lambda_handler
 from shared.s3ap import S3AccessPoint
 
 logger = logging.getLogger(__name__)
