@@ -963,6 +963,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--lock", action="store_true", help="write the hash-pinned layer lock instead of packaging"
     )
+    parser.add_argument(
+        "--artifact-bucket", default=None, help="the bucket the artifacts go to (names included snippets)"
+    )
     args = parser.parse_args(argv)
     try:
         selected = package_names(args.uc)
@@ -977,7 +980,7 @@ def main(argv: list[str] | None = None) -> int:
                 lock = lock_use_case(use_case)
                 print(f"  {'no dependencies layer' if lock is None else f'wrote {lock}'}")
             else:
-                describe(package(use_case, args.build_root))
+                describe(package(use_case, args.build_root, artifact_bucket=args.artifact_bucket))
         except PackagingError as error:
             # With UC=all one broken use case must not hide the others: report and carry on.
             print(f"error: {error}", file=sys.stderr)

@@ -549,6 +549,16 @@ def test_included_snippets_are_uploaded_by_hash_and_named_by_their_s3_location(
     assert again.template_body == packaged.template_body
 
 
+def test_package_cli_names_the_given_artifact_bucket(
+    tmp_path: Path, pip: FakePip, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = packaging.package
+    monkeypatch.setattr(packaging, "package", lambda *args, **kwargs: real(*args, pip=pip, **kwargs))
+    assert packaging.main(["retail-catalog", "--build-root", str(tmp_path), "--artifact-bucket", "b1"]) == 0
+    packaged = (tmp_path / "retail-catalog" / "template.packaged.yaml").read_text()
+    assert "s3://b1/retail-catalog/include/stack/" in packaged
+
+
 def test_the_source_template_is_left_untouched(tmp_path: Path, pip: FakePip) -> None:
     before = (MINI / "template.yaml").read_bytes()
     package(MINI, tmp_path / "build", pip=pip)
