@@ -21,6 +21,7 @@ well-formed names and ARNs the observability checks compare (see :func:`evaluate
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -146,13 +147,22 @@ def include_location(node: Any) -> str | None:
 
 
 def include_snippet(path: Path) -> Any:
-    """Read one snippet file: YAML or JSON, as :func:`loads` reads a template, but any value."""
+    """Read one snippet file: YAML or JSON, as :func:`loads` reads a template, but any value.
+
+    Parsed once per file version (a template includes the same snippets many times); the caller
+    gets its own copy.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise TemplateError(f"AWS::Include snippet {path} cannot be read: {error}") from error
+    return json.loads(_parsed_snippet(str(path), text))
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_snippet(path: str, text: str) -> str:
     try:
-        return yaml.load(text, Loader=_Loader)
+        return json.dumps(yaml.load(text, Loader=_Loader))
     except yaml.YAMLError as error:
         raise TemplateError(f"AWS::Include snippet {path} is not valid YAML: {error}") from error
 
@@ -194,7 +204,7 @@ def inline_includes(
             return node
         if _TRANSFORM not in node:
             return {key: walk(value, f"{where}.{key}") for key, value in node.items()}
-        snippet = json.loads(json.dumps(snippet_of(where, node[_TRANSFORM])))
+        snippet = snippet_of(where, node[_TRANSFORM])
         if len(node) == 1:
             return snippet
         if not isinstance(snippet, dict):

@@ -931,7 +931,7 @@ def _rewrite_include_locations(node: Any, locations: Mapping[str, str]) -> None:
     elif isinstance(node, dict):
         spec = node.get("Fn::Transform")
         location = cfn_template.include_location(spec)
-        if location in locations:
+        if isinstance(spec, dict) and location is not None and location in locations:
             spec["Parameters"]["Location"] = locations[location]
         for value in node.values():
             _rewrite_include_locations(value, locations)
