@@ -411,6 +411,7 @@ def test_the_documented_skeleton_is_a_lint_clean_template(tmp_path: Path) -> Non
     resources = template["Resources"]
     assert {"EncryptionKey", "DiscoveryRole", "ProcessFunction", "ProcessErrorRateAlarm"} <= set(resources)
     assert resources["ProcessFunction"]["Properties"]["EphemeralStorage"] == {"Size": "2048"}
+    assert resources["ProcessFunction"]["Properties"]["Environment"]["Variables"]["USE_CASE"] == "my-use-case"
     effective = tmp_path / "effective.yaml"
     effective.write_text(cfn_template.dump(cfn_template.drop_unused_mappings(template)), encoding="utf-8")
     # The skeleton leaves out ProcessPolicy and the definition file; nothing else may be missing.
