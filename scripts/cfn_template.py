@@ -21,6 +21,7 @@ well-formed names and ARNs the observability checks compare (see :func:`evaluate
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -120,10 +121,136 @@ def loads(text: str) -> dict[str, Any]:
 def load(path: str | Path, *, raw: bool = False) -> dict[str, Any]:
     """Load a template file (see :func:`loads`) as CloudFormation runs it, or as written if ``raw``.
 
-    The effective form is :func:`expand` plus :func:`inline_definitions` from the file's folder.
+    The effective form is :func:`inline_includes`, then :func:`expand`, then
+    :func:`inline_definitions`, each from the file's folder.
     """
     template = loads(Path(path).read_text(encoding="utf-8"))
-    return template if raw else inline_definitions(expand(template), Path(path).parent)
+    if raw:
+        return template
+    folder = Path(path).parent
+    return inline_definitions(expand(inline_includes(template, folder)), folder)
+
+
+# --------------------------------------------------------------------------------------------------
+# AWS::Include
+
+INCLUDE = "AWS::Include"
+_TRANSFORM = "Fn::Transform"
+
+
+def include_location(node: Any) -> str | None:
+    """The ``Location`` of a ``Fn::Transform`` value that calls ``AWS::Include``, else None."""
+    if not isinstance(node, dict) or node.get("Name") != INCLUDE:
+        return None
+    location = (node.get("Parameters") or {}).get("Location")
+    return location if isinstance(location, str) else None
+
+
+def include_snippet(path: Path) -> Any:
+    """Read one snippet file: YAML or JSON, as :func:`loads` reads a template, but any value.
+
+    Parsed once per file version (a template includes the same snippets many times); the caller
+    gets its own copy.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise TemplateError(f"AWS::Include snippet {path} cannot be read: {error}") from error
+    return json.loads(_parsed_snippet(str(path), text))
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_snippet(path: str, text: str) -> str:
+    try:
+        return json.dumps(yaml.load(text, Loader=_Loader))
+    except yaml.YAMLError as error:
+        raise TemplateError(f"AWS::Include snippet {path} is not valid YAML: {error}") from error
+
+
+def inline_includes(
+    template: Mapping[str, Any], folder: Path, *, resolve: Callable[[str], Path] | None = None
+) -> dict[str, Any]:
+    """The template with every ``Fn::Transform`` of ``AWS::Include`` replaced by its snippet; a new dict.
+
+    CloudFormation runs macros from the most deeply nested outward, so an ``Fn::Transform`` inside a
+    section is done before the template's ``Transform`` (``AWS::LanguageExtensions``): a snippet may
+    use ``Fn::ForEach``, ``Fn::FindInMap`` with ``DefaultValue``, and the loop identifier of a loop
+    it sits in. The snippet takes the place of the ``Fn::Transform`` key: alone in its mapping, the
+    mapping becomes the snippet; beside other keys, the snippet's keys join them (a key both define
+    is an error, as is a snippet that includes another). A source template names the snippet by a
+    path relative to ``folder``; ``resolve`` maps any other Location (a packaged ``s3://`` URI) to
+    the local file it was uploaded from.
+    """
+
+    def snippet_of(where: str, spec: Any) -> Any:
+        location = include_location(spec)
+        if location is None:
+            raise TemplateError(f"{where}: only Fn::Transform of {INCLUDE} with a Location is supported")
+        if resolve is not None and "://" in location:
+            path = resolve(location)
+        elif "://" in location:
+            raise TemplateError(f"{where}: {location} is not a local snippet and no resolver was given")
+        else:
+            path = (folder / location).resolve()
+        snippet = include_snippet(path)
+        if _find_transform(snippet):
+            raise TemplateError(f"{where}: snippet {location} uses {_TRANSFORM} (includes do not nest)")
+        return snippet
+
+    def walk(node: Any, where: str) -> Any:
+        if isinstance(node, list):
+            return [walk(item, f"{where}[{i}]") for i, item in enumerate(node)]
+        if not isinstance(node, dict):
+            return node
+        if _TRANSFORM not in node:
+            return {key: walk(value, f"{where}.{key}") for key, value in node.items()}
+        snippet = snippet_of(where, node[_TRANSFORM])
+        if len(node) == 1:
+            return snippet
+        if not isinstance(snippet, dict):
+            raise TemplateError(f"{where}: a snippet beside other keys must be a mapping")
+        clash = sorted(set(snippet) & set(node))
+        if clash:
+            raise TemplateError(f"{where}: the included snippet and the template both define {clash}")
+        out: dict[str, Any] = {}
+        for key, value in node.items():  # the snippet's keys take the place of the Fn::Transform key
+            if key == _TRANSFORM:
+                out.update(snippet)
+            else:
+                out[key] = walk(value, f"{where}.{key}")
+        return out
+
+    result = walk(dict(template), "template")
+    if not isinstance(result, dict):
+        raise TemplateError("a template is a mapping")
+    return result
+
+
+def include_locations(template: Mapping[str, Any]) -> list[str]:
+    """Every ``AWS::Include`` Location in ``template``, in document order (repeats kept once)."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                location = include_location(value) if key == _TRANSFORM else None
+                if location is not None and location not in found:
+                    found.append(location)
+                walk(value)
+
+    walk(template)
+    return found
+
+
+def _find_transform(node: Any) -> bool:
+    if isinstance(node, list):
+        return any(_find_transform(item) for item in node)
+    if isinstance(node, dict):
+        return _TRANSFORM in node or any(_find_transform(v) for v in node.values())
+    return False
 
 
 def drop_unused_mappings(template: dict[str, Any]) -> dict[str, Any]:

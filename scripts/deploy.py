@@ -442,14 +442,17 @@ def _template_source(
 # Stack state, capabilities, change sets, events
 
 
-def required_capabilities(template: Mapping[str, Any]) -> list[str]:
+def required_capabilities(
+    template: Mapping[str, Any], expanded: Mapping[str, Any] | None = None
+) -> list[str]:
     """CAPABILITY_IAM when the template has IAM resources; NAMED_IAM only when one is given a name.
 
     A template that declares a transform also needs CAPABILITY_AUTO_EXPAND; IAM resources a
-    transform generates count, so the transform is applied here first.
+    transform or an included snippet generates count, so they are read from ``expanded`` (the
+    packager's effective template) when given, else from ``template`` with the transform applied.
     """
     capabilities: set[str] = {"CAPABILITY_AUTO_EXPAND"} if cfn_template.transforms(template) else set()
-    template = cfn_template.expand(template)
+    template = expanded if expanded is not None else cfn_template.expand(template)
     for resource in template.get("Resources", {}).values():
         kind = resource.get("Type", "") if isinstance(resource, dict) else ""
         if kind.startswith("AWS::IAM::"):
@@ -680,7 +683,11 @@ def deploy(
     cfn = aws.client("cloudformation")
     try:
         root = Path(build_root) if build_root else packaging.DEFAULT_BUILD_ROOT
-        built = packaging.package(use_case, root, pip=pip)
+        # The bucket is named after the account and region, so the packaged template can name it
+        # (included snippets are read from s3://<bucket>/...) before ensure_artifact_bucket runs.
+        built = packaging.package(
+            use_case, root, pip=pip, artifact_bucket=artifact_bucket_name(aws.account, aws.region)
+        )
     except PackagingError as error:
         raise DeployError(str(error)) from error
     out(f"deploying {use_case.name} as stack {name} in {aws.account}/{aws.region}")
@@ -720,7 +727,7 @@ def deploy(
     if validate:
         _validate(cfn, aws, source, use_case.name)
     uploaded += upload_artifacts(aws, bucket, built, out)
-    capabilities = required_capabilities(template)
+    capabilities = required_capabilities(template, built.expanded_template)
     redo = {"Parameters": resolved.api(), "Capabilities": capabilities, **source}
 
     if updating and existing and _no_changes(cfn, existing, aws.target.template_body(built), resolved):
@@ -1012,7 +1019,8 @@ def delete(
 def _stack_template(cfn: Any, stack_id: str) -> dict[str, Any]:
     """The stack's template as deployed, or {} when CloudFormation cannot return it."""
     try:
-        body = cfn.get_template(StackName=stack_id, TemplateStage="Original").get("TemplateBody")
+        # Processed: with the transforms and included snippets applied, every resource is declared.
+        body = cfn.get_template(StackName=stack_id, TemplateStage="Processed").get("TemplateBody")
     except ClientError:
         return {}
     template = body if isinstance(body, dict) else cfn_template.loads(str(body))

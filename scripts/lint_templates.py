@@ -77,13 +77,24 @@ def combinations(template: Mapping[str, Any]) -> list[Combination]:
 
 def effective(path: Path, combination: Combination) -> dict[str, Any]:
     """The template as deployed with ``combination``, which also becomes its parameter defaults."""
-    template = cfn_template.inline_definitions(
-        cfn_template.expand(cfn_template.load(path, raw=True), combination.parameters), path.parent
-    )
+    raw = cfn_template.inline_includes(cfn_template.load(path, raw=True), path.parent)
+    template = cfn_template.inline_definitions(cfn_template.expand(raw, combination.parameters), path.parent)
     for name, value in combination.parameters.items():
         template["Parameters"][name]["Default"] = value
     cfn_template.drop_unused_mappings(template)
     return template
+
+
+def write_effective(path: Path, target: Path) -> Path:
+    """Write ``path``'s effective template at its parameter defaults to ``target``; return ``target``.
+
+    The linters read files, and a template that includes snippets cannot be linted as written
+    (they would need the snippets from S3); this is what CloudFormation runs.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    template = cfn_template.drop_unused_mappings(cfn_template.load(path))
+    target.write_text(cfn_template.dump(template), encoding="utf-8")
+    return target
 
 
 def write_all(templates: Sequence[Path], root: Path = LINT_ROOT) -> list[Path]:

@@ -19,6 +19,9 @@ template would be wrong inside the flattened zip. The packager therefore
   and each code, layer and state machine definition key pointing at its content-addressed
   artifact. A function built by ``Fn::ForEach`` takes its Handler and code key from a Mappings
   row; the packager rewrites those rows, so the packaged template keeps the transform for AWS;
+* uploads each template snippet an ``Fn::Transform`` of ``AWS::Include`` names (the shared building
+  blocks in ``shared/cfn/blocks``) by the hash of its bytes, and points the Location at the
+  ``s3://`` copy, which is where CloudFormation reads a snippet from;
 * writes ``build/<uc>/template.expanded.yaml``, the same template with the transform applied and
   the definitions inline (:func:`scripts.cfn_template.load`), for clouds that run no transforms.
 
@@ -90,8 +93,8 @@ PipRunner = Callable[[Sequence[str]], None]
 class Artifact:
     """One file to upload: a function zip or a layer zip, named by its content."""
 
-    kind: str  # "function" or "layer"
-    name: str  # function folder name, or "dependencies" for the layer
+    kind: str  # "function", "layer", "definition" or "include"
+    name: str  # function folder name, "dependencies" for the layer, a definition's or snippet's file stem
     path: Path
     key: str
     sha256: str
@@ -117,6 +120,14 @@ class PackagedUseCase:
     def template(self) -> dict[str, Any]:
         """The packaged template as Python values (long-form intrinsics)."""
         return cfn_template.loads(self.template_body)
+
+    def snippet(self, location: str) -> Path:
+        """The built copy of the snippet a packaged Location (``s3://<bucket>/<key>``) names."""
+        key = location.split("://", 1)[-1].partition("/")[2]
+        for artifact in self.artifacts:
+            if artifact.kind == "include" and artifact.key == key:
+                return artifact.path
+        raise PackagingError(f"{location} is not a snippet of the {self.use_case.name} package")
 
     @property
     def expanded_template(self) -> dict[str, Any]:
@@ -725,14 +736,21 @@ def package(
     *,
     shared_dir: Path = SHARED_PACKAGE,
     pip: PipRunner | None = None,
+    artifact_bucket: str | None = None,
 ) -> PackagedUseCase:
-    """Build every artifact of ``uc`` into ``build_root/<uc>/`` and write the packaged template."""
+    """Build every artifact of ``uc`` into ``build_root/<uc>/`` and write the packaged template.
+
+    ``artifact_bucket`` is where the artifacts will be uploaded: an included snippet's Location
+    names it (``s3://<bucket>/<key>``). Without it the Location names :data:`UNKNOWN_BUCKET`, which
+    no bucket can be called, so such a template deploys only through ``make deploy``.
+    """
     use_case = resolve(uc)
     if not use_case.exists:
         raise PackagingError(f"{use_case.name} has no template yet ({use_case.template} is missing)")
+    folder = uc_folder(use_case)
     try:
         template = cfn_template.load(use_case.template, raw=True)
-        expanded = cfn_template.expand(template)
+        expanded = cfn_template.expand(cfn_template.inline_includes(template, folder))
     except cfn_template.TemplateError as error:
         raise PackagingError(f"{use_case.template}: {error}") from error
     if not isinstance(template.get("Resources"), dict):
@@ -775,13 +793,16 @@ def package(
         rewrites[properties["Handler"]] = f"{match.group('module')}.{match.group('func')}"
         rewrites[properties["Code"]["S3Key"]] = built[fn].key
     _rewrite_function_sources(template, rewrites)
-    local = cfn_template.inline_definitions(cfn_template.expand(template), uc_folder(use_case))
+    local = cfn_template.inline_definitions(
+        cfn_template.expand(cfn_template.inline_includes(template, folder)), folder
+    )
     cfn_template.drop_unused_mappings(local)
     artifacts.extend(_definitions(use_case, template, build_dir))
+    artifacts.extend(_includes(use_case, template, build_dir, artifact_bucket or UNKNOWN_BUCKET))
 
     layers = {
         logical_id: resource
-        for logical_id, resource in resources.items()
+        for logical_id, resource in expanded["Resources"].items()
         if isinstance(resource, dict)
         and resource.get("Type") == "AWS::Lambda::LayerVersion"
         and resource.get("Properties", {}).get("Content", {}).get("S3Key") == LAYER_PLACEHOLDER_KEY
@@ -806,7 +827,12 @@ def package(
         sha = layer_sha256(zip_path)
         key = artifact_key(use_case, "layer", "dependencies", sha)
         artifact = Artifact("layer", "dependencies", zip_path, key, sha, zip_path.stat().st_size, rebuilt)
-        layer["Properties"]["Content"]["S3Key"] = artifact.key
+        # Where the template spells the placeholder: the layer resource, or (for a layer from a
+        # shared snippet) the Mappings row its Fn::FindInMap reads the key from.
+        raw_layer = resources.get(next(iter(layers)))
+        if isinstance(raw_layer, dict) and raw_layer.get("Properties", {}).get("Content", {}).get("S3Key"):
+            raw_layer["Properties"]["Content"]["S3Key"] = artifact.key
+        _rewrite_function_sources(template, {LAYER_PLACEHOLDER_KEY: artifact.key})
         local["Resources"][next(iter(layers))]["Properties"]["Content"]["S3Key"] = artifact.key
         artifacts.append(artifact)
 
@@ -867,6 +893,50 @@ def _definitions(use_case: UseCase, template: dict[str, Any], build_dir: Path) -
     return artifacts
 
 
+# The bucket an included snippet's Location names when the packager is not told the real one: not a
+# valid bucket name, so a template packaged that way fails loudly instead of reading another bucket.
+UNKNOWN_BUCKET = "artifact-bucket-not-given"
+
+
+def _includes(use_case: UseCase, template: dict[str, Any], build_dir: Path, bucket: str) -> list[Artifact]:
+    """Copy each included snippet into the build, keyed by its hash, and point its Location at S3.
+
+    The raw template's Locations are paths relative to the use case folder; each becomes
+    ``s3://<bucket>/<uc>/include/<stem>/<sha256>.yaml``, the copy upload puts there.
+    """
+    folder = uc_folder(use_case)
+    artifacts: dict[str, Artifact] = {}
+    for location in cfn_template.include_locations(template):
+        source = (folder / location).resolve()
+        if "://" in location or not source.is_file():
+            raise PackagingError(f"{use_case.template}: AWS::Include snippet {location} is not a file")
+        data = source.read_bytes()
+        sha = hashlib.sha256(data).hexdigest()
+        target = build_dir / "include" / source.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        rebuilt = not target.is_file() or target.read_bytes() != data
+        if rebuilt:
+            target.write_bytes(data)
+        key = f"{use_case.name}/include/{source.stem}/{sha}{source.suffix}"
+        artifacts[location] = Artifact("include", source.stem, target, key, sha, len(data), rebuilt)
+    _rewrite_include_locations(template, {loc: f"s3://{bucket}/{a.key}" for loc, a in artifacts.items()})
+    return list(artifacts.values())
+
+
+def _rewrite_include_locations(node: Any, locations: Mapping[str, str]) -> None:
+    """Replace every ``AWS::Include`` Location found in ``locations``, in place."""
+    if isinstance(node, list):
+        for item in node:
+            _rewrite_include_locations(item, locations)
+    elif isinstance(node, dict):
+        spec = node.get("Fn::Transform")
+        location = cfn_template.include_location(spec)
+        if isinstance(spec, dict) and location is not None and location in locations:
+            spec["Parameters"]["Location"] = locations[location]
+        for value in node.values():
+            _rewrite_include_locations(value, locations)
+
+
 def package_names(selection: str) -> list[UseCase]:
     """``all`` means every use case and shared stack that has a template; otherwise one."""
     if selection.strip().lower() == "all":
@@ -893,6 +963,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--lock", action="store_true", help="write the hash-pinned layer lock instead of packaging"
     )
+    parser.add_argument(
+        "--artifact-bucket", default=None, help="the bucket the artifacts go to (names included snippets)"
+    )
     args = parser.parse_args(argv)
     try:
         selected = package_names(args.uc)
@@ -907,7 +980,7 @@ def main(argv: list[str] | None = None) -> int:
                 lock = lock_use_case(use_case)
                 print(f"  {'no dependencies layer' if lock is None else f'wrote {lock}'}")
             else:
-                describe(package(use_case, args.build_root))
+                describe(package(use_case, args.build_root, artifact_bucket=args.artifact_bucket))
         except PackagingError as error:
             # With UC=all one broken use case must not hide the others: report and carry on.
             print(f"error: {error}", file=sys.stderr)

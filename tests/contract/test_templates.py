@@ -214,6 +214,9 @@ ADDED = {
     "SegmentationRealModePolicy": "permissions that exist only in real SageMaker mode",
     "CallbackDeadLetterPolicy": "permissions that exist only in real SageMaker mode",
     "SummaryModelPolicy": "permissions that exist only with the Bedrock summary on",
+    # These came with the shared building blocks (shared/cfn/blocks).
+    "ExecutionsTimedOutAlarm": "every use case pages on a timed-out run, not only UC9",
+    "StateMachinePolicy": "what the states call, beside the shared state machine role (UC9)",
 }
 
 
@@ -320,10 +323,13 @@ def test_the_functions_come_from_one_loop(uc: catalog.UseCase) -> None:
         if isinstance(r, dict) and r.get("Type") == "AWS::Lambda::Function"
     ]
     identifier, names, body = raw["Resources"]["Fn::ForEach::Functions"]
-    assert set(body) == {
-        f"${{{identifier}}}{kind}"
-        for kind in ("Role", "LogGroup", "Function", "ErrorRateAlarm", "ProcessingErrorsAlarm")
-    }
+    kinds = ("Role", "LogGroup", "Function", "ErrorRateAlarm", "ProcessingErrorsAlarm")
+    assert set(body) == {f"${{{identifier}}}{kind}" for kind in kinds}
+    # Each resource of the block comes from the shared snippet of that name (shared/cfn/blocks).
+    for kind in kinds:
+        location = body[f"${{{identifier}}}{kind}"]["Fn::Transform"]["Parameters"]["Location"]
+        snippet = "function" + re.sub(r"(?=[A-Z])", "-", kind).lower().replace("-function", "")
+        assert location.endswith(f"shared/cfn/blocks/{snippet}.yaml"), location
     assert sorted(names) == sorted(raw["Mappings"]["Functions"])
 
 
@@ -546,3 +552,28 @@ def test_each_template_check_catches_its_breakage(breakage: str) -> None:
     change(template)
     problems = check(template)
     assert problems and any(words in p for p in problems), problems
+
+
+# --------------------------------------------------------------------------------------------------
+# The template a new use case starts from
+
+ADDING = ROOT / "docs" / "adding-a-use-case.md"
+
+
+def test_the_documented_skeleton_is_a_lint_clean_template(tmp_path: Path) -> None:
+    """The skeleton in docs/adding-a-use-case.md includes the real snippets and lints clean."""
+    skeleton = re.search(r"## The skeleton.*?```yaml\n(.*?)```", ADDING.read_text(), re.DOTALL)
+    assert skeleton is not None
+    folder = tmp_path / "my-use-case"
+    folder.mkdir()
+    (tmp_path / "shared").symlink_to(ROOT / "shared")
+    (folder / "template.yaml").write_text(skeleton.group(1), encoding="utf-8")
+    template = cfn_template.load(folder / "template.yaml")
+    resources = template["Resources"]
+    assert {"EncryptionKey", "DiscoveryRole", "ProcessFunction", "ProcessErrorRateAlarm"} <= set(resources)
+    assert resources["ProcessFunction"]["Properties"]["EphemeralStorage"] == {"Size": "2048"}
+    assert resources["ProcessFunction"]["Properties"]["Environment"]["Variables"]["USE_CASE"] == "my-use-case"
+    effective = tmp_path / "effective.yaml"
+    effective.write_text(cfn_template.dump(cfn_template.drop_unused_mappings(template)), encoding="utf-8")
+    # The skeleton leaves out ProcessPolicy and the definition file; nothing else may be missing.
+    assert [f for f in _lint(effective) if "ProcessPolicy" not in f] == []

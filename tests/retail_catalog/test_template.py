@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from cfnlint.decode import decode_str
 
-from scripts import cfn_template
+from scripts import cfn_template, lint_templates
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "retail-catalog" / "template.yaml"

@@ -299,3 +299,105 @@ def test_load_expands_unless_raw(tmp_path: Any) -> None:
     path.write_text(LOOP, encoding="utf-8")
     assert "SmallFunction" in cfn_template.load(path)["Resources"]
     assert "Fn::ForEach::Functions" in cfn_template.load(path, raw=True)["Resources"]
+
+
+# --------------------------------------------------------------------------------------------------
+# AWS::Include
+
+INCLUDING = """\
+Transform: AWS::LanguageExtensions
+Mappings:
+  Functions:
+    Small: {Name: small}
+    Large: {Name: large, Storage: "2048"}
+Resources:
+  Fn::Transform: {Name: AWS::Include, Parameters: {Location: blocks/stack.yaml}}
+  Fn::ForEach::Functions:
+    - Fn
+    - [Small, Large]
+    - ${Fn}Role: {Fn::Transform: {Name: AWS::Include, Parameters: {Location: blocks/role.yaml}}}
+      ${Fn}Function:
+        Type: AWS::Lambda::Function
+        Properties:
+          Fn::Transform: {Name: AWS::Include, Parameters: {Location: blocks/properties.yaml}}
+          MemorySize: 128
+"""
+SNIPPETS = {
+    "stack.yaml": "Key: {Type: AWS::KMS::Key}\n",
+    "role.yaml": 'Type: AWS::IAM::Role\nProperties: {Description: {"Fn::Sub": "role of ${Fn}"}}\n',
+    "properties.yaml": (
+        'Role: {"Fn::GetAtt": [{"Fn::Sub": "${Fn}Role"}, Arn]}\n'
+        "EphemeralStorage:\n"
+        '  Size: {"Fn::FindInMap": [Functions, {Ref: Fn}, Storage, {DefaultValue: "512"}]}\n'
+    ),
+}
+
+
+def _blocks(tmp_path: Any, **changed: str) -> Any:
+    (tmp_path / "blocks").mkdir(exist_ok=True)
+    for name, text in {**SNIPPETS, **changed}.items():
+        (tmp_path / "blocks" / name).write_text(text, encoding="utf-8")
+    (tmp_path / "template.yaml").write_text(INCLUDING, encoding="utf-8")
+    return tmp_path / "template.yaml"
+
+
+def test_snippets_are_included_before_the_loops_expand(tmp_path: Any) -> None:
+    """Nested macros run first: a snippet may use the loop identifier and FindInMap defaults."""
+    resources = cfn_template.load(_blocks(tmp_path))["Resources"]
+    assert list(resources) == ["Key", "SmallRole", "SmallFunction", "LargeRole", "LargeFunction"]
+    assert resources["LargeRole"]["Properties"] == {"Description": "role of Large"}
+    # Beside other keys, the snippet's keys take the place of the Fn::Transform key.
+    assert resources["SmallFunction"]["Properties"] == {
+        "Role": {"Fn::GetAtt": ["SmallRole", "Arn"]},
+        "EphemeralStorage": {"Size": "512"},
+        "MemorySize": 128,
+    }
+    assert resources["LargeFunction"]["Properties"]["EphemeralStorage"] == {"Size": "2048"}
+    assert "Fn::Transform" in cfn_template.load(tmp_path / "template.yaml", raw=True)["Resources"]
+
+
+def test_include_locations_lists_each_snippet_once() -> None:
+    assert cfn_template.include_locations(cfn_template.loads(INCLUDING)) == [
+        "blocks/stack.yaml",
+        "blocks/role.yaml",
+        "blocks/properties.yaml",
+    ]
+
+
+def test_a_packaged_location_is_read_through_the_resolver(tmp_path: Any) -> None:
+    path = _blocks(tmp_path)
+    template = cfn_template.loads(INCLUDING.replace("blocks/", "s3://bucket/uc/include/"))
+    with pytest.raises(TemplateError, match="no resolver"):
+        cfn_template.inline_includes(template, tmp_path)
+    included = cfn_template.inline_includes(
+        template, tmp_path, resolve=lambda location: path.parent / "blocks" / location.rsplit("/", 1)[1]
+    )
+    assert "Key" in included["Resources"]
+
+
+@pytest.mark.parametrize(
+    ("changed", "message"),
+    [
+        ({"properties.yaml": "MemorySize: 256\n"}, r"both define \['MemorySize'\]"),
+        ({"stack.yaml": "Key: {Fn::Transform: {Name: AWS::Include, Parameters: {Location: x}}}"}, "not nest"),
+        ({"stack.yaml": "- not\n- a mapping\n"}, "must be a mapping"),
+        ({"role.yaml": "Type: [unclosed\n"}, "not valid YAML"),
+    ],
+)
+def test_bad_snippets_are_rejected_with_the_reason(
+    tmp_path: Any, changed: dict[str, str], message: str
+) -> None:
+    path = _blocks(tmp_path, **changed)
+    with pytest.raises(TemplateError, match=message):
+        cfn_template.load(path)
+
+
+def test_only_the_include_macro_and_existing_snippets_are_accepted(tmp_path: Any) -> None:
+    path = _blocks(tmp_path)
+    stack = "Name: AWS::Include, Parameters: {Location: blocks/stack.yaml}"
+    other = INCLUDING.replace(stack, "Name: MyMacro")
+    with pytest.raises(TemplateError, match="only Fn::Transform of AWS::Include"):
+        cfn_template.inline_includes(cfn_template.loads(other), path.parent)
+    (path.parent / "blocks" / "role.yaml").unlink()
+    with pytest.raises(TemplateError, match="cannot be read"):
+        cfn_template.load(path)

@@ -139,6 +139,18 @@ def test_capabilities_are_explicit() -> None:
     ]
 
 
+def test_roles_from_included_snippets_need_the_iam_capability() -> None:
+    """The packaged template shows only Fn::Transform; the effective one holds the roles it includes."""
+    include = {"Name": "AWS::Include", "Parameters": {"Location": "s3://b/uc/include/role/1.yaml"}}
+    packaged = {"Transform": "AWS::LanguageExtensions", "Resources": {"R": {"Fn::Transform": include}}}
+    effective = {"Resources": {"R": {"Type": "AWS::IAM::Role", "Properties": {}}}}
+    assert deploy_module.required_capabilities(packaged) == ["CAPABILITY_AUTO_EXPAND"]
+    assert deploy_module.required_capabilities(packaged, effective) == [
+        "CAPABILITY_AUTO_EXPAND",
+        "CAPABILITY_IAM",
+    ]
+
+
 # ------------------------------------------------------------------------------------------------
 # deploy
 

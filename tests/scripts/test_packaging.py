@@ -500,7 +500,11 @@ def test_every_function_handler_and_code_key_is_rewritten(uc: Any, tmp_path: Pat
     assert cfn_template.transforms(packaged_raw) == cfn_template.transforms(
         cfn_template.load(use_case.template, raw=True)
     )
-    template = cfn_template.expand(packaged_raw)  # what CloudFormation runs, loops and all
+    # What CloudFormation runs: the uploaded snippets included, then the loops expanded.
+    for location in cfn_template.include_locations(packaged_raw):
+        assert location.startswith(f"s3://{packaging.UNKNOWN_BUCKET}/{use_case.name}/include/"), location
+    included = cfn_template.inline_includes(packaged_raw, packaged.build_dir, resolve=packaged.snippet)
+    template = cfn_template.expand(included)
     assert cfn_template.loads(packaged.expanded_body)["Resources"].keys() == template["Resources"].keys()
     keys = {a.key: a for a in packaged.artifacts}
 
@@ -517,6 +521,43 @@ def test_every_function_handler_and_code_key_is_rewritten(uc: Any, tmp_path: Pat
         if resource["Type"] == "AWS::Lambda::LayerVersion" and "Content" in resource.get("Properties", {}):
             assert resource["Properties"]["Content"]["S3Key"] in keys, logical_id
     assert packaged.template_path == tmp_path / "build" / use_case.name / "template.packaged.yaml"
+
+
+def test_included_snippets_are_uploaded_by_hash_and_named_by_their_s3_location(
+    tmp_path: Path, pip: FakePip
+) -> None:
+    use_case = packaging.resolve("retail-catalog")
+    packaged = package(use_case, tmp_path / "build", pip=pip, artifact_bucket="my-artifacts")
+    raw = packaged.template
+    snippets = {a.key: a for a in packaged.artifacts if a.kind == "include"}
+    sources = cfn_template.include_locations(cfn_template.load(use_case.template, raw=True))
+    assert len(snippets) == len(sources) > 0
+    for location in cfn_template.include_locations(raw):
+        bucket, _, key = location.removeprefix("s3://").partition("/")
+        assert bucket == "my-artifacts" and key in snippets, location
+        artifact = snippets[key]
+        source = ROOT / "shared" / "cfn" / "blocks" / artifact.path.name
+        assert artifact.path.read_bytes() == source.read_bytes()
+        assert artifact.sha256 in key and key.startswith(f"{use_case.name}/include/{source.stem}/")
+    # The layer comes from a shared snippet: its key is rewritten in the Mappings row it reads.
+    layer = next(a for a in packaged.artifacts if a.kind == "layer")
+    assert raw["Mappings"]["UseCase"]["Settings"]["Layer"] == layer.key
+    assert packaged.expanded_template["Resources"]["DependenciesLayer"]["Properties"]["Content"]["S3Key"] == (
+        layer.key
+    )
+    again = package(use_case, tmp_path / "build", pip=pip, artifact_bucket="my-artifacts")
+    assert not any(a.rebuilt for a in again.artifacts if a.kind == "include")
+    assert again.template_body == packaged.template_body
+
+
+def test_package_cli_names_the_given_artifact_bucket(
+    tmp_path: Path, pip: FakePip, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = packaging.package
+    monkeypatch.setattr(packaging, "package", lambda *args, **kwargs: real(*args, pip=pip, **kwargs))
+    assert packaging.main(["retail-catalog", "--build-root", str(tmp_path), "--artifact-bucket", "b1"]) == 0
+    packaged = (tmp_path / "retail-catalog" / "template.packaged.yaml").read_text()
+    assert "s3://b1/retail-catalog/include/stack/" in packaged
 
 
 def test_the_source_template_is_left_untouched(tmp_path: Path, pip: FakePip) -> None:
