@@ -15,6 +15,16 @@ from __future__ import annotations
 
 import logging
 
+from shared.analytics.athena import (
+    AthenaError,
+    AthenaQueryCancelledError,
+    AthenaQueryFailedError,
+    AthenaResultTooLargeError,
+    AthenaRunner,
+    AthenaSettings,
+    AthenaTimeoutError,
+    QueryResult,
+)
 from shared.analytics.schema import (
     Column,
     InvalidRecordError,
@@ -28,10 +38,18 @@ from shared.analytics.writer import DatasetWriteError, DatasetWriter, WriteSumma
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "AthenaError",
+    "AthenaQueryCancelledError",
+    "AthenaQueryFailedError",
+    "AthenaResultTooLargeError",
+    "AthenaRunner",
+    "AthenaSettings",
+    "AthenaTimeoutError",
     "Column",
     "DatasetWriteError",
     "DatasetWriter",
     "InvalidRecordError",
+    "QueryResult",
     "RecordSchema",
     "SchemaError",
     "WriteSummary",
