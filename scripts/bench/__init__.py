@@ -22,6 +22,7 @@ SUITES: tuple[str, ...] = (
     "change_detection",
     "stream_faults",
     "pointcloud",
+    "analytics",
 )
 
 
