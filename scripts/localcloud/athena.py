@@ -350,10 +350,10 @@ class AthenaStandIn:
 
     def _StartQueryExecution(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
         workgroup = params.get("WorkGroup") or "primary"
-        try:
-            group = self.client("athena").get_work_group(WorkGroup=workgroup)["WorkGroup"]
-        except Exception as error:
-            raise _InvalidRequestError(f"WorkGroup {workgroup} is not found.") from error
+        # moto answers an unknown workgroup with an empty response rather than an error.
+        group = self.client("athena").get_work_group(WorkGroup=workgroup).get("WorkGroup")
+        if not group:
+            raise _InvalidRequestError(f"WorkGroup {workgroup} is not found.")
         configured = group.get("Configuration", {})
         group_output = configured.get("ResultConfiguration", {}).get("OutputLocation", "")
         output = params.get("ResultConfiguration", {}).get("OutputLocation", "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -252,3 +253,54 @@ def test_a_lambda_calling_athena_on_the_local_cloud_gets_real_results(
     payload = invocation.payload
     assert payload["rows"] == [{"line": "L1", "n": "60"}, {"line": "L2", "n": "60"}]
     assert payload["bytes_scanned"] == lake["summary"].gzip_bytes
+
+
+# -- a stack declaring the catalog and the workgroup -----------------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore:Tried to parse AWS::(Glue|Athena)")  # the skips this test is about
+def test_a_stacks_glue_tables_and_workgroup_are_created_and_queryable(
+    cloud: LocalCloud, lake: dict[str, Any]
+) -> None:
+    from scripts.localcloud.resources import create_skipped, describe_stack
+
+    template = {
+        "Resources": {
+            "Database": {
+                "Type": "AWS::Glue::Database",
+                "Properties": {"CatalogId": {"Ref": "AWS::AccountId"}, "DatabaseInput": {"Name": "stack_db"}},
+            },
+            "Readings": {
+                "Type": "AWS::Glue::Table",
+                "Properties": {
+                    "CatalogId": {"Ref": "AWS::AccountId"},
+                    "DatabaseName": {"Ref": "Database"},
+                    "TableInput": glue_table_input(
+                        READINGS, {"Fn::Sub": "s3://lake/datasets/sensor/readings/"}
+                    ),
+                },
+            },
+            "WorkGroup": {
+                "Type": "AWS::Athena::WorkGroup",
+                "Properties": {
+                    "Name": {"Fn::Sub": "${AWS::StackName}-queries"},
+                    "WorkGroupConfiguration": {
+                        "EnforceWorkGroupConfiguration": "true",
+                        "ResultConfiguration": {"OutputLocation": "s3://athena-results/stack/"},
+                    },
+                },
+            },
+            "Marker": {"Type": "AWS::SQS::Queue"},
+        }
+    }
+    cloud.client("cloudformation").create_stack(
+        StackName="analytics-stack", TemplateBody=json.dumps(template)
+    )
+    info = describe_stack(cloud.session, cloud.region, "analytics-stack")
+    created = create_skipped(cloud.session, cloud.region, cloud.account_id, info)
+    assert created == {"Database": "stack_db", "Readings": "readings", "WorkGroup": "analytics-stack-queries"}
+    result = AthenaRunner(
+        AthenaSettings("analytics-stack-queries", "stack_db"), client=cloud.client("athena")
+    ).run("SELECT count(*) AS n FROM readings WHERE dt >= '2026-03-02'")
+    assert result.rows == [{"n": 80}]
+    assert created == create_skipped(cloud.session, cloud.region, cloud.account_id, info)  # a redeploy
