@@ -49,8 +49,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import botocore.handlers
@@ -273,9 +272,7 @@ def _text(value: Any) -> str | None:
         return "true" if value else "false"
     if isinstance(value, datetime):
         return value.isoformat(sep=" ", timespec="milliseconds")
-    if isinstance(value, date | Decimal | int | float):
-        return str(value)
-    return str(value)
+    return str(value)  # date, Decimal, int, float and str print as Athena's text reads back
 
 
 # -- the API ---------------------------------------------------------------------------------------
