@@ -23,6 +23,7 @@ SUITES: tuple[str, ...] = (
     "polling",
     "stream_faults",
     "pointcloud",
+    "analytics",
 )
 
 

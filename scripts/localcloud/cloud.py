@@ -35,6 +35,7 @@ import boto3
 from scripts.localcloud import delivery
 from scripts.localcloud.ai_standins import AIStandIns
 from scripts.localcloud.async_invoke import AsyncInvoker
+from scripts.localcloud.athena import AthenaStandIn
 from scripts.localcloud.emf import EmfExtractor
 from scripts.localcloud.eventbridge import EventBridgeAdapter
 from scripts.localcloud.kinesis_poller import KinesisPoller, MappingStats
@@ -116,6 +117,10 @@ class LocalCloud:
         self.permissions = FilePermissions()
         self.permissions.install()
         self._installed: list[Any] = [self.ai, self.permissions]
+        # Athena queries run with DuckDB over the dataset files in moto's S3 (scripts/localcloud/athena.py).
+        self.athena = AthenaStandIn(self.client)
+        self.athena.install()
+        self._installed.append(self.athena)
         self.session = boto3.Session(region_name=self.region)
         self._clients: dict[str, Any] = {}
         self.account_id = self.client("sts").get_caller_identity()["Account"]

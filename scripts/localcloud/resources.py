@@ -2,7 +2,9 @@
 
 moto 5.2.5 silently skips ``AWS::Scheduler::Schedule`` (and schedule groups),
 ``AWS::Lambda::EventInvokeConfig``,
-``AWS::CloudWatch::Alarm``, ``AWS::CloudWatch::CompositeAlarm`` and ``AWS::S3::AccessPoint``. After
+``AWS::CloudWatch::Alarm``, ``AWS::CloudWatch::CompositeAlarm``, ``AWS::S3::AccessPoint``,
+``AWS::Glue::Database``, ``AWS::Glue::Table`` and ``AWS::Athena::WorkGroup`` (which the local
+Athena, ``athena.py``, reads). After
 a deploy this module reads the stack's template back, keeps the skipped resources whose Condition
 holds for the stack's parameters, resolves their properties against the deployed stack (physical
 ids, GetAtt of created resources, parameters, conditions) and creates them through the service
@@ -28,6 +30,9 @@ SKIPPED_TYPES = (
     "AWS::CloudWatch::CompositeAlarm",
     "AWS::Scheduler::Schedule",
     "AWS::S3::AccessPoint",
+    "AWS::Glue::Database",
+    "AWS::Glue::Table",
+    "AWS::Athena::WorkGroup",
 )
 _NAME_PROPERTY = {
     "AWS::Lambda::EventInvokeConfig": "FunctionName",
@@ -36,6 +41,9 @@ _NAME_PROPERTY = {
     "AWS::CloudWatch::CompositeAlarm": "AlarmName",
     "AWS::Scheduler::Schedule": "Name",
     "AWS::S3::AccessPoint": "Name",
+    "AWS::Glue::Database": "DatabaseInput.Name",
+    "AWS::Glue::Table": "TableInput.Name",
+    "AWS::Athena::WorkGroup": "Name",
 }
 _ALARM_INTS = ("Period", "EvaluationPeriods", "DatapointsToAlarm")
 
@@ -113,7 +121,9 @@ def create_skipped(session: Any, region: str, account_id: str, info: StackInfo) 
     ]
     # Names first, so composite alarm rules and schedules can refer to any of them.
     for logical_id, resource in chosen:
-        raw_name = (resource.get("Properties") or {}).get(_NAME_PROPERTY[resource["Type"]])
+        raw_name: Any = resource.get("Properties") or {}
+        for step in _NAME_PROPERTY[resource["Type"]].split("."):
+            raw_name = raw_name.get(step) if isinstance(raw_name, dict) else None
         names[logical_id] = str(evaluation.value(raw_name)) if raw_name else f"{info.name}-{logical_id}"
     created: dict[str, str] = {}
     for logical_id, resource in chosen:
@@ -194,4 +204,42 @@ def _create(session: Any, region: str, account_id: str, kind: str, name: str, pr
             AccountId=account_id, Name=name, Bucket=props["Bucket"]
         )
         return f"arn:aws:s3:{region}:{account_id}:accesspoint/{name}"
+    if kind in ("AWS::Glue::Database", "AWS::Glue::Table", "AWS::Athena::WorkGroup"):
+        return _create_analytics(
+            session.client(kind.split("::")[1].lower(), region_name=region), kind, name, props
+        )
     raise TemplateError(f"{kind} is not created locally")
+
+
+def _create_analytics(client: Any, kind: str, name: str, props: dict[str, Any]) -> str:
+    """The Glue catalog and Athena workgroup of a use case's queries (created, or updated on a redeploy)."""
+    if kind == "AWS::Glue::Database":
+        database = {**props["DatabaseInput"], "Name": name}
+        try:
+            client.create_database(DatabaseInput=database)
+        except client.exceptions.AlreadyExistsException:
+            client.update_database(Name=name, DatabaseInput=database)
+        return name
+    if kind == "AWS::Glue::Table":
+        table = {**props["TableInput"], "Name": name}
+        try:
+            client.create_table(DatabaseName=props["DatabaseName"], TableInput=table)
+        except client.exceptions.AlreadyExistsException:
+            client.update_table(DatabaseName=props["DatabaseName"], TableInput=table)
+        return name
+    configuration = dict(props.get("WorkGroupConfiguration") or {})
+    if "BytesScannedCutoffPerQuery" in configuration:
+        configuration["BytesScannedCutoffPerQuery"] = int(configuration["BytesScannedCutoffPerQuery"])
+    for flag in ("EnforceWorkGroupConfiguration", "PublishCloudWatchMetricsEnabled", "RequesterPaysEnabled"):
+        if flag in configuration:
+            configuration[flag] = str(configuration[flag]).lower() == "true"
+    if client.get_work_group(WorkGroup=name).get("WorkGroup"):  # moto answers {} for an unknown one
+        logger.info("workgroup %s exists already (a redeploy)", name)
+    else:
+        client.create_work_group(
+            Name=name,
+            Configuration=configuration,
+            **({"Description": props["Description"]} if "Description" in props else {}),
+            **({"Tags": props["Tags"]} if props.get("Tags") else {}),
+        )
+    return name
