@@ -185,6 +185,24 @@ def test_the_functions_and_their_own_roles(template: dict[str, Any]) -> None:
         assert function.get("Condition") == template["Resources"][role].get("Condition")
 
 
+def test_the_ai_callers_are_bounded_by_one_concurrency_parameter(template: dict[str, Any]) -> None:
+    """Rekognition and Bedrock callers reserve AiConcurrency; the producer 1; the rest nothing."""
+    assert template["Parameters"]["AiConcurrency"]["MinValue"] >= 1
+    evaluation = cfn_template.evaluate(
+        template, "stack", parameters(template, EnableStreamingMode="true", AiConcurrency="7")
+    )
+    reserved = {
+        name: resource["Properties"].get("ReservedConcurrentExecutions")
+        for name, resource in evaluation.resources().items()
+        if resource["Type"] == "AWS::Lambda::Function"
+    }
+    ai = {"ImageTaggingFunction", "CatalogMetadataFunction", "StreamConsumerFunction"}
+    assert {name: reserved[name] for name in ai} == dict.fromkeys(ai, {"Ref": "AiConcurrency"})
+    assert reserved["StreamProducerFunction"] == 1
+    others = set(reserved) - ai - {"StreamProducerFunction"}
+    assert others and all(reserved[name] in (None, {"Ref": "AWS::NoValue"}) for name in others)
+
+
 def test_streaming_function_environments_match_the_contract(template: dict[str, Any]) -> None:
     producer = template["Resources"]["StreamProducerFunction"]["Properties"]["Environment"]["Variables"]
     assert set(producer) >= {
