@@ -778,7 +778,20 @@ class Evaluation:
             return self.stack.get_att(self, logical, attribute)
         if key in {"Fn::Equals", "Fn::And", "Fn::Or", "Fn::Not"}:
             return self._condition_value({key: arg})
+        if key == "Fn::FindInMap":
+            return self._find_in_map(arg)
         raise TemplateError(f"unsupported intrinsic {key}")
+
+    def _find_in_map(self, arg: Any) -> Any:
+        """A mapping value looked up by evaluated keys (``DefaultValue`` when a key is absent)."""
+        name, top, second = (str(self.value(part)) for part in arg[:3])
+        default = arg[3].get("DefaultValue") if len(arg) > 3 and isinstance(arg[3], dict) else None
+        row = ((self.template.get("Mappings") or {}).get(name) or {}).get(top) or {}
+        if second in row:
+            return self.value(row[second])
+        if default is not None:
+            return self.value(default)
+        raise TemplateError(f"Fn::FindInMap: {name}.{top}.{second} is not in the template's Mappings")
 
     def _sub(self, arg: Any) -> str:
         if isinstance(arg, list):
