@@ -29,6 +29,36 @@ logger = logging.getLogger(__name__)
 RUNNING = "RUNNING"
 
 
+def _for_moto_parser(definition: str) -> str:
+    """The definition with an integer ``ToleratedFailurePercentage`` written as a decimal.
+
+    AWS takes any number there; moto 5.2.5's ASL grammar accepts only its decimal token, so
+    ``"ToleratedFailurePercentage": 5`` (as a template parameter renders it) fails to parse.
+    """
+
+    changed = False
+
+    def fix(node: Any) -> Any:
+        nonlocal changed
+        if isinstance(node, dict):
+            fixed = {}
+            for key, value in node.items():
+                if key == "ToleratedFailurePercentage" and type(value) is int:
+                    fixed[key], changed = float(value), True
+                else:
+                    fixed[key] = fix(value)
+            return fixed
+        if isinstance(node, list):
+            return [fix(value) for value in node]
+        return node
+
+    try:
+        document = fix(json.loads(definition))
+    except json.JSONDecodeError:
+        return definition  # let moto report what is wrong with it
+    return json.dumps(document) if changed else definition
+
+
 def sync_state_machines(account_id: str, region: str) -> list[str]:
     """Copy state machines from the CloudFormation-facing backend to the executing one; return ARNs copied."""
     from moto.stepfunctions.models import stepfunctions_backends
@@ -40,14 +70,15 @@ def sync_state_machines(account_id: str, region: str) -> list[str]:
     copied = []
     for machine in source.state_machines:
         existing = known.get(machine.arn)
-        if existing is not None and existing.definition == machine.definition:
+        definition = _for_moto_parser(machine.definition)
+        if existing is not None and existing.definition == definition:
             continue
         if existing is not None:
-            target.update_state_machine(machine.arn, definition=machine.definition)
+            target.update_state_machine(machine.arn, definition=definition)
         else:
             target.create_state_machine(
                 name=machine.name,
-                definition=machine.definition,
+                definition=definition,
                 roleArn=machine.roleArn,
                 loggingConfiguration=machine.loggingConfiguration,
                 tracingConfiguration=machine.tracingConfiguration,

@@ -2,7 +2,8 @@
 
 Both processing paths use these functions: the stream consumer calls :func:`process_image` per
 change event, and the polling state machine runs :func:`tag_image`, :func:`generate_metadata` and
-:func:`check_quality` as separate states before :func:`write_result`.
+:func:`check_quality` as separate states. Result keys and documents are the polling skeleton's
+(:mod:`shared.polling`).
 
 The names below are resolved on first use (PEP 562), not at import: importing one submodule, such
 as ``shared.retail.contract`` in the discovery function, must not compile the whole domain on a
@@ -18,9 +19,8 @@ from shared.lazy import deferred_exports
 if TYPE_CHECKING:
     from shared.retail.errors import ImageRejectedError, TransientServiceError
     from shared.retail.images import QualityReport, QualityRules, check_quality, read_header
-    from shared.retail.keys import output_key
     from shared.retail.metadata import CatalogMetadata, generate_metadata
-    from shared.retail.pipeline import process_image, read_image, result_document, write_result
+    from shared.retail.pipeline import process_image, read_image
     from shared.retail.tagging import Label, TaggingResult, tag_image
 
 _HOMES = {
@@ -30,13 +30,10 @@ _HOMES = {
     "QualityRules": "images",
     "check_quality": "images",
     "read_header": "images",
-    "output_key": "keys",
     "CatalogMetadata": "metadata",
     "generate_metadata": "metadata",
     "process_image": "pipeline",
     "read_image": "pipeline",
-    "result_document": "pipeline",
-    "write_result": "pipeline",
     "Label": "tagging",
     "TaggingResult": "tagging",
     "tag_image": "tagging",
@@ -52,13 +49,10 @@ __all__ = [
     "TransientServiceError",
     "check_quality",
     "generate_metadata",
-    "output_key",
     "process_image",
     "read_header",
     "read_image",
-    "result_document",
     "tag_image",
-    "write_result",
 ]
 
 

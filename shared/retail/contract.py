@@ -1,65 +1,22 @@
-"""The input/output contract of every polling state, in one place.
+"""The contract of the retail-catalog per-file states, on top of the polling skeleton's own.
 
-Each handler checks its input against ``requires`` (and fails loudly, naming the missing keys),
-and the tests check that every path the state machine reads was produced by the state before it.
-``produces`` lists keys present in every output; ``produces_on_success`` only when ``status`` is
-``SUCCEEDED``, which is why later steps read those keys only after checking the status.
+The skeleton (:mod:`shared.polling.contract`) owns Discover, LoadChunk and RecordFailure; this
+module adds the three retail steps and the retail discovery defaults.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
 
-from shared.errors import PatternError
+from shared.polling.contract import FILE_ITEM, StepContract
+from shared.polling.contract import STEPS as POLLING_STEPS
 
 logger = logging.getLogger(__name__)
 
-
-class ContractError(PatternError, ValueError):
-    """A step received an input without a key its contract requires."""
-
-
-@dataclass(frozen=True)
-class StepContract:
-    name: str
-    requires: tuple[str, ...]
-    produces: tuple[str, ...]
-    produces_on_success: tuple[str, ...] = ()
-
-    def check_input(self, event: Any) -> Mapping[str, Any]:
-        if not isinstance(event, Mapping):
-            raise ContractError(f"{self.name} expects a JSON object, got {type(event).__name__}")
-        missing = [key for key in self.requires if key not in event]
-        if missing:
-            raise ContractError(f"{self.name} input lacks {missing}", step=self.name, missing=missing)
-        return event
-
-
-FILE_ITEM = ("key", "etag", "size", "last_modified")
-# Discovery's defaults, here rather than in the discovery module so that reading the configuration
-# (shared.retail.settings, imported by every polling function) does not import the discovery code.
+# Discovery's retail defaults, here rather than in the discovery module so that reading the
+# configuration (shared.retail.settings, imported by every polling function) stays cheap.
 DEFAULT_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
-DEFAULT_CHUNK_SIZE = 100
 
-DISCOVERY = StepContract(
-    "Discover",
-    requires=("run_id",),
-    produces=(
-        "run_id",
-        "bucket",
-        "manifest_key",
-        "chunks_key",
-        "listed",
-        "skipped",
-        "files_to_process",
-        "chunk_count",
-        "mode",
-    ),
-)
-LOAD_CHUNK = StepContract("LoadChunk", requires=("action", "run_id", "chunk"), produces=("run_id", "files"))
 IMAGE_TAGGING = StepContract(
     "ImageTagging",
     requires=(*FILE_ITEM, "run_id"),
@@ -79,10 +36,6 @@ QUALITY_CHECK = StepContract(
 )
 
 STEPS: dict[str, StepContract] = {
-    c.name: c for c in (DISCOVERY, LOAD_CHUNK, IMAGE_TAGGING, CATALOG_METADATA, QUALITY_CHECK)
+    **POLLING_STEPS,
+    **{c.name: c for c in (IMAGE_TAGGING, CATALOG_METADATA, QUALITY_CHECK)},
 }
-
-
-def carry(event: Mapping[str, Any], *extra: str) -> dict[str, Any]:
-    """The file fields (and ``extra`` keys present) copied from one step's input to its output."""
-    return {k: event[k] for k in (*FILE_ITEM, "run_id", *extra) if k in event}

@@ -1,23 +1,21 @@
 """Errors of the retail-catalog domain.
 
-Two kinds matter to callers: :class:`ImageRejectedError` is a permanent, per-file failure (the
-file is not a usable product image, or a service refused this one image); it becomes a FAILED
-result. :class:`TransientServiceError` is worth retrying (throttling, a service hiccup); it is
-raised so that Step Functions Retry or the stream's retry policy sees it.
+:class:`ImageRejectedError` is the retail form of the skeleton's per-file failure: the file is not
+a usable product image, or a service refused this one image. It becomes a FAILED result.
+:class:`TransientServiceError` (retry later) is the skeleton's own, re-exported here for callers of
+the retail domain.
 """
 
 from __future__ import annotations
 
 import logging
 
-from shared.errors import PatternError
+from shared.polling.errors import FileRejectedError, TransientServiceError
 
 logger = logging.getLogger(__name__)
 
-
-class ImageRejectedError(PatternError):
-    """This one file cannot be processed; retrying the same version will not help."""
+__all__ = ["ImageRejectedError", "TransientServiceError"]
 
 
-class TransientServiceError(PatternError):
-    """A service call failed in a way that a later retry can fix (throttling, 5xx, timeouts)."""
+class ImageRejectedError(FileRejectedError):
+    """This one image cannot be processed; retrying the same version will not help."""

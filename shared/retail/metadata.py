@@ -17,7 +17,7 @@ from typing import Any
 
 from shared.clients import aws_client
 from shared.observability import xray_subsegment
-from shared.retail.aws import call
+from shared.polling.aws import call
 from shared.retail.errors import ImageRejectedError
 from shared.retail.tagging import Label
 

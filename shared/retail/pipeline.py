@@ -2,7 +2,8 @@
 
 :func:`process_image` is what the stream consumer calls per change event. The polling path runs the
 same three steps as separate Step Functions states (see the handlers) and ends with the same
-:func:`write_result`, so both paths write identical documents under identical keys.
+skeleton writer (:func:`shared.polling.results.write_result`), so both paths write identical
+documents under identical keys.
 
 Failure rule: a problem with *this file* (not an image, refused by a service, vanished, changed
 since it was listed) returns a FAILED result with a reason and writes a FAILED document, so the
@@ -11,9 +12,7 @@ version is not retried until the file changes. A transient or deployment problem
 
 from __future__ import annotations
 
-import json
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 from shared.errors import (
@@ -26,16 +25,16 @@ from shared.errors import (
     failed_result,
 )
 from shared.observability import stats, xray_subsegment
+from shared.polling.keys import output_key
+from shared.polling.results import result_document, write_result
 from shared.retail.errors import ImageRejectedError
 from shared.retail.images import QualityReport, QualityRules, check_quality
-from shared.retail.keys import output_key
 from shared.retail.metadata import CatalogMetadata, generate_metadata
 from shared.retail.tagging import TaggingResult, tag_image
 from shared.s3ap import S3AccessPoint, validate_key
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
 # Larger files are refused before their body is read; the quality rule flags anything over 20 MiB.
 MAX_SOURCE_BYTES = 50 * 1024 * 1024
 
@@ -61,47 +60,6 @@ def read_image(source: S3AccessPoint, key: str, etag: str, *, max_bytes: int = M
                 code="PreconditionFailed",
             ) from error
         raise
-
-
-def result_document(
-    *,
-    key: str,
-    etag: str,
-    out_key: str,
-    status: str,
-    tagging: dict[str, Any] | None = None,
-    metadata: dict[str, Any] | None = None,
-    quality: dict[str, Any] | None = None,
-    reason: str | None = None,
-    source: str = "",
-    now: datetime | None = None,
-) -> dict[str, Any]:
-    """The JSON document stored for one processed file version."""
-    document: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
-        "status": status,
-        "source": {"key": key, "etag": etag, "access_point": source},
-        "output_key": out_key,
-        "processed_at": (now or datetime.now(UTC)).isoformat(),
-    }
-    if tagging is not None:
-        document["tagging"] = tagging
-    if metadata is not None:
-        document["metadata"] = metadata
-    if quality is not None:
-        document["quality"] = quality
-    if reason:
-        document["reason"] = reason
-    return document
-
-
-def write_result(output: S3AccessPoint, document: dict[str, Any]) -> str:
-    """Store the document under its output key (derived from the full source key) and return the key."""
-    key = str(document["output_key"])
-    body = json.dumps(document, sort_keys=True, separators=(",", ":")).encode("utf-8")
-    with xray_subsegment("write_result", {"status": str(document["status"])}):
-        output.put(key, body, content_type="application/json")
-    return key
 
 
 def process_image(
@@ -142,11 +100,13 @@ def process_image(
         document = result_document(
             key=key,
             etag=etag,
-            out_key=out_key,
             status=FAILED,
-            tagging=tagging.to_dict() if tagging else None,
-            metadata=metadata.to_dict() if metadata else None,
+            sections={
+                "tagging": tagging.to_dict() if tagging else None,
+                "metadata": metadata.to_dict() if metadata else None,
+            },
             reason=error.reason,
+            error=type(error).__name__,
             source=source.target,
         )
         write_result(output, document)
@@ -155,11 +115,8 @@ def process_image(
     document = result_document(
         key=key,
         etag=etag,
-        out_key=out_key,
         status=SUCCEEDED,
-        tagging=tagging.to_dict(),
-        metadata=metadata.to_dict(),
-        quality=quality.to_dict(),
+        sections={"tagging": tagging.to_dict(), "metadata": metadata.to_dict(), "quality": quality.to_dict()},
         source=source.target,
     )
     write_result(output, document)

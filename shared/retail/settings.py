@@ -6,7 +6,8 @@ import dataclasses
 import logging
 
 from shared.config import CommonConfig, env
-from shared.retail.contract import DEFAULT_CHUNK_SIZE, DEFAULT_SUFFIXES
+from shared.polling.settings import PollingConfig, parse_suffixes
+from shared.retail.contract import DEFAULT_SUFFIXES
 from shared.retail.images import QualityRules
 
 logger = logging.getLogger(__name__)
@@ -16,22 +17,11 @@ logger = logging.getLogger(__name__)
 DEFAULT_CONFIDENCE_THRESHOLD = 70.0
 
 
-def _suffixes(raw: str) -> tuple[str, ...]:
-    values = tuple(s.strip().lower() for s in raw.split(",") if s.strip())
-    if not values or any(not s.startswith(".") for s in values):
-        raise ValueError("a comma-separated list of extensions such as .jpg,.png")
-    return values
-
-
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class DiscoveryConfig(CommonConfig):
-    access_point: str = env("ACCESS_POINT")
-    output_bucket: str = env("OUTPUT_BUCKET")
-    source_prefix: str = env("SOURCE_PREFIX", "")
-    suffixes: tuple[str, ...] = env("SUFFIXES", DEFAULT_SUFFIXES, parse=_suffixes)
-    chunk_size: int = env("CHUNK_SIZE", DEFAULT_CHUNK_SIZE)
-    # Set only when streaming is on: the stream's per-file state table.
-    state_table: str = env("STATE_TABLE", "")
+class DiscoveryConfig(PollingConfig):
+    """The skeleton's discovery configuration with the retail image suffixes as its default."""
+
+    suffixes: tuple[str, ...] = env("SUFFIXES", DEFAULT_SUFFIXES, parse=parse_suffixes)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -13,7 +13,8 @@ from typing import Any
 
 from shared.clients import aws_client
 from shared.observability import xray_subsegment
-from shared.retail.aws import call
+from shared.polling.aws import call
+from shared.retail.errors import ImageRejectedError
 from shared.retail.images import ImageHeader, prepare_for_rekognition
 
 logger = logging.getLogger(__name__)
@@ -92,6 +93,7 @@ def tag_image(
             "DetectLabels",
             client.detect_labels,
             per_item_codes=PER_IMAGE_CODES,
+            rejected=ImageRejectedError,
             Image={"Bytes": payload},
             MaxLabels=max_labels,
             MinConfidence=threshold,

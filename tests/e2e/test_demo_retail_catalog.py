@@ -94,10 +94,12 @@ def _quality_figures_match_the_deliberate_defects(summary: Summary) -> None:
 def _metrics_were_extracted_from_every_invocation(summary: Summary) -> None:
     invocations = sum(summary.items_per_state.values())
     # trace_lambda_handler emits five metrics per invocation; the consumer adds RecordsDeadLettered
-    # per batch, and the one polling run's discovery adds DeletionsReconciled.
+    # per batch, and the one polling run's discovery adds FilesListed, FilesSkipped, FilesDeferred
+    # and DeletionsReconciled.
     polling_runs = 1
     assert (
-        summary.metrics_emitted == 5 * invocations + summary.items_per_state["StreamConsumer"] + polling_runs
+        summary.metrics_emitted
+        == 5 * invocations + summary.items_per_state["StreamConsumer"] + 4 * polling_runs
     )
 
 

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scripts.samples.images import seed_bucket
-from shared.retail.discovery import (
+from shared.polling.discovery import (
     MAX_CHUNK_BYTES,
     Chunk,
     ManifestChunkError,
@@ -22,7 +22,8 @@ from shared.retail.discovery import (
     load_chunk,
     slash_order,
 )
-from shared.retail.keys import output_key
+from shared.polling.keys import output_key
+from shared.retail.contract import DEFAULT_SUFFIXES as IMAGES
 from shared.s3ap import ObjectInfo, S3AccessPoint
 from shared.state import state_table_definition
 from tests.handlers import load_handler
@@ -50,7 +51,7 @@ def _mark_done(buckets: dict[str, Any], key: str, etag: str) -> None:
 
 def test_discovery_writes_a_manifest_and_returns_only_pointers(buckets: dict[str, Any]) -> None:
     source, output = _aps(buckets)
-    result = discover(source, output, run_id="run-1", chunk_size=5)
+    result = discover(source, output, suffixes=IMAGES, run_id="run-1", chunk_size=5)
     payload = result.to_dict()
     assert "files" not in payload and len(json.dumps(payload)) < 1024
     assert (result.listed, result.files_to_process, result.skipped) == (12, 12, 0)
@@ -68,7 +69,7 @@ def test_only_listed_suffixes_are_discovered(buckets: dict[str, Any]) -> None:
     buckets["client"].put_object(Bucket=buckets["source"], Key="products/notes.txt", Body=b"x")
     buckets["client"].put_object(Bucket=buckets["source"], Key="products/dir/", Body=b"")
     source, output = _aps(buckets)
-    result = discover(source, output, run_id="r")
+    result = discover(source, output, suffixes=IMAGES, run_id="r")
     assert result.listed == 12
 
 
@@ -80,7 +81,7 @@ def test_files_with_a_result_for_their_current_etag_are_skipped(buckets: dict[st
     # A result for an older version does not count.
     _mark_done(buckets, "products/bags/tote-003.png", "an-old-etag")
     source, output = _aps(buckets)
-    result = discover(source, output, run_id="r2")
+    result = discover(source, output, suffixes=IMAGES, run_id="r2")
     keys = [e["key"] for e in _manifest(output, result.manifest_key)]
     assert result.skipped == 2 and result.files_to_process == 10
     assert not set(done) & set(keys)
@@ -94,7 +95,7 @@ def test_a_modified_file_is_discovered_again(buckets: dict[str, Any]) -> None:
     _mark_done(buckets, key, buckets["etags"][key])
     buckets["client"].put_object(Bucket=buckets["source"], Key=key, Body=b"new bytes")
     source, output = _aps(buckets)
-    result = discover(source, output, run_id="r3")
+    result = discover(source, output, suffixes=IMAGES, run_id="r3")
     assert key in [e["key"] for e in _manifest(output, result.manifest_key)]
 
 
@@ -102,7 +103,7 @@ def test_nothing_to_do_gives_zero_chunks_and_an_empty_chunk_list(buckets: dict[s
     for key, etag in buckets["etags"].items():
         _mark_done(buckets, key, etag)
     source, output = _aps(buckets)
-    result = discover(source, output, run_id="r4")
+    result = discover(source, output, suffixes=IMAGES, run_id="r4")
     assert (result.files_to_process, result.chunk_count) == (0, 0)
     assert _chunks(output, result.chunks_key) == []
 
@@ -114,7 +115,7 @@ def test_chunks_are_also_cut_by_bytes_so_a_chunk_fits_the_state_payload(aws: Non
     for i in range(300):
         s3.put_object(Bucket="vol-long", Key=f"{'deep-folder-name/' * 50}{i:04d}.jpg", Body=b"x")
     source, output = S3AccessPoint("vol-long", s3), S3AccessPoint("out-long", s3)
-    result = discover(source, output, run_id="long", chunk_size=1000)
+    result = discover(source, output, suffixes=IMAGES, run_id="long", chunk_size=1000)
     chunks = _chunks(output, result.chunks_key)
     assert len(chunks) > 1
     assert all(c["last_byte"] - c["first_byte"] + 1 <= MAX_CHUNK_BYTES for c in chunks)
@@ -125,7 +126,7 @@ def test_chunks_are_also_cut_by_bytes_so_a_chunk_fits_the_state_payload(aws: Non
 
 def test_a_chunk_that_does_not_match_the_manifest_fails_loudly(buckets: dict[str, Any]) -> None:
     source, output = _aps(buckets)
-    result = discover(source, output, run_id="r5", chunk_size=4)
+    result = discover(source, output, suffixes=IMAGES, run_id="r5", chunk_size=4)
     chunk = _chunks(output, result.chunks_key)[0]
     with pytest.raises(ManifestChunkError, match="should hold 5"):
         load_chunk(output, Chunk.from_dict({**chunk, "count": 5}))
@@ -143,7 +144,7 @@ def test_the_state_table_filter_skips_versions_the_stream_completed(buckets: dic
 
     source, output = _aps(buckets)
     state = StateIndex(completed_keys, batch=5)
-    result = discover(source, output, run_id="r6", state_filter=state)
+    result = discover(source, output, suffixes=IMAGES, run_id="r6", state_filter=state)
     keys = {e["key"] for e in _manifest(output, result.manifest_key)}
     assert not keys & completed and result.files_to_process == 10
     assert seen == [5, 5, 2] and state.reads == 12
@@ -155,7 +156,7 @@ def test_the_state_table_is_read_only_for_files_without_a_result(buckets: dict[s
         _mark_done(buckets, key, etag)
     state = StateIndex(lambda batch: set())
     source, output = _aps(buckets)
-    discover(source, output, run_id="r7", state_filter=state)
+    discover(source, output, suffixes=IMAGES, run_id="r7", state_filter=state)
     assert state.reads == 4
 
 
@@ -176,7 +177,7 @@ def test_ten_thousand_files_are_discovered_with_flat_payloads(aws: None) -> None
     s3.create_bucket(Bucket="big-output")
     keys = seed_bucket("big-volume", 10_000)
     source, output = S3AccessPoint("big-volume", s3), S3AccessPoint("big-output", s3)
-    result = discover(source, output, run_id="big", chunk_size=100)
+    result = discover(source, output, suffixes=IMAGES, run_id="big", chunk_size=100)
     assert (result.listed, result.files_to_process, result.chunk_count) == (10_000, 10_000, 100)
     assert len(json.dumps(result.to_dict())) < 1024
     chunks = _chunks(output, result.chunks_key)
@@ -199,7 +200,7 @@ def test_the_skip_rule_holds_at_scale(aws: None) -> None:
         etag = backend.get_object("mid-volume", key).etag.strip('"')
         backend.put_object("mid-output", output_key(key, etag), b"{}")
     source, output = S3AccessPoint("mid-volume", s3), S3AccessPoint("mid-output", s3)
-    result = discover(source, output, run_id="mid", chunk_size=250)
+    result = discover(source, output, suffixes=IMAGES, run_id="mid", chunk_size=250)
     assert (result.listed, result.files_to_process, result.skipped) == (2_000, 1_000, 1_000)
     assert [e["key"] for e in _manifest(output, result.manifest_key)] == keys[1::2]
 
@@ -275,18 +276,18 @@ def test_discovery_removes_results_and_marks_state_of_deleted_files(buckets: dic
     def mark(key: str) -> bool:
         return state.mark_gone(key, detected_at="2026-06-01T00:00:00.000000Z")
 
-    result = discover(source, output, run_id="r-del", mark_deleted=mark)
+    result = discover(source, output, suffixes=IMAGES, run_id="r-del", mark_deleted=mark)
     assert (result.deletions_reconciled, result.state_marked_deleted) == (2, 1)
     remaining = {o.key for o in output.iter_objects("results/")}
     assert remaining == {output_key(kept, buckets["etags"][kept]), output_key("gone/c.txt", "e1")}
     assert state.get("gone/a.jpg").status == DELETED and state.get("gone/b.jpg").status == DELETED
-    again = discover(source, output, run_id="r-del-2", mark_deleted=mark)
+    again = discover(source, output, suffixes=IMAGES, run_id="r-del-2", mark_deleted=mark)
     assert (again.deletions_reconciled, again.state_marked_deleted) == (0, 0)
 
 
 def test_a_file_re_created_since_the_listing_keeps_its_results_and_state(buckets: dict[str, Any]) -> None:
     from shared.change_events import Fingerprint
-    from shared.retail.discovery import Orphan, reconcile_deletions
+    from shared.polling.discovery import Orphan, reconcile_deletions
     from shared.state import COMPLETED, StateStore
 
     source, output = _aps(buckets)
@@ -345,7 +346,7 @@ _names = st.text(alphabet="ab-. /", min_size=1, max_size=5).map(lambda s: "p/" +
 def test_the_results_index_keeps_exactly_the_files_without_a_current_result(
     files: dict[str, tuple[str, str]], gone: dict[str, str]
 ) -> None:
-    from shared.retail.discovery import OutputIndex
+    from shared.polling.discovery import OutputIndex
 
     gone = {k: e for k, e in gone.items() if k not in files}
     results = {output_key(k, e) for k, e in gone.items()}

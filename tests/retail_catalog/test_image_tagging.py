@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from shared.polling.contract import ContractError
 from shared.retail import TransientServiceError
-from shared.retail.contract import IMAGE_TAGGING, ContractError
+from shared.retail.contract import IMAGE_TAGGING
 from tests.handlers import load_handler
 
 

@@ -25,7 +25,7 @@ from moto import mock_aws
 from scripts import cfn_template
 from scripts.samples.images import sample_set
 from shared import config
-from shared.retail import output_key
+from shared.polling.keys import output_key
 from shared.retail.contract import FILE_ITEM, STEPS
 from tests.handlers import load_handler
 
@@ -73,7 +73,12 @@ def check_reads(state: str, block: Any, available: set[str], item: set[str] | No
             )
             continue
         if path.startswith("$$."):
-            assert path in {"$$.Execution.Name"}, path
+            assert path in {
+                "$$.Execution.Name",
+                "$$.Execution.Id",
+                "$$.Execution.StartTime",
+                "$$.StateMachine.Id",
+            }, path
             continue
         key = path.removeprefix("$.").split(".")[0]
         assert key in available, (
@@ -98,6 +103,9 @@ def walk(
             missing = set(contract.requires) - received
             assert not missing, f"{name} requires {sorted(missing)} which its input lacks"
             assert state["OutputPath"] == "$.Payload"
+            for catch in state.get("Catch", ()):
+                caught = {catch["ResultPath"].removeprefix("$.")}
+                walk(states, catch["Next"], available | caught, item, seen)
             # Later states may rely only on keys present in every output.
             available = set(contract.produces)
         elif kind == "Choice":
@@ -126,6 +134,8 @@ def walk(
                 seen,
             )
             assert state["ResultPath"] is None, f"{name} must not pull every result into the state payload"
+        if name in seen[:-1] and kind == "Task" and state.get("End"):
+            break
         name = None if state.get("End") or kind in {"Succeed", "Fail"} else state.get("Next")
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from scripts.samples.images import DEFAULT_SPECS, render
-from shared.retail import output_key
+from shared.polling.keys import output_key
 from shared.retail.contract import QUALITY_CHECK
 from tests.handlers import load_handler
 

@@ -15,13 +15,13 @@ from PIL import Image
 
 from scripts.samples.images import DEFAULT_SPECS, SampleSpec, digest, render, sample_set
 from shared.errors import AccessDeniedError, ConfigError
+from shared.polling.keys import BY_HASH_PREFIX, BY_KEY_PREFIX, etag_token, output_key
 from shared.retail import (
     ImageRejectedError,
     QualityRules,
     TransientServiceError,
     check_quality,
     generate_metadata,
-    output_key,
     process_image,
     tag_image,
 )
@@ -33,7 +33,6 @@ from shared.retail.images import (
     prepare_for_rekognition,
     read_header,
 )
-from shared.retail.keys import BY_HASH_PREFIX, BY_KEY_PREFIX, etag_token
 from shared.retail.metadata import SYSTEM_PROMPT, build_prompt, parse_metadata
 from shared.retail.tagging import Label
 from shared.s3ap import S3AccessPoint

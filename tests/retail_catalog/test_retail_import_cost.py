@@ -56,7 +56,7 @@ def test_the_consumer_does_not_load_the_change_detection_engine() -> None:
 
 def test_polling_functions_do_not_load_the_whole_retail_domain() -> None:
     discovery = _modules_after_import("discovery")
-    assert "shared.retail.discovery" in discovery
+    assert "shared.polling.discovery" in discovery
     assert not {"shared.retail.pipeline", "shared.retail.tagging", "shared.retail.metadata"} & discovery
     metadata = _modules_after_import("catalog_metadata")
-    assert "shared.retail.discovery" not in metadata and "shared.retail.pipeline" not in metadata
+    assert "shared.polling.discovery" not in metadata and "shared.retail.pipeline" not in metadata

@@ -12,8 +12,9 @@ from typing import Any
 from shared import config
 from shared.errors import SUCCEEDED, failed_result
 from shared.observability import stats, trace_lambda_handler
+from shared.polling.contract import carry
 from shared.retail import ImageRejectedError, generate_metadata
-from shared.retail.contract import CATALOG_METADATA, carry
+from shared.retail.contract import CATALOG_METADATA
 from shared.retail.metadata import labels_from_dicts
 from shared.retail.settings import MetadataConfig
 
@@ -35,6 +36,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         )
     except ImageRejectedError as error:
         stats().failed()
-        return failed_result(error.reason, **carry(event, "tagging"))
+        return failed_result(error.reason, error=type(error).__name__, **carry(event, "tagging"))
     stats().processed(1)
     return {**carry(event), "status": SUCCEEDED, "tagging": tagging, "metadata": metadata.to_dict()}

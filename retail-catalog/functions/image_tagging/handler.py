@@ -12,8 +12,9 @@ from typing import Any
 from shared import config
 from shared.errors import SUCCEEDED, failed_result
 from shared.observability import stats, trace_lambda_handler
+from shared.polling.contract import carry
 from shared.retail import ImageRejectedError, read_image, tag_image
-from shared.retail.contract import IMAGE_TAGGING, carry
+from shared.retail.contract import IMAGE_TAGGING
 from shared.retail.settings import TaggingConfig
 from shared.s3ap import S3AccessPoint
 
@@ -30,6 +31,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         tagging = tag_image(data, confidence_threshold=cfg.confidence_threshold)
     except ImageRejectedError as error:
         stats().failed()
-        return failed_result(error.reason, **carry(event))
+        return failed_result(error.reason, error=type(error).__name__, **carry(event))
     stats().processed(1, len(data))
     return {**carry(event), "status": SUCCEEDED, "tagging": tagging.to_dict()}

@@ -13,14 +13,9 @@ from typing import Any
 from shared import config
 from shared.errors import FAILED, SUCCEEDED
 from shared.observability import stats, trace_lambda_handler
-from shared.retail import (
-    ImageRejectedError,
-    check_quality,
-    output_key,
-    read_image,
-    result_document,
-    write_result,
-)
+from shared.polling.keys import output_key
+from shared.polling.results import result_document, write_result
+from shared.retail import ImageRejectedError, check_quality, read_image
 from shared.retail.contract import QUALITY_CHECK
 from shared.retail.settings import QualityConfig
 from shared.s3ap import S3AccessPoint
@@ -39,21 +34,24 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     def document(status: str, **parts: Any) -> dict[str, Any]:
         return result_document(
-            status=status, tagging=event.get("tagging"), key=key, etag=etag, out_key=out_key,
-            source=source.target, **parts,
+            key=key, etag=etag, status=status, source=source.target,
+            reason=parts.pop("reason", None), error=parts.pop("error", None),
+            sections={"tagging": event.get("tagging"), **parts},
         )  # fmt: skip
 
     summary = {"key": key, "etag": etag, "run_id": event["run_id"]}
-    reason = str(event.get("reason", "")) if event["status"] != SUCCEEDED else ""
+    failed = event["status"] != SUCCEEDED
+    reason = str(event.get("reason", "")) if failed else ""
+    error_type = str(event.get("error") or "") if failed else ""
     quality = None
     if not reason:
         try:
             data = read_image(source, key, etag)
             quality = check_quality(data, cfg.rules(), key=key)
         except ImageRejectedError as error:
-            reason = error.reason
+            reason, error_type = error.reason, type(error).__name__
     if reason:
-        write_result(output, document(FAILED, reason=reason))
+        write_result(output, document(FAILED, reason=reason, error=error_type or None))
         stats().failed()
         return {**summary, "status": FAILED, "output_key": out_key, "reason": reason}
     assert quality is not None

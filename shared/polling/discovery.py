@@ -1,4 +1,4 @@
-"""Polling discovery: find the files that still need processing and write them to a manifest.
+"""Polling discovery: find the file versions that still need processing and write them to a manifest.
 
 The state machine never carries a file list. Discovery streams the listing of the access point,
 keeps the files that have no result yet for their current version, writes them as JSON lines to
@@ -19,6 +19,11 @@ marks the file's state ``deleted`` unless the stream already did (or a newer eve
 deletion the stream missed heals within one polling run, and the run reports how many it healed.
 Results under ``results/by-hash/`` (keys too long for the readable layout) carry no source key in
 their name and are not reconciled.
+
+A run has a budget (``max_files``): discovery stops adding files once it is spent and counts the
+rest as deferred. A cursor (``polling/cursor.json``: the last key a run took) makes the next run
+start after it and wrap around, so a backlog drains in key order over runs and no file starves,
+even when files near the start of the listing keep changing.
 """
 
 from __future__ import annotations
@@ -35,13 +40,14 @@ from typing import Any, Protocol
 
 from shared.errors import ObjectNotFoundError, PatternError
 from shared.observability import xray_subsegment
-from shared.retail.contract import DEFAULT_CHUNK_SIZE, DEFAULT_SUFFIXES
-from shared.retail.keys import BY_HASH_PREFIX, BY_KEY_PREFIX, RESULT_SUFFIX, etag_token, output_key
+from shared.polling.contract import DEFAULT_CHUNK_SIZE
+from shared.polling.keys import BY_HASH_PREFIX, BY_KEY_PREFIX, RESULT_SUFFIX, etag_token, output_key
 from shared.s3ap import ObjectInfo, S3AccessPoint
 
 logger = logging.getLogger(__name__)
 
 RUNS_PREFIX = "polling/runs/"
+CURSOR_KEY = "polling/cursor.json"
 # A chunk's file list travels through the state payload (256 KiB); keep each well below it.
 MAX_CHUNK_BYTES = 96 * 1024
 SPOOL_IN_MEMORY = 8 * 1024 * 1024
@@ -93,10 +99,12 @@ class DiscoveryResult:
     manifest_key: str
     chunks_key: str
     listed: int = 0
-    skipped: int = 0
+    skipped: int = 0  # listed versions that already have a result (or a completed state)
+    deferred: int = 0  # versions still to process that the run's budget left to later runs
     files_to_process: int = 0
     chunk_count: int = 0
     mode: str = "output-index"
+    in_flight: str = ""  # another run of this state machine that was already running: nothing done
     deletions_reconciled: int = 0  # deleted files whose results were removed or state marked deleted
     state_marked_deleted: int = 0  # of those, files whose state still said otherwise
 
@@ -325,22 +333,91 @@ class _ChunkBuilder:
         self._start, self._first_line, self._count = self.position, self.lines, 0
 
 
+class RunBudget:
+    """Takes at most ``limit`` pending files per run, starting after ``cursor`` and wrapping around.
+
+    Files after the cursor come first, in listing order; files at or before it are kept (at most
+    ``limit`` of them, so memory stays bounded by the budget) and taken only if the budget is not
+    spent by the end of the listing. The whole stream is always consumed, so the counts and the
+    deletion reconciliation still see every file. ``limit`` 0 means no budget.
+    """
+
+    def __init__(self, limit: int = 0, cursor: str = "") -> None:
+        if limit < 0:
+            raise ValueError("a run budget cannot be negative")
+        self.limit = limit
+        self.cursor = cursor
+        self.taken = 0
+        self.deferred = 0
+        self.last_key = ""
+
+    def _room(self) -> bool:
+        return not self.limit or self.taken < self.limit
+
+    def __call__(self, objects: Iterable[ObjectInfo]) -> Iterator[ObjectInfo]:
+        wrapped: list[ObjectInfo] = []
+        for obj in objects:
+            if self.cursor and obj.key <= self.cursor:
+                if not self.limit or len(wrapped) < self.limit:
+                    wrapped.append(obj)
+                else:
+                    self.deferred += 1
+            elif self._room():
+                self.taken += 1
+                self.last_key = obj.key
+                yield obj
+            else:
+                self.deferred += 1
+        for obj in wrapped:
+            if self._room():
+                self.taken += 1
+                self.last_key = obj.key
+                yield obj
+            else:
+                self.deferred += 1
+
+    def next_cursor(self) -> str:
+        """Where the next run starts: after the last key taken, or from the top when nothing waits."""
+        return self.last_key if self.deferred else ""
+
+
+def read_cursor(output: S3AccessPoint) -> str:
+    """The key the previous budgeted run stopped at ("" when none did)."""
+    try:
+        data = json.loads(output.get_bytes(CURSOR_KEY, max_bytes=64 * 1024))
+    except ObjectNotFoundError:
+        return ""
+    except json.JSONDecodeError as error:
+        raise ManifestChunkError(f"{CURSOR_KEY} is not JSON: {error}", key=CURSOR_KEY) from error
+    after = data.get("after", "") if isinstance(data, dict) else None
+    if not isinstance(after, str):
+        raise ManifestChunkError(f"{CURSOR_KEY} must be an object with a string 'after'", key=CURSOR_KEY)
+    return after
+
+
+def write_cursor(output: S3AccessPoint, after: str, run_id: str) -> None:
+    body = json.dumps({"after": after, "run_id": run_id}, sort_keys=True).encode("utf-8")
+    output.put(CURSOR_KEY, body, content_type="application/json")
+
+
 def discover(
     source: S3AccessPoint,
     output: S3AccessPoint,
     *,
     run_id: str,
     prefix: str = "",
-    suffixes: Sequence[str] = DEFAULT_SUFFIXES,
+    suffixes: Sequence[str] = (),
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    max_files: int = 0,
     max_chunk_bytes: int = MAX_CHUNK_BYTES,
     state_filter: PendingFilter | None = None,
     mark_deleted: Callable[[str], bool] | None = None,
 ) -> DiscoveryResult:
-    """List ``prefix`` on the access point, write the run manifest and its chunk descriptors.
+    """List ``prefix`` (keys ending in one of ``suffixes``; every key when empty) on the access point.
 
-    Then reconcile deletions: results of files no longer listed are removed and, through
-    ``mark_deleted``, their state is marked deleted.
+    Writes the run manifest of the versions that have no result yet (at most ``max_files`` of
+    them, 0 for no budget) and its chunk descriptors, then reconciles deletions: results of files
+    no longer listed are removed and, through ``mark_deleted``, their state is marked deleted.
     """
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1")
@@ -362,36 +439,57 @@ def discover(
     pending: Iterable[ObjectInfo] = index(listed())
     if state_filter is not None:
         pending = state_filter(pending)
+    cursor = read_cursor(output) if max_files else ""
+    budget = RunBudget(max_files, cursor)
     builder = _ChunkBuilder(result.manifest_key, chunk_size, max_chunk_bytes)
     with (
         tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool,
         xray_subsegment("discover", {"prefix": prefix}),
     ):
-        for obj in pending:
+        for obj in budget(pending):
             line = manifest_line(obj)
             builder.add(len(line))
             spool.write(line)
         builder.close()
         result.files_to_process = builder.lines
-        result.skipped = result.listed - result.files_to_process
+        result.deferred = budget.deferred
+        result.skipped = result.listed - result.files_to_process - result.deferred
         result.chunk_count = len(builder.chunks)
         _upload(output, result.manifest_key, spool, builder.position)
     body = json.dumps(builder.chunks, separators=(",", ":")).encode()
     output.put(result.chunks_key, body, content_type="application/json")
+    if max_files and budget.next_cursor() != cursor:
+        write_cursor(output, budget.next_cursor(), run_id)
     # Only after the whole listing went through: a half-read listing never declares deletions.
     result.deletions_reconciled, result.state_marked_deleted = reconcile_deletions(
         source, output, index.orphans, mark_deleted=mark_deleted
     )
     logger.info(
-        "run %s: listed %d, %d to process in %d chunks, %d already done, %d deletion(s) reconciled",
+        "run %s: listed %d, %d to process in %d chunks, %d already done, %d deferred to later runs, "
+        "%d deletion(s) reconciled",
         run_id,
         result.listed,
         result.files_to_process,
         result.chunk_count,
         result.skipped,
+        result.deferred,
         result.deletions_reconciled,
     )
     return result
+
+
+def in_flight_result(output: S3AccessPoint, *, run_id: str, in_flight: str) -> DiscoveryResult:
+    """The result of a run that found another one in flight: nothing listed, nothing written."""
+    base = run_prefix(run_id)
+    logger.warning("run %s: another run is in flight (%s); this run does nothing", run_id, in_flight)
+    return DiscoveryResult(
+        run_id=run_id,
+        bucket=output.target,
+        manifest_key=base + "manifest.jsonl",
+        chunks_key=base + "chunks.json",
+        mode="in-flight",
+        in_flight=in_flight,
+    )
 
 
 def load_chunk(output: S3AccessPoint, chunk: Chunk) -> list[dict[str, Any]]:

@@ -1,9 +1,10 @@
 """Classification of AWS service errors into retry-worthy, per-file, and everything else.
 
-Rekognition and Bedrock report throttling and per-image problems as error codes. Sorting them in
-one place keeps the rule the same in every step: throttling and 5xx raise
-:class:`TransientServiceError` (retried by Step Functions or the stream), a per-image refusal
-becomes :class:`ImageRejectedError` (a FAILED result), and anything else (access denied, a wrong
+AI services (Rekognition, Bedrock, Textract, ...) report throttling and per-file problems as error
+codes. Sorting them in one place keeps the rule the same in every step of every use case:
+throttling and 5xx raise :class:`TransientServiceError` (retried by Step Functions or the stream),
+a per-file refusal (a code in ``per_item_codes``) becomes ``rejected``, a
+:class:`FileRejectedError` by default (a FAILED result), and anything else (access denied, a wrong
 model id) propagates unchanged because it is a deployment problem that an operator must see.
 """
 
@@ -12,8 +13,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from shared.errors import aws_error_code
-from shared.retail.errors import ImageRejectedError, TransientServiceError
+from shared.errors import PatternError, aws_error_code
+from shared.polling.errors import FileRejectedError, TransientServiceError
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ def call(
     fn: Any,
     *,
     per_item_codes: frozenset[str] = frozenset(),
+    rejected: type[PatternError] = FileRejectedError,
     **kwargs: Any,
 ) -> Any:
     """Call ``fn(**kwargs)`` and translate its ClientError by code (see the module docstring)."""
@@ -57,8 +59,8 @@ def call(
                 code=code,
             ) from error
         if code in per_item_codes:
-            raise ImageRejectedError(
-                f"{service} {operation} refused this image ({code}): {error}", service=service, code=code
+            raise rejected(
+                f"{service} {operation} refused this file ({code}): {error}", service=service, code=code
             ) from error
         raise
     except (ConnectionError, ReadTimeoutError) as error:
