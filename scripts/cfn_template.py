@@ -175,7 +175,9 @@ def _sub_of(text: str, substitutions: Mapping[str, Any]) -> Any:
     """``Fn::Sub`` of ``text`` that puts each substitution in place, in its simplest form.
 
     A Ref or GetAtt becomes ``${Name}`` / ``${Resource.Attribute}`` in the string itself (moto's
-    list form of Fn::Sub reads ``$$`` as an escaped ``$``, which ASL context paths use).
+    list form of Fn::Sub reads ``$$`` as an escaped ``$``, which ASL context paths use). Any other
+    function (``Fn::FindInMap``, ``Fn::If``...) is joined in between the pieces of text for the same
+    reason, so the list form is never needed.
     """
     simple: dict[str, str] = {}
     for name, value in substitutions.items():
@@ -189,9 +191,20 @@ def _sub_of(text: str, substitutions: Mapping[str, Any]) -> Any:
             simple[name] = str(value)
     rest = {name: value for name, value in substitutions.items() if name not in simple}
     body = _SUB_VAR.sub(lambda m: simple.get(m.group(1), m.group(0)), text)
-    if rest:
-        return {"Fn::Sub": [body, rest]}
-    return {"Fn::Sub": body} if _SUB_VAR.search(body) else body
+    if not rest:
+        return _sub_piece(body)
+    parts: list[Any] = []
+    position = 0
+    for match in _SUB_VAR.finditer(body):
+        if match.group(1) in rest:
+            parts += [_sub_piece(body[position : match.start()]), rest[match.group(1)]]
+            position = match.end()
+    parts.append(_sub_piece(body[position:]))
+    return {"Fn::Join": ["", [part for part in parts if part != ""]]}
+
+
+def _sub_piece(text: str) -> Any:
+    return {"Fn::Sub": text} if _SUB_VAR.search(text) else text
 
 
 def dump(template: Mapping[str, Any]) -> str:
