@@ -25,8 +25,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from datetime import UTC, datetime
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -213,13 +213,19 @@ def cloud_outcome(
     if step != SUCCEEDED:
         reason = f"segmentation failed: {segmentation_reason(segmentation, recorded)}"
         error = segmentation.get("error")
-        name = str(error.get("Error") or "SegmentationFailed") if isinstance(error, dict) else "SegmentationFailed"
+        name = (
+            str(error.get("Error") or "SegmentationFailed")
+            if isinstance(error, dict)
+            else "SegmentationFailed"
+        )
         return FAILED, {"status": FAILED, "reason": reason}, reason, name
     item = by_source.get(file.key)
     if item is None:
         reason = "the segmentation result does not list this cloud"
         return FAILED, {"status": FAILED, "reason": reason}, reason, "SegmentationOutputMissing"
-    part = {k: item[k] for k in ("status", "reason", "output_uri", "label_counts") if k in item}
+    part: dict[str, Any] = {
+        k: item[k] for k in ("status", "reason", "output_uri", "label_counts") if k in item
+    }
     if item.get("status") != SUCCEEDED:
         reason = f"segmentation of this cloud failed: {item.get('reason', 'no reason given')}"
         return FAILED, part, reason, "SegmentationItemFailed"
@@ -274,7 +280,8 @@ def _cloud_entry(body: dict[str, Any]) -> dict[str, Any]:
         **({"reason": body["reason"]} if "reason" in body else {}),
         "point_count": qc.get("point_count"),
         "qc": {"status": qc.get("status", FAILED), "reasons": reasons},
-        "segmentation": body.get("segmentation") or {"status": NOT_RUN, "reason": "the cloud did not pass QC"},
+        "segmentation": body.get("segmentation")
+        or {"status": NOT_RUN, "reason": "the cloud did not pass QC"},
     }
 
 
@@ -328,7 +335,7 @@ def annotate_run(
         }
         for v in videos
     ]
-    summary = {
+    summary: dict[str, Any] = {
         **run,
         "status": SUCCEEDED,
         "segmentation": step,

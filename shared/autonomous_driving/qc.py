@@ -13,9 +13,9 @@ import os
 import tempfile
 from typing import Any
 
-from shared.config import CommonConfig, env
 from shared.autonomous_driving import results
 from shared.autonomous_driving.results import SourceFile
+from shared.config import CommonConfig, env
 from shared.errors import FAILED, ObjectNotFoundError, ObjectTooLargeError, failed_result
 from shared.observability import stats, xray_subsegment
 from shared.pointcloud import PASSED, PointCloudError, QCThresholds, detect_format, qc, read

@@ -115,7 +115,9 @@ def passed_key(run_id: str, file: SourceFile) -> str:
 
 def record_passed(output: S3AccessPoint, run_id: str, file: SourceFile, qc: Mapping[str, Any]) -> str:
     key = passed_key(run_id, file)
-    output.put(key, json.dumps({"source": file.to_dict(), "qc": dict(qc)}).encode(), content_type="application/json")
+    output.put(
+        key, json.dumps({"source": file.to_dict(), "qc": dict(qc)}).encode(), content_type="application/json"
+    )
     return key
 
 

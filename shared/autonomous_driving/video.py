@@ -111,7 +111,9 @@ def describe_video(
         with xray_subsegment("probe_video", {"key": key}):
             info = probe(read_range, size)
     except MediaError as error:
-        return failed_result(f"container could not be parsed: {error.reason}", key=key, error=type(error).__name__)
+        return failed_result(
+            f"container could not be parsed: {error.reason}", key=key, error=type(error).__name__
+        )
     except ObjectNotFoundError as error:
         reason = f"the video vanished after discovery: {error.reason}"
         return failed_result(reason, key=key, error=type(error).__name__)
@@ -141,9 +143,9 @@ def process_video(
     """
     described = describe_video(source, rekognition, file.to_dict(), cfg)
     if described["status"] == SUCCEEDED:
-        parts = {"video": {k: described[k] for k in ("metadata", "sample_times_s", "labelling")}}
+        found = {k: described[k] for k in ("metadata", "sample_times_s", "labelling")}
         body = results.document(
-            file, results.VIDEO, run_id=run_id, status=SUCCEEDED, source=source.target, **parts
+            file, results.VIDEO, run_id=run_id, status=SUCCEEDED, source=source.target, video=found
         )
         stats().processed(files=1, bytes_=file.size)
     else:

@@ -95,7 +95,12 @@ def test_a_backlog_drains_over_runs_each_file_once_and_a_corrupt_cloud_fails_alo
         put(cloud, access_point, f"drive-01/lidar/{index:02d}.bin", cloud_file(1500 + index, index))
     put(cloud, access_point, "drive-01/lidar/04.bin", b"\x00" * 10)  # corrupt: not whole float32 rows
     for index in range(4):
-        put(cloud, access_point, f"drive-01/video/{index:02d}.mp4", write_mp4(duration_s=1.0 + index, fps=10.0))
+        put(
+            cloud,
+            access_point,
+            f"drive-01/video/{index:02d}.mp4",
+            write_mp4(duration_s=1.0 + index, fps=10.0),
+        )
 
     processed_by_run: list[set[str]] = []
     for expected_total in (5, 10, 12):
@@ -133,7 +138,9 @@ def test_real_mode_callback_and_a_failing_job_that_is_not_retried_every_hour(clo
     )
     model_name = stack.outputs["SegmentationModelName"]
     cloud.register_model(model_name, reference_model)
-    put(cloud, access_point, "drive-01/front.mp4", write_mp4(duration_s=3.0, fps=10.0, width=1280, height=720))
+    put(
+        cloud, access_point, "drive-01/front.mp4", write_mp4(duration_s=3.0, fps=10.0, width=1280, height=720)
+    )
     put(cloud, access_point, "drive-01/lidar/000001.bin", cloud_file(4000, 1))
     put(cloud, access_point, "drive-01/lidar/000002.pcd", cloud_file(3000, 2, "pcd"))
     put(cloud, access_point, "drive-01/lidar/sparse.ply", cloud_file(40, 3, "ply"))

@@ -118,7 +118,10 @@ def test_a_failed_segmentation_job_is_final_for_its_clouds_so_no_run_pays_for_it
     result = _annotate(uc9, found, analysis, FAILED_STEP)
     document = uc9.result("lidar/good.bin")
     assert (document["status"], document["error"]) == ("FAILED", "SageMaker.TransformJobFailed")
-    assert document["reason"] == "segmentation failed: SageMaker.TransformJobFailed: AlgorithmError: out of memory"
+    assert (
+        document["reason"]
+        == "segmentation failed: SageMaker.TransformJobFailed: AlgorithmError: out of memory"
+    )
     assert result["counts"]["pointclouds_by_status"] == {"FAILED": 2}
     # The version has its (FAILED) result: the next run does not segment it again.
     assert uc9.discover("run-2")["files_to_process"] == 0
@@ -132,7 +135,9 @@ def test_a_catch_without_a_cause_still_reads_cleanly(uc9: Uc9) -> None:
 
 def test_zero_files_is_a_success_with_empty_lists(uc9: Uc9) -> None:
     found, analysis = uc9.analyse()
-    result = _annotate(uc9, found, analysis, {"status": "SKIPPED", "reason": "no point cloud of this run passed QC"})
+    result = _annotate(
+        uc9, found, analysis, {"status": "SKIPPED", "reason": "no point cloud of this run passed QC"}
+    )
     assert result["status"] == "SUCCEEDED"
     assert result["items"] == []
     coco = uc9.output_json("runs/run-1/annotations/coco.json")

@@ -24,7 +24,6 @@ from tests.autonomous_driving.uc9_helpers import (
     cloud_bytes,
     invoke,
     patch_clients,
-    qc,
     transform_metrics,
 )
 

@@ -140,7 +140,7 @@ def run_state(name: str, state: dict[str, Any], shape: Shape) -> tuple[Shape, li
         out = place(shape, result, state.get("ResultPath", "$"), name)
     elif kind == "Task":
         build(state.get("Parameters", {}), shape, name)
-        result: Shape = {key: LEAF for key in CONTRACTS[name]} if name in CONTRACTS else OPAQUE
+        result: Shape = dict.fromkeys(CONTRACTS[name], LEAF) if name in CONTRACTS else OPAQUE
         if "ResultSelector" in state:
             result = build(state["ResultSelector"], result, name)
         out = place(shape, result, state.get("ResultPath", "$"), name)
@@ -248,7 +248,12 @@ def test_the_walk_catches_a_state_that_reads_a_path_only_one_branch_wrote() -> N
 def test_the_walk_catches_a_read_into_a_lambda_result() -> None:
     machine = definition()
     machine["States"]["Segment"]["Next"] = "Peek"
-    peek = {"Type": "Pass", "Parameters": {"s.$": "$.segmentation.status"}, "ResultPath": "$.peek", "Next": "Annotate"}
+    peek = {
+        "Type": "Pass",
+        "Parameters": {"s.$": "$.segmentation.status"},
+        "ResultPath": "$.peek",
+        "Next": "Annotate",
+    }
     machine["States"]["Peek"] = peek
     with pytest.raises(FlowViolationError, match="reads into a Lambda result"):
         walk(machine, {})
@@ -258,7 +263,7 @@ def test_the_walk_catches_a_per_file_state_that_reads_what_the_item_selector_lef
     machine = definition()
     files = machine["States"]["ProcessFiles"]["ItemProcessor"]["States"]["Files"]
     del files["ItemSelector"]["etag.$"]
-    with pytest.raises(FlowViolationError, match="RecordFailure: \\$.etag is not produced"):
+    with pytest.raises(FlowViolationError, match=r"RecordFailure: \$\.etag is not produced"):
         walk(machine, {})
 
 
@@ -320,7 +325,9 @@ def test_every_per_file_step_is_caught_into_a_failed_result_and_the_map_toleranc
     assert process["ToleratedFailurePercentage"] == 7
     per_file = process["ItemProcessor"]["States"]["Files"]["ItemProcessor"]["States"]
     for name in ("VideoMetadata", "PointCloudQc"):
-        assert per_file[name]["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.caught", "Next": "RecordFailure"}]
+        assert per_file[name]["Catch"] == [
+            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.caught", "Next": "RecordFailure"}
+        ]
     assert per_file["RecordFailure"]["Parameters"]["action"] == "record_failure"
     choice = per_file["ByKind"]
     assert [(r["Variable"], r["StringEquals"], r["Next"]) for r in choice["Choices"]] == [
@@ -341,7 +348,10 @@ HANDLER_EVENT_KEYS = {
 def _all_states(machine: dict[str, Any]) -> dict[str, dict[str, Any]]:
     found = dict(machine["States"])
     for state in machine["States"].values():
-        for branch in [*state.get("Branches", []), *([state["ItemProcessor"]] if "ItemProcessor" in state else [])]:
+        for branch in [
+            *state.get("Branches", []),
+            *([state["ItemProcessor"]] if "ItemProcessor" in state else []),
+        ]:
             found.update(_all_states(branch))
     return found
 
@@ -354,7 +364,14 @@ def test_each_task_passes_exactly_what_its_handler_reads() -> None:
         assert {k.removesuffix(".$") for k in payload} == keys, name
     # The per-file steps take the file item whole: the file fields, its kind and the run id.
     selector = states["Files"]["ItemSelector"]
-    assert {k.removesuffix(".$") for k in selector} == {"key", "etag", "size", "last_modified", "kind", "run_id"}
+    assert {k.removesuffix(".$") for k in selector} == {
+        "key",
+        "etag",
+        "size",
+        "last_modified",
+        "kind",
+        "run_id",
+    }
 
 
 def test_task_resources_are_this_stacks_functions() -> None:

@@ -120,7 +120,9 @@ def test_every_schedule_interval_gives_a_run_that_ends_before_the_next_one_start
 @pytest.mark.parametrize("interval", ["30", "60", "1440"])
 def test_the_schedule_the_execution_and_the_segmentation_wait_follow_one_parameter(interval: str) -> None:
     row = T["Mappings"]["RunTimeouts"][interval]
-    machine = cfn_template.definition_document(T, "StateMachine", parameters={"ScheduleIntervalMinutes": interval})
+    machine = cfn_template.definition_document(
+        T, "StateMachine", parameters={"ScheduleIntervalMinutes": interval}
+    )
     assert machine["TimeoutSeconds"] == row["Execution"]
     assert machine["States"]["Segment"]["TimeoutSeconds"] == row["Segmentation"]
     assert machine["States"]["Segment"]["HeartbeatSeconds"] == row["Heartbeat"]

@@ -114,7 +114,9 @@ class Uc9:
         chunks = self.output_json(found["chunks_key"])
         files: list[dict[str, Any]] = []
         for chunk in chunks:
-            loaded = discovery.handler({"action": "load_chunk", "run_id": found["run_id"], "chunk": chunk}, None)
+            loaded = discovery.handler(
+                {"action": "load_chunk", "run_id": found["run_id"], "chunk": chunk}, None
+            )
             files.extend({**file, "run_id": found["run_id"]} for file in loaded["files"])
         return files
 
