@@ -2,6 +2,12 @@
 
 A use case is found by its name, its number (``UC11``), or its folder, wherever the folder lives.
 The shared stacks in ``shared/cfn`` are listed too, so they deploy and lint like any use case.
+
+A use case lives in one folder: its template, ``functions/``, ``events/``, and its own Python
+package, named after the use case with underscores (``retail-catalog/retail_catalog``), which
+holds its domain code and its demo driver (``<package>.demo``). :func:`make_importable` puts
+those folders on ``sys.path`` so every tool (tests, the local cloud, the bench, ``make demo``)
+imports ``retail_catalog`` the way a function's zip does, where the package sits at the root.
 """
 
 from __future__ import annotations
@@ -50,6 +56,24 @@ class UseCase:
     @property
     def exists(self) -> bool:
         return self.template.is_file()
+
+    @property
+    def package(self) -> str:
+        """The import name of the use case's own package: its name with underscores."""
+        return self.name.replace("-", "_")
+
+    @property
+    def package_dir(self) -> Path:
+        return self.path / self.package
+
+    @property
+    def has_package(self) -> bool:
+        return self.number > 0 and (self.package_dir / "__init__.py").is_file()
+
+    @property
+    def demo_module(self) -> str:
+        """Where ``make demo`` finds the use case's driver."""
+        return f"{self.package}.demo"
 
 
 USE_CASES: tuple[UseCase, ...] = (
@@ -111,17 +135,33 @@ def templates() -> list[Path]:
     return [uc.template for uc in ALL if uc.exists]
 
 
+def package_folders() -> list[Path]:
+    """The folders that hold a use case's own package: the entries ``sys.path`` needs for them."""
+    return [uc.path for uc in USE_CASES if uc.has_package]
+
+
+def make_importable() -> None:
+    """Put every use case's package folder on ``sys.path`` (once); see the module docstring."""
+    for folder in package_folders():
+        if str(folder) not in sys.path:
+            sys.path.append(str(folder))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("templates", help="print the path of every template that exists")
     sub.add_parser("list", help="print the catalog as a table")
+    sub.add_parser("package-folders", help="print the folder of every use case that has its own package")
     show = sub.add_parser("path", help="print the folder of one use case")
     show.add_argument("name")
     args = parser.parse_args(argv)
     if args.command == "templates":
         for path in templates():
             print(path.relative_to(ROOT))
+    elif args.command == "package-folders":
+        for folder in package_folders():
+            print(folder.relative_to(ROOT))
     elif args.command == "list":
         for uc in ALL:
             state = "ready" if uc.exists else "planned"

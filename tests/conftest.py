@@ -10,7 +10,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from scripts import catalog
 from shared import clients, config, observability
+
+# Use-case packages (retail_catalog, ...) import from their folders, as inside a function's zip.
+catalog.make_importable()
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

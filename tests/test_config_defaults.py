@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
+from retail_catalog import settings as retail_settings
 from scripts import cfn_template
 from shared import config
-from shared.retail import settings as retail_settings
 from tests.handlers import ROOT, load_handler
 
 USE_CASES = ("retail-catalog", "autonomous-driving")

@@ -23,9 +23,11 @@ from collections.abc import Callable
 
 import numpy as np
 
+from autonomous_driving.quality import QCThresholds, qc
+from autonomous_driving.segmentation import segment
 from scripts.bench import Report, stopwatch
-from scripts.samples import pointclouds as samples
-from shared.pointcloud import PointCloud, QCThresholds, lzf, qc, read, segment
+from shared.formats.pointcloud import PointCloud, lzf, read
+from shared.formats.samples import pointclouds as samples
 
 logger = logging.getLogger(__name__)
 

@@ -206,7 +206,7 @@ class FaultHooks:
 
 
 def _image(key: str, seed: int, defect: str | None = None) -> Any:
-    from scripts.samples import images
+    from shared.formats.samples import images
 
     spec = images.SampleSpec(key, 64, 64, seed, defect)
     return images.SampleImage(spec, images.render(spec))
@@ -226,11 +226,11 @@ def run_scenario(
     cloud: Any, hooks: FaultHooks, seed: int, faults: Faults, *, files: int = FILES, cycles: int = CYCLES
 ) -> Outcome:
     """Deploy a fresh stack on ``cloud``, run the seeded scenario and say what was lost."""
-    from scripts.demos.retail_catalog import parameters
+    from retail_catalog.demo import parameters
     from scripts.localcloud.cloud import local_layer_pip
     from scripts.replay_dlq import OnFailureQueue, StreamReader, replay
-    from scripts.samples import images
     from shared.change_events import Fingerprint
+    from shared.formats.samples import images
     from shared.s3ap import S3AccessPoint
     from shared.state import COMPLETED, DELETED, FAILED, DeadLetterOverflow, DeadLetterStore, StateStore
     from shared.streaming import StreamingConfig, StreamingHelper

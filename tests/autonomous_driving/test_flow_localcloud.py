@@ -24,10 +24,10 @@ from typing import Any
 
 import pytest
 
+from autonomous_driving.segmentation import reference_model
 from scripts.localcloud import AccessPoint, LocalCloud
-from scripts.samples import pointclouds as samples
-from scripts.samples.video import write_mp4
-from shared.pointcloud import reference_model
+from shared.formats.samples import pointclouds as samples
+from shared.formats.samples.video import write_mp4
 from tests.fixtures.fake_pip import FakePip
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

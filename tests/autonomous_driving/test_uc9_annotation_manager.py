@@ -202,8 +202,8 @@ def test_a_file_without_a_result_is_listed_missing_so_the_next_run_takes_it(uc9:
 
 
 def test_a_catch_without_a_cause_takes_the_reason_the_callback_recorded(uc9: Uc9) -> None:
+    from autonomous_driving.transformjob import record_failure
     from shared.s3ap import S3AccessPoint
-    from shared.transformjob import record_failure
 
     record_failure(S3AccessPoint(OUTPUT_BUCKET), "run-1", "AlgorithmError: out of memory", mode="sagemaker")
     found, analysis = uc9.analyse()

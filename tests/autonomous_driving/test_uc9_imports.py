@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-import shared.pointcloud as pointcloud
+import shared.formats.pointcloud as pointcloud
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS = ROOT / "autonomous-driving" / "functions"
@@ -21,30 +21,34 @@ WATCHED = (
     "numpy",
     "laspy",
     "lazrs",
-    "shared.media",
+    "shared.formats.mp4",
     "shared.tasktokens",
-    "shared.pointcloud.readers",
-    "shared.pointcloud.las",
-    "shared.pointcloud.lzf",
-    "shared.pointcloud.quality",
-    "shared.pointcloud.segmentation",
-    "shared.pointcloud.transform",
+    "shared.formats.pointcloud.readers",
+    "shared.formats.pointcloud.las",
+    "shared.formats.pointcloud.lzf",
+    "autonomous_driving.quality",
+    "autonomous_driving.segmentation",
+    "shared.formats.pointcloud.transform",
 )
 # Handler folder -> the watched modules its import may load (everything else must stay unloaded).
 EXPECTED = {
     "discovery": set(),
-    "video_metadata": {"shared.media"},
+    "video_metadata": {"shared.formats.mp4"},
     "annotation_manager": set(),
     "segmentation_callback": {"shared.tasktokens"},
-    "pointcloud_qc": {"numpy", "shared.pointcloud.quality", "shared.pointcloud.readers"},
-    "segmentation_invoke": {"numpy", "shared.pointcloud.readers", "shared.pointcloud.transform"},
+    "pointcloud_qc": {"numpy", "autonomous_driving.quality", "shared.formats.pointcloud.readers"},
+    "segmentation_invoke": {
+        "numpy",
+        "shared.formats.pointcloud.readers",
+        "shared.formats.pointcloud.transform",
+    },
 }
 
 
 def _loaded_after(statement: str, cwd: Path) -> set[str]:
     code = (
         "import json, sys\n"
-        f"sys.path[:0] = [{str(cwd)!r}, {str(ROOT)!r}]\n"
+        f"sys.path[:0] = [{str(cwd)!r}, {str(ROOT)!r}, {str(ROOT / 'autonomous-driving')!r}]\n"
         f"{statement}\n"
         f"watched = {WATCHED!r}\n"
         "print(json.dumps(sorted(m for m in sys.modules if m in watched)))\n"
@@ -66,34 +70,34 @@ def test_a_handler_imports_only_what_every_invocation_needs(folder: str) -> None
 
 
 def test_the_point_cloud_names_load_without_numpy_until_a_numpy_name_is_used() -> None:
-    light = "from shared.pointcloud import FORMATS, LABELS, PASSED, PointCloudError, detect_format"
+    light = "from shared.formats.pointcloud import FORMATS, LABELS, PASSED, PointCloudError, detect_format"
     assert _loaded_after(light, ROOT) == set()
-    assert _loaded_after(light + "\nfrom shared.pointcloud import read", ROOT) == {
+    assert _loaded_after(light + "\nfrom shared.formats.pointcloud import read", ROOT) == {
         "numpy",
-        "shared.pointcloud.readers",
+        "shared.formats.pointcloud.readers",
     }
 
 
 def test_reading_las_loads_laspy_and_other_formats_do_not() -> None:
     for fmt in ("pcd", "ply", "bin"):
         statement = (
-            "from scripts.samples import pointclouds as s\n"
-            "from shared.pointcloud import read\n"
+            "from shared.formats.samples import pointclouds as s\n"
+            "from shared.formats.pointcloud import read\n"
             f"read(s.write(s.synthetic_scene(200, 1), {fmt!r}), {fmt!r})"
         )
-        assert not _loaded_after(statement, ROOT) & {"laspy", "lazrs", "shared.pointcloud.las"}, fmt
+        assert not _loaded_after(statement, ROOT) & {"laspy", "lazrs", "shared.formats.pointcloud.las"}, fmt
     statement = (
-        "from scripts.samples import pointclouds as s\n"
-        "from shared.pointcloud import read\n"
+        "from shared.formats.samples import pointclouds as s\n"
+        "from shared.formats.pointcloud import read\n"
         "read(s.write(s.synthetic_scene(200, 1), 'laz'), 'laz')"
     )
-    assert {"laspy", "lazrs", "shared.pointcloud.las"} <= _loaded_after(statement, ROOT)
+    assert {"laspy", "lazrs", "shared.formats.pointcloud.las"} <= _loaded_after(statement, ROOT)
 
 
 def test_every_exported_name_resolves() -> None:
     for name in pointcloud.__all__:
         assert getattr(pointcloud, name) is not None, name
     assert set(pointcloud.__all__) <= set(dir(pointcloud))
-    assert pointcloud.qc.__name__ == "qc"  # the function, not a submodule of the same name
+    assert pointcloud.read.__name__ == "read"  # the function, not its submodule
     with pytest.raises(AttributeError):
         _ = pointcloud.not_a_name  # type: ignore[attr-defined]

@@ -11,9 +11,10 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from shared.autonomous_driving import segmentation
-from shared.autonomous_driving.segmentation import Heartbeat
-from shared.pointcloud import decode_labels, encode_labels, reference_model
+from autonomous_driving import segmentation
+from autonomous_driving.job import Heartbeat
+from autonomous_driving.segmentation import reference_model
+from shared.formats.pointcloud import decode_labels, encode_labels
 from tests.autonomous_driving.uc9_helpers import (
     JOB_PREFIX,
     OUTPUT_BUCKET,
@@ -568,6 +569,8 @@ def test_the_registry_lists_exactly_the_job_metrics_each_settling_function_emits
             "TransformJobsFailed": "Count",
             "TransformJobDuration": "Milliseconds",
         }
+    for folder in ("discovery", "pointcloud_qc", "video_metadata", "annotation_manager"):
+        assert not any(n.startswith("TransformJob") for n in metrics_registry.metrics_of_function(uc, folder))
 
 
 class MissingJob:

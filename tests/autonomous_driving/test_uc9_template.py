@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from autonomous_driving.quality import QCThresholds
 from scripts import cfn_template
 from shared import config
-from shared.pointcloud import QCThresholds
 from shared.tasktokens import table_definition, validate_prefix
 from tests.autonomous_driving.uc9_helpers import load
 

@@ -13,9 +13,9 @@ import boto3
 import pytest
 from PIL import Image
 
-from scripts.samples import pointclouds as samples
-from scripts.samples.video import write_mp4
 from shared import clients
+from shared.formats.samples import pointclouds as samples
+from shared.formats.samples.video import write_mp4
 from shared.tasktokens import TaskTokenStore, table_definition
 from tests.handlers import load_handler
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
+from autonomous_driving import demo as driver
 from scripts import catalog
 from scripts.demos import Summary, run_demo
-from scripts.demos import autonomous_driving as driver
 from scripts.localcloud.cloud import local_layer_pip
 
 UC = catalog.find("autonomous-driving")

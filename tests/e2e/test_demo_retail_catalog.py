@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from retail_catalog import demo as driver
 from scripts import catalog
 from scripts.demos import Summary, run_demo
-from scripts.demos import retail_catalog as driver
 from scripts.localcloud.cloud import local_layer_pip
 
 pytestmark = [

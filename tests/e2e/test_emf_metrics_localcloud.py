@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from retail_catalog import demo as retail_demo
 from scripts import catalog, render_dashboard
 from scripts.demos import draw_dashboard
-from scripts.demos import retail_catalog as retail_demo
 from scripts.localcloud import LocalCloud
 from scripts.localcloud.cloud import local_layer_pip
 from shared.observability import HANDLER_METRICS, NAMESPACE

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from scripts.samples.images import SampleImage, sample_set
+from shared.formats.samples.images import SampleImage, sample_set
 
 REGION = "us-east-1"
 

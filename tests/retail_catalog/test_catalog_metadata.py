@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from shared.retail.contract import CATALOG_METADATA
+from retail_catalog.contract import CATALOG_METADATA
 from tests.handlers import load_handler
 
 ITEM = {
@@ -25,7 +25,7 @@ TAGGING = {
 @pytest.fixture
 def metadata(monkeypatch: pytest.MonkeyPatch, bedrock: Any) -> Any:
     monkeypatch.setenv("BEDROCK_MODEL_ID", "amazon.nova-lite-v1:0")
-    monkeypatch.setattr("shared.retail.metadata.bedrock_client", lambda: bedrock)
+    monkeypatch.setattr("retail_catalog.metadata.bedrock_client", lambda: bedrock)
     return load_handler("retail-catalog/functions/catalog_metadata/handler.py")
 
 

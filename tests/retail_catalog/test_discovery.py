@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scripts.samples.images import seed_bucket
+from retail_catalog.contract import DEFAULT_SUFFIXES as IMAGES
+from shared.formats.samples.images import seed_bucket
 from shared.polling.discovery import (
     MAX_CHUNK_BYTES,
     Chunk,
@@ -23,7 +24,6 @@ from shared.polling.discovery import (
     slash_order,
 )
 from shared.polling.keys import output_key
-from shared.retail.contract import DEFAULT_SUFFIXES as IMAGES
 from shared.s3ap import ObjectInfo, S3AccessPoint
 from shared.state import state_table_definition
 from tests.handlers import load_handler

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from retail_catalog import TransientServiceError
+from retail_catalog.contract import IMAGE_TAGGING
 from shared.polling.contract import ContractError
-from shared.retail import TransientServiceError
-from shared.retail.contract import IMAGE_TAGGING
 from tests.handlers import load_handler
 
 
@@ -17,7 +17,7 @@ from tests.handlers import load_handler
 def tagging(monkeypatch: pytest.MonkeyPatch, buckets: dict[str, Any], rekognition: Any) -> Any:
     monkeypatch.setenv("ACCESS_POINT", buckets["source"])
     monkeypatch.setenv("CONFIDENCE_THRESHOLD", "80")
-    monkeypatch.setattr("shared.retail.tagging.rekognition_client", lambda: rekognition)
+    monkeypatch.setattr("retail_catalog.tagging.rekognition_client", lambda: rekognition)
     return load_handler("retail-catalog/functions/image_tagging/handler.py")
 
 

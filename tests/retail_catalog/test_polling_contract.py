@@ -22,11 +22,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from retail_catalog.contract import FILE_ITEM, STEPS
 from scripts import cfn_template
-from scripts.samples.images import sample_set
 from shared import config
+from shared.formats.samples.images import sample_set
 from shared.polling.keys import output_key
-from shared.retail.contract import FILE_ITEM, STEPS
 from tests.handlers import load_handler
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -223,7 +223,7 @@ def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
 
     runner = InProcessLambda()
     monkeypatch.setattr(LambdaFunction, "_invoke_lambda", lambda self, event=None: runner(self, event))
-    monkeypatch.setattr("shared.retail.metadata.bedrock_client", FakeBedrock)
+    monkeypatch.setattr("retail_catalog.metadata.bedrock_client", FakeBedrock)
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket="artifacts")

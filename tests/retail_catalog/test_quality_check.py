@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from scripts.samples.images import DEFAULT_SPECS, render
+from retail_catalog.contract import QUALITY_CHECK
+from shared.formats.samples.images import DEFAULT_SPECS, render
 from shared.polling.keys import output_key
-from shared.retail.contract import QUALITY_CHECK
 from tests.handlers import load_handler
 
 

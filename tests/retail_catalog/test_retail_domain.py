@@ -13,10 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from scripts.samples.images import DEFAULT_SPECS, SampleSpec, digest, render, sample_set
-from shared.errors import AccessDeniedError, ConfigError
-from shared.polling.keys import BY_HASH_PREFIX, BY_KEY_PREFIX, etag_token, output_key
-from shared.retail import (
+from retail_catalog import (
     ImageRejectedError,
     QualityRules,
     TransientServiceError,
@@ -25,7 +22,7 @@ from shared.retail import (
     process_image,
     tag_image,
 )
-from shared.retail.images import (
+from retail_catalog.images import (
     MEMORY_ENV,
     REKOGNITION_MAX_BYTES,
     DecodeBudgetError,
@@ -33,8 +30,11 @@ from shared.retail.images import (
     prepare_for_rekognition,
     read_header,
 )
-from shared.retail.metadata import SYSTEM_PROMPT, build_prompt, parse_metadata
-from shared.retail.tagging import Label
+from retail_catalog.metadata import SYSTEM_PROMPT, build_prompt, parse_metadata
+from retail_catalog.tagging import Label
+from shared.errors import AccessDeniedError, ConfigError
+from shared.formats.samples.images import DEFAULT_SPECS, SampleSpec, digest, render, sample_set
+from shared.polling.keys import BY_HASH_PREFIX, BY_KEY_PREFIX, etag_token, output_key
 from shared.s3ap import S3AccessPoint
 
 
@@ -488,8 +488,8 @@ def test_access_denied_on_the_volume_propagates(
 
 
 def test_files_over_the_read_limit_are_refused_before_their_body_is_read(buckets: dict[str, Any]) -> None:
+    from retail_catalog import read_image
     from shared.errors import ObjectTooLargeError
-    from shared.retail import read_image
 
     key = "products/shoes/boot-002.jpg"
     source = S3AccessPoint(buckets["source"], buckets["client"])
@@ -501,7 +501,7 @@ def test_files_over_the_read_limit_are_refused_before_their_body_is_read(buckets
 
 
 def test_generated_specs_can_be_sized_to_pass_the_quality_check() -> None:
-    from scripts.samples.images import generated_specs
+    from shared.formats.samples.images import generated_specs
 
     small, large = next(generated_specs(1)), next(generated_specs(1, width=640, height=600))
     assert {i["code"] for i in check_quality(render(small)).issues} == {"too_small"}

@@ -26,7 +26,8 @@ print(json.dumps(sorted(sys.modules)))
 
 
 def _modules_after_import(function: str) -> set[str]:
-    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1", "PYTHONPATH": str(ROOT)}
+    path = os.pathsep.join([str(ROOT), str(ROOT / "retail-catalog")])
+    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1", "PYTHONPATH": path}
     done = subprocess.run(
         [sys.executable, "-c", _PROBE, str(FUNCTIONS / function)],
         capture_output=True,
@@ -50,13 +51,13 @@ def test_no_function_imports_pillow_at_module_level(function: str) -> None:
 
 def test_the_consumer_does_not_load_the_change_detection_engine() -> None:
     modules = _modules_after_import("stream_consumer")
-    assert {"shared.change_events", "shared.retail.pipeline", "shared.state"} <= modules
+    assert {"shared.change_events", "retail_catalog.pipeline", "shared.state"} <= modules
     assert "shared.changes" not in modules and "shared.streaming" not in modules
 
 
 def test_polling_functions_do_not_load_the_whole_retail_domain() -> None:
     discovery = _modules_after_import("discovery")
     assert "shared.polling.discovery" in discovery
-    assert not {"shared.retail.pipeline", "shared.retail.tagging", "shared.retail.metadata"} & discovery
+    assert not {"retail_catalog.pipeline", "retail_catalog.tagging", "retail_catalog.metadata"} & discovery
     metadata = _modules_after_import("catalog_metadata")
-    assert "shared.polling.discovery" not in metadata and "shared.retail.pipeline" not in metadata
+    assert "shared.polling.discovery" not in metadata and "retail_catalog.pipeline" not in metadata

@@ -79,16 +79,26 @@ def test_no_point_cloud_code_in_the_retail_zips_and_no_retail_code_in_uc9(
 ) -> None:
     retail = package("retail-catalog", tmp_path / "build", pip=pip)
     driving = package("autonomous-driving", tmp_path / "build", pip=pip)
+    # Each use case's package sits at the zip root, as the function imports it.
     for artifact in (a for a in retail.artifacts if a.kind == "function"):
-        assert not [n for n in _names(artifact.path) if n.startswith(("shared/pointcloud/", "shared/media/"))]
+        names = _names(artifact.path)
+        assert not [n for n in names if n.startswith(("shared/formats/", "autonomous_driving/"))], (
+            artifact.name
+        )
+        assert not [n for n in names if n.startswith(("retail-catalog/", "shared/formats/samples/"))]
     for artifact in (a for a in driving.artifacts if a.kind == "function"):
-        assert not [n for n in _names(artifact.path) if n.startswith("shared/retail/")], artifact.name
+        names = _names(artifact.path)
+        assert not [n for n in names if n.startswith("retail_catalog/")], artifact.name
+        assert "autonomous_driving/demo.py" not in names, artifact.name
     producer = next(a for a in retail.artifacts if a.name == "stream_producer")
-    assert "shared/retail/__init__.py" not in _names(producer.path)
+    assert "retail_catalog/__init__.py" not in _names(producer.path)
+    tagging = next(a for a in retail.artifacts if a.name == "image_tagging")
+    assert {"retail_catalog/__init__.py", "retail_catalog/tagging.py"} <= set(_names(tagging.path))
+    assert "retail_catalog/demo.py" not in _names(tagging.path)
     qc = next(a for a in driving.artifacts if a.name == "pointcloud_qc")
-    assert {"shared/pointcloud/readers.py", "shared/pointcloud/quality.py"} <= set(_names(qc.path))
+    assert {"shared/formats/pointcloud/readers.py", "autonomous_driving/quality.py"} <= set(_names(qc.path))
     video = next(a for a in driving.artifacts if a.name == "video_metadata")
-    assert "shared/pointcloud/readers.py" not in _names(video.path)
+    assert "shared/formats/pointcloud/readers.py" not in _names(video.path)
 
 
 def _copy_sources(tmp_path: Path, uc: str) -> tuple[Path, Path]:
@@ -103,11 +113,16 @@ def _copy_sources(tmp_path: Path, uc: str) -> tuple[Path, Path]:
 @pytest.mark.parametrize(
     ("uc", "module", "expected"),
     [
-        ("autonomous-driving", "pointcloud/readers.py", {"pointcloud_qc", "segmentation_invoke"}),
-        ("autonomous-driving", "media/mp4.py", {"video_metadata"}),
-        ("autonomous-driving", "tasktokens.py", {"segmentation_callback", "segmentation_invoke"}),
-        ("retail-catalog", "streaming.py", {"stream_producer"}),
-        ("retail-catalog", "pointcloud/readers.py", set()),
+        (
+            "autonomous-driving",
+            "shared/formats/pointcloud/readers.py",
+            {"pointcloud_qc", "segmentation_invoke"},
+        ),
+        ("autonomous-driving", "shared/formats/mp4.py", {"video_metadata"}),
+        ("autonomous-driving", "shared/tasktokens.py", {"segmentation_callback", "segmentation_invoke"}),
+        ("autonomous-driving", "autonomous-driving/autonomous_driving/quality.py", {"pointcloud_qc"}),
+        ("retail-catalog", "shared/streaming.py", {"stream_producer"}),
+        ("retail-catalog", "shared/formats/pointcloud/readers.py", set()),
     ],
 )
 def test_a_one_module_change_changes_only_the_zips_that_import_it(
@@ -120,7 +135,7 @@ def test_a_one_module_change_changes_only_the_zips_that_import_it(
         return {a.name: a.sha256 for a in packaged.artifacts}
 
     before = hashes()
-    with (shared / module).open("a", encoding="utf-8") as handle:
+    with (shared.parent / module).open("a", encoding="utf-8") as handle:
         handle.write("\n# changed\n")
     after = hashes()
     assert {name for name in before if before[name] != after[name]} == expected
@@ -180,8 +195,8 @@ def test_tests_caches_bytecode_and_shared_cfn_are_left_out(mini: Path, tmp_path:
     shutil.rmtree(shared / "cfn")  # without its Python function, shared/cfn looks like package data
     (shared / "cfn").mkdir()
     (shared / "cfn" / "dashboard.yaml").write_text("Resources: {}\n")
-    (shared / "formats").mkdir()
-    (shared / "formats" / "labels.json").write_text("{}")  # data of the shared package: kept
+    (shared / "schemas").mkdir()
+    (shared / "schemas" / "labels.json").write_text("{}")  # data of the shared package: kept
     (shared / "__pycache__").mkdir()
     (shared / "__pycache__" / "config.cpython-311.pyc").write_bytes(b"\0")
 
@@ -189,7 +204,7 @@ def test_tests_caches_bytecode_and_shared_cfn_are_left_out(mini: Path, tmp_path:
     names = _names(next(a.path for a in packaged.artifacts if a.name == "ingest"))
 
     assert "labels.json" in names  # data files beside the handler are part of the function
-    assert "shared/formats/labels.json" in names
+    assert "shared/schemas/labels.json" in names
     for name in names:
         assert not name.endswith(".pyc")
         assert "__pycache__" not in name and "/tests/" not in name and not name.startswith("tests/")

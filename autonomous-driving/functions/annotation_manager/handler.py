@@ -1,7 +1,7 @@
 """Annotation manager: the last state of a run that processed files.
 
 It writes the result document of each cloud that passed QC, now that the segmentation outcome is
-known, then the run's COCO-style document and summary (``shared.autonomous_driving.annotations``).
+known, then the run's COCO-style document and summary (``autonomous_driving.annotations``).
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from autonomous_driving.annotations import AnnotationConfig, annotate_run, finish_clouds, run_files
 from shared import config
-from shared.autonomous_driving.annotations import AnnotationConfig, annotate_run, finish_clouds, run_files
 from shared.clients import aws_client
 from shared.observability import append_log_keys, trace_lambda_handler
 from shared.s3ap import S3AccessPoint

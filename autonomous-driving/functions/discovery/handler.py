@@ -13,8 +13,8 @@ import dataclasses
 import logging
 from typing import Any
 
+from autonomous_driving.results import SUFFIXES, kind_of
 from shared import config
-from shared.autonomous_driving.results import SUFFIXES, kind_of
 from shared.clients import aws_client
 from shared.config import env
 from shared.observability import trace_lambda_handler

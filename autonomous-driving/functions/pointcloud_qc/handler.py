@@ -1,7 +1,7 @@
 """Point-cloud QC: one cloud of the run's manifest, read and judged against the stack's thresholds.
 
 A cloud that passes waits for the run's segmentation; any other outcome is written at once as the
-file's FAILED result with its reason (``shared.autonomous_driving.qc``). Access and storage
+file's FAILED result with its reason (``autonomous_driving.qc``). Access and storage
 faults raise, and the per-file Catch records them.
 """
 
@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from autonomous_driving.qc import QcConfig, process_pointcloud
+from autonomous_driving.quality import QCThresholds
+from autonomous_driving.results import SourceFile
 from shared import config
-from shared.autonomous_driving.qc import QcConfig, process_pointcloud
-from shared.autonomous_driving.results import SourceFile
 from shared.clients import aws_client
 from shared.observability import append_log_keys, trace_lambda_handler
-from shared.pointcloud import QCThresholds
 from shared.s3ap import S3AccessPoint
 
 logger = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 
 Invoked by the EventBridge rule for ``SageMaker Transform Job State Change`` (this stack's job-name
 prefix), and by a schedule with ``{"action": "heartbeat"}`` that heartbeats running jobs and
-settles ended ones whose event was lost. The rules live in ``shared.autonomous_driving.callback``.
+settles ended ones whose event was lost. The rules live in ``autonomous_driving.callback``.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from autonomous_driving.callback import CallbackConfig, Clients, heartbeat, on_state_change
 from shared import config
-from shared.autonomous_driving.callback import CallbackConfig, Clients, heartbeat, on_state_change
 from shared.clients import aws_client
 from shared.observability import trace_lambda_handler
 from shared.s3ap import S3AccessPoint

@@ -2,7 +2,7 @@
 
 Real mode starts one Batch Transform job per run and leaves the token to the callback function;
 mock mode runs the reference segmentation here and answers the token itself
-(``shared.autonomous_driving.segmentation``). Whatever goes wrong is reported at once with
+(``autonomous_driving.job``). Whatever goes wrong is reported at once with
 ``SendTaskFailure`` and its reason, so the execution takes its Catch path instead of waiting out
 the task's timeout.
 """
@@ -12,8 +12,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from autonomous_driving.job import MOCK, SAGEMAKER, InvokeConfig, report_failure, segment
 from shared import config
-from shared.autonomous_driving.segmentation import MOCK, SAGEMAKER, InvokeConfig, report_failure, segment
 from shared.clients import aws_client
 from shared.observability import append_log_keys, trace_lambda_handler
 from shared.s3ap import S3AccessPoint

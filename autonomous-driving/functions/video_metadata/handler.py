@@ -1,7 +1,7 @@
 """Video metadata: one video of the run's manifest, described and labelled, its result document written.
 
 The container is parsed through range reads and a sidecar still is labelled with Rekognition
-(``shared.autonomous_driving.video``). A video that cannot be parsed is a FAILED result with its
+(``autonomous_driving.video``). A video that cannot be parsed is a FAILED result with its
 reason; access and service faults raise, and the per-file Catch records them.
 """
 
@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from autonomous_driving.results import SourceFile
+from autonomous_driving.video import VideoConfig, process_video
 from shared import config
-from shared.autonomous_driving.results import SourceFile
-from shared.autonomous_driving.video import VideoConfig, process_video
 from shared.clients import aws_client
 from shared.observability import append_log_keys, trace_lambda_handler
 from shared.s3ap import S3AccessPoint

@@ -9,14 +9,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from retail_catalog import ImageRejectedError, generate_metadata
+from retail_catalog.contract import CATALOG_METADATA
+from retail_catalog.metadata import labels_from_dicts
+from retail_catalog.settings import MetadataConfig
 from shared import config
 from shared.errors import SUCCEEDED, failed_result
 from shared.observability import stats, trace_lambda_handler
 from shared.polling.contract import carry
-from shared.retail import ImageRejectedError, generate_metadata
-from shared.retail.contract import CATALOG_METADATA
-from shared.retail.metadata import labels_from_dicts
-from shared.retail.settings import MetadataConfig
 
 logger = logging.getLogger(__name__)
 

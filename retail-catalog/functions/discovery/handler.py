@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from retail_catalog.settings import DiscoveryConfig
 from shared import config
 from shared.clients import aws_client
 from shared.observability import trace_lambda_handler
 from shared.polling.steps import handle
-from shared.retail.settings import DiscoveryConfig
 from shared.s3ap import S3AccessPoint
 
 logger = logging.getLogger(__name__)

@@ -9,13 +9,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from retail_catalog import ImageRejectedError, read_image, tag_image
+from retail_catalog.contract import IMAGE_TAGGING
+from retail_catalog.settings import TaggingConfig
 from shared import config
 from shared.errors import SUCCEEDED, failed_result
 from shared.observability import stats, trace_lambda_handler
 from shared.polling.contract import carry
-from shared.retail import ImageRejectedError, read_image, tag_image
-from shared.retail.contract import IMAGE_TAGGING
-from shared.retail.settings import TaggingConfig
 from shared.s3ap import S3AccessPoint
 
 logger = logging.getLogger(__name__)

@@ -10,14 +10,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from retail_catalog import ImageRejectedError, check_quality, read_image
+from retail_catalog.contract import QUALITY_CHECK
+from retail_catalog.settings import QualityConfig
 from shared import config
 from shared.errors import FAILED, SUCCEEDED
 from shared.observability import stats, trace_lambda_handler
 from shared.polling.keys import output_key
 from shared.polling.results import result_document, write_result
-from shared.retail import ImageRejectedError, check_quality, read_image
-from shared.retail.contract import QUALITY_CHECK
-from shared.retail.settings import QualityConfig
 from shared.s3ap import S3AccessPoint
 
 logger = logging.getLogger(__name__)

@@ -17,13 +17,13 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from retail_catalog.pipeline import process_image
+from retail_catalog.settings import DEFAULT_CONFIDENCE_THRESHOLD
 from shared import config
 from shared.change_events import ChangeEvent
 from shared.clients import aws_client
 from shared.config import env
 from shared.observability import stats, trace_lambda_handler
-from shared.retail.pipeline import process_image
-from shared.retail.settings import DEFAULT_CONFIDENCE_THRESHOLD
 from shared.s3ap import S3AccessPoint
 from shared.state import DeadLetterOverflow, DeadLetterStore, StateStore
 from shared.stream_consumer import Consumer

@@ -1,0 +1,6 @@
+"""Format readers that more than one use case shares: images, point clouds and MP4 containers.
+
+Each reader works on bytes with no AWS call and bounds the work it does by the function's memory or
+a fixed cap, so every use case that meets the format gets the same limits. ``samples`` holds the
+matching writers, used by tests, demos and the bench, never by a function.
+"""
