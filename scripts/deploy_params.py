@@ -199,4 +199,36 @@ def resolve(
     if missing:
         pairs = " ".join(f"{name}=…" for name in missing)
         raise ParameterError(f'missing required parameter(s) {", ".join(missing)}; pass PARAMS="{pairs}"')
+    check_run_timeouts(values)
     return ResolvedParameters(values, frozenset(keep))
+
+
+# A scheduled state machine's executions must end before the next one starts, so that runs never
+# overlap: each (schedule, execution timeout) parameter pair a template declares is checked together.
+SCHEDULED_RUN_TIMEOUTS = (("PollingScheduleExpression", "PollingTimeoutSeconds"),)
+_RATE = re.compile(r"^rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)$")
+_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+def schedule_interval_seconds(expression: str) -> int | None:
+    """The interval of a ``rate(...)`` schedule in seconds; ``None`` for cron and at expressions."""
+    match = _RATE.match(expression.strip())
+    if not match:
+        return None
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2).rstrip("s")]
+
+
+def check_run_timeouts(values: Mapping[str, str]) -> None:
+    """Refuse an execution timeout that is not below its schedule's interval (rate expressions)."""
+    for schedule_name, timeout_name in SCHEDULED_RUN_TIMEOUTS:
+        if schedule_name not in values or timeout_name not in values:
+            continue
+        interval = schedule_interval_seconds(values[schedule_name])
+        timeout = _number(values[timeout_name])
+        if interval is None or timeout is None:
+            continue  # cron schedules are left to the operator; the number rule reports a bad timeout
+        if timeout >= interval:
+            raise ParameterError(
+                f"{timeout_name}={values[timeout_name]} must be below the {interval} s between runs of "
+                f"{schedule_name}={values[schedule_name]!r}, or two runs could overlap"
+            )

@@ -38,6 +38,7 @@ from scripts.localcloud.async_invoke import AsyncInvoker
 from scripts.localcloud.emf import EmfExtractor
 from scripts.localcloud.eventbridge import EventBridgeAdapter
 from scripts.localcloud.kinesis_poller import KinesisPoller, MappingStats
+from scripts.localcloud.permissions import FilePermissions
 from scripts.localcloud.resources import StackInfo, create_skipped, describe_stack
 from scripts.localcloud.runtime import Invocation, LambdaRuntime
 from scripts.localcloud.sagemaker import ModelFn, SageMakerAdapter
@@ -112,7 +113,9 @@ class LocalCloud:
         # afterwards: install them before the first session.
         self.ai = AIStandIns(self._read_s3)
         self.ai.install()
-        self._installed: list[Any] = [self.ai]
+        self.permissions = FilePermissions()
+        self.permissions.install()
+        self._installed: list[Any] = [self.ai, self.permissions]
         self.session = boto3.Session(region_name=self.region)
         self._clients: dict[str, Any] = {}
         self.account_id = self.client("sts").get_caller_identity()["Account"]
