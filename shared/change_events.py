@@ -8,6 +8,7 @@ on a cold start. :mod:`shared.changes` re-exports every name here.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,6 +16,8 @@ from typing import Any, NamedTuple
 
 from shared.errors import InvalidKeyError, PatternError
 from shared.s3ap import ObjectInfo, validate_key
+
+logger = logging.getLogger(__name__)
 
 EVENT_VERSION = 1
 EVENT_TYPES = ("created", "modified", "deleted")

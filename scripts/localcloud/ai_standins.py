@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import uuid
 from collections import Counter
@@ -33,6 +34,8 @@ from typing import Any
 
 import botocore.handlers
 from botocore.awsrequest import AWSResponse
+
+logger = logging.getLogger(__name__)
 
 STAND_IN_NOTE = "local stand-in (deterministic, derived from the input); not a model"
 

@@ -9,7 +9,10 @@ types it alone supports before it comes here.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 
 def lambda_time(when: dt.datetime | None = None) -> str:

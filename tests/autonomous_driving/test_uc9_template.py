@@ -242,30 +242,6 @@ def test_each_function_gets_what_its_handler_reads_and_nothing_no_handler_reads(
     assert variables <= read_by_some, f"{logical} sets variables no handler reads: {variables - read_by_some}"
 
 
-@pytest.mark.parametrize("logical", sorted(FUNCTIONS))
-def test_functions_follow_the_packaging_convention(logical: str) -> None:
-    folder, _ = FUNCTIONS[logical]
-    props = RESOURCES[logical]["Properties"]
-    assert props["Handler"] == f"functions/{folder}/handler.handler"
-    assert (UC / "functions" / folder / "handler.py").is_file()
-    assert props["Code"] == {"S3Bucket": {"Ref": "ArtifactBucket"}, "S3Key": f"functions/{folder}.zip"}
-    assert props["Runtime"] == "python3.12"
-    assert props["Architectures"] == ["arm64"]
-    assert props["Layers"] == [{"Ref": "DependenciesLayer"}]
-    assert props["TracingConfig"] == {"Mode": {"Fn::If": ["TracingEnabled", "Active", "PassThrough"]}}
-    variables = props["Environment"]["Variables"]
-    assert variables["USE_CASE"] == "autonomous-driving"
-    assert variables["ENVIRONMENT"] == {"Ref": "Environment"}
-    assert variables["ENABLE_XRAY"] == {"Ref": "EnableXRayTracing"}
-    suffix = props["FunctionName"]["Fn::Sub"].removeprefix("${AWS::StackName}-")
-    log_group = RESOURCES[props["LoggingConfig"]["LogGroup"]["Ref"]]
-    assert log_group["Properties"]["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/${{AWS::StackName}}-{suffix}"}
-    assert log_group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": ["EncryptionKey", "Arn"]}
-    assert props["LoggingConfig"]["LogFormat"] == "JSON"
-    assert props["LoggingConfig"]["ApplicationLogLevel"] == {"Ref": "LogLevel"}
-    assert (UC / "events" / f"{folder}.json").is_file()
-
-
 def test_the_dependencies_layer_matches_the_requirements_file() -> None:
     layer = RESOURCES["DependenciesLayer"]["Properties"]
     assert layer["Content"] == {"S3Bucket": {"Ref": "ArtifactBucket"}, "S3Key": "layer.zip"}

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,7 +28,7 @@ from scripts import catalog, cfn_template
 from scripts.observability_check import alarms_of, maximal_parameters
 from shared.observability import DIMENSION_NAMES, NAMESPACE
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = catalog.ROOT
 FIXTURE = ROOT / "tests" / "fixtures" / "obs-uc" / "template.yaml"
 USE_CASE_TEMPLATES = [uc for uc in catalog.USE_CASES if uc.exists]
 XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}

@@ -1,14 +1,17 @@
-"""Every template the catalog lists parses and passes the checks ``make lint`` runs.
+"""Template contracts over the catalog: lint in one run, least privilege, one name per concept.
 
-cfn-lint (with the serverless rules appended) runs in-process per template; checkov runs once over
-all of them from its own tools environment, as ``make lint`` does.
+The linters run once, in ``make lint`` (``scripts.lint_templates``: every effective template of every
+use case and shared stack, each tool in one run over all of them). Here: that run covers every
+template of the catalog and every switch combination, the state machines are valid ASL, and a
+planted broken template fails it, so the lint can fail.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import re
-import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +21,7 @@ from cfnlint.decode import decode
 
 from scripts import catalog, cfn_template, lint_templates
 
-ROOT = Path(__file__).resolve().parent.parent
-CHECKOV = ROOT / ".venv-tools" / "bin" / "checkov"
+ROOT = catalog.ROOT
 IAM_TYPES = {"AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"}
 # Actions whose API offers no resource-level permission, so "*" is the only resource they can name.
 ACTIONS_WITHOUT_RESOURCES = {
@@ -73,12 +75,53 @@ Resources:
     assert any(f.split()[0].startswith(("ES", "WS", "E9", "W9")) for f in findings), findings
 
 
-@pytest.mark.parametrize("template", TEMPLATES, ids=[str(t.relative_to(ROOT)) for t in TEMPLATES])
-def test_template_parses_and_is_cfn_lint_clean(template: Path) -> None:
-    parsed, errors = decode(str(template))
-    assert not errors, errors
-    assert parsed is not None and parsed.get("Resources"), f"{template} has no resources"
-    assert _lint(template) == []
+def test_one_lint_run_covers_every_template_and_switch_combination(tmp_path: Path) -> None:
+    written = lint_templates.write_all(TEMPLATES, tmp_path)
+    for template in TEMPLATES:
+        parsed, errors = decode(str(template))
+        assert not errors, errors
+        assert parsed is not None and parsed.get("Resources"), f"{template} has no resources"
+        folder = tmp_path / template.relative_to(ROOT).with_suffix("").as_posix().replace("/", "__")
+        combinations = lint_templates.combinations(cfn_template.load(template, raw=True))
+        assert sorted(p.name for p in folder.glob("*.yaml")) == sorted(
+            f"{c.label}.yaml" for c in combinations
+        )
+    assert len(written) == sum(len(list(tmp_path.glob("*/*.yaml"))) for _ in [0])
+    for where, document in lint_templates.definitions(TEMPLATES):
+        assert lint_templates.asl_problems(where, document) == [], where
+
+
+@pytest.mark.slow
+def test_the_lint_run_fails_on_a_broken_template() -> None:
+    """A function without its log group and with a wildcard role: cfn-lint's serverless rules and
+    checkov both object, and the run counts the failures."""
+    folder = ROOT / "build" / "contract-lint"
+    folder.mkdir(parents=True, exist_ok=True)
+    template = folder / "broken.yaml"
+    template.write_text(
+        """AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement: [{Effect: Allow, Principal: {Service: lambda.amazonaws.com}, Action: sts:AssumeRole}]
+      Policies:
+        - PolicyName: all
+          PolicyDocument:
+            Version: "2012-10-17"
+            Statement: [{Effect: Allow, Action: "*", Resource: "*"}]
+  Fn:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: python3.12
+      Handler: handler.handler
+      Role: !GetAtt Role.Arn
+      Code: {ZipFile: "def handler(e, c): return e"}
+"""
+    )
+    assert lint_templates.run([template]) >= 2  # cfn-lint and at least one checkov check
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -110,41 +153,21 @@ def _iam_statements(template: dict[str, Any]) -> list[tuple[str, dict[str, Any]]
     return found
 
 
+def iam_problems(template: dict[str, Any]) -> list[str]:
+    """No wildcard action; a wildcard resource only for actions without resource-level permission."""
+    problems = []
+    for name, statement in _iam_statements(template):
+        actions = _as_list(statement.get("Action", []))
+        if any(action == "*" or action.endswith(":*") for action in actions):
+            problems.append(f"{name}: wildcard action in {actions}")
+        if "*" in _as_list(statement.get("Resource", [])) and not set(actions) <= ACTIONS_WITHOUT_RESOURCES:
+            problems.append(f"{name}: Resource * for {sorted(set(actions) - ACTIONS_WITHOUT_RESOURCES)}")
+    return problems
+
+
 @pytest.mark.parametrize("template", TEMPLATES, ids=[str(t.relative_to(ROOT)) for t in TEMPLATES])
 def test_iam_names_star_only_where_the_api_has_no_resource_level_permission(template: Path) -> None:
-    for name, statement in _iam_statements(cfn_template.load(template)):
-        actions = _as_list(statement.get("Action", []))
-        assert not any(action == "*" or action.endswith(":*") for action in actions), (name, actions)
-        if "*" in _as_list(statement.get("Resource", [])):
-            assert set(actions) <= ACTIONS_WITHOUT_RESOURCES, (name, actions)
-
-
-@pytest.mark.skipif(not TEMPLATES, reason="no template in the catalog exists yet")
-def test_templates_are_checkov_clean() -> None:
-    if not CHECKOV.exists():
-        pytest.fail("checkov is missing: run `make setup` (it installs .venv-tools)")
-    args = [
-        str(CHECKOV),
-        "--quiet",
-        "--compact",
-        "--skip-download",
-        "--framework",
-        "cloudformation",
-        "--output",
-        "json",
-    ]
-    for template in TEMPLATES:
-        args += ["-f", str(template)]
-    result = subprocess.run(args, capture_output=True, text=True, check=False, timeout=600)
-    reports = json.loads(result.stdout or "[]")
-    reports = reports if isinstance(reports, list) else [reports]
-    failed = [
-        f"{check['check_id']} {check['file_path']} {check['resource']}"
-        for report in reports
-        for check in report.get("results", {}).get("failed_checks", [])
-    ]
-    assert failed == []
-    assert result.returncode == 0, result.stderr[-2000:]
+    assert iam_problems(cfn_template.load(template)) == []
 
 
 # --------------------------------------------------------------------------------------------------
@@ -241,32 +264,49 @@ ONE_OF_A_KIND = {
 }
 
 
-@pytest.mark.parametrize("uc", USE_CASES, ids=[uc.name for uc in USE_CASES])
-def test_every_use_case_names_shared_concepts_the_same_way(uc: catalog.UseCase) -> None:
-    template = cfn_template.load(uc.template)
+def naming_problems(template: dict[str, Any]) -> list[str]:
+    """Shared parameters with their defaults, one logical id per concept, alarms per function."""
     resources = template["Resources"]
-    for name, default in SHARED_PARAMETERS.items():
-        assert name in template["Parameters"], name
-        assert template["Parameters"][name].get("Default") == default, name
+    problems = [
+        f"parameter {name}: missing or default not {default!r}"
+        for name, default in SHARED_PARAMETERS.items()
+        if name not in template["Parameters"] or template["Parameters"][name].get("Default") != default
+    ]
     for kind, logical in ONE_OF_A_KIND.items():
-        assert [n for n, r in resources.items() if r["Type"] == kind] == [logical], kind
-    assert resources["StateMachineRole"]["Type"] == "AWS::IAM::Role"
-    assert resources["StateMachineLogGroup"]["Type"] == "AWS::Logs::LogGroup"
+        found = [n for n, r in resources.items() if r["Type"] == kind]
+        if found != [logical]:
+            problems.append(f"{kind}: {found}, want [{logical}]")
+    for logical, kind in (
+        ("StateMachineRole", "AWS::IAM::Role"),
+        ("StateMachineLogGroup", "AWS::Logs::LogGroup"),
+    ):
+        if resources.get(logical, {}).get("Type") != kind:
+            problems.append(f"{logical}: missing or not {kind}")
     for name, resource in resources.items():
         props = resource.get("Properties", {})
-        if resource["Type"] == "AWS::Logs::LogGroup":
-            assert props["RetentionInDays"] == {"Ref": "LogRetentionDays"}, name
-            assert props["KmsKeyId"] == {"Fn::GetAtt": ["EncryptionKey", "Arn"]}, name
+        if resource["Type"] == "AWS::Logs::LogGroup" and (
+            props.get("RetentionInDays") != {"Ref": "LogRetentionDays"}
+            or props.get("KmsKeyId") != {"Fn::GetAtt": ["EncryptionKey", "Arn"]}
+        ):
+            problems.append(f"{name}: log group without the stack's retention and key")
         if resource["Type"] == "AWS::Lambda::Function":
-            assert props["LoggingConfig"]["ApplicationLogLevel"] == {"Ref": "LogLevel"}, name
-            assert props["LoggingConfig"]["LogFormat"] == "JSON", name
             logical = name.removesuffix("Function")
-            rate = resources[f"{logical}ErrorRateAlarm"]["Properties"]
-            assert rate["Threshold"] == {"Ref": "LambdaErrorRatePercent"}, name
-            processing = resources[f"{logical}ProcessingErrorsAlarm"]["Properties"]
-            assert processing["Threshold"] == {"Ref": "ProcessingErrorsThreshold"}, name
-            assert processing["ComparisonOperator"] == "GreaterThanOrEqualToThreshold", name
-    assert {"StateMachineArn", "StateMachineName"} <= set(template["Outputs"])
+            rate = resources.get(f"{logical}ErrorRateAlarm", {}).get("Properties", {})
+            processing = resources.get(f"{logical}ProcessingErrorsAlarm", {}).get("Properties", {})
+            if rate.get("Threshold") != {"Ref": "LambdaErrorRatePercent"}:
+                problems.append(f"{name}: no error-rate alarm on LambdaErrorRatePercent")
+            if processing.get("Threshold") != {"Ref": "ProcessingErrorsThreshold"} or (
+                processing.get("ComparisonOperator") != "GreaterThanOrEqualToThreshold"
+            ):
+                problems.append(f"{name}: no ProcessingErrors alarm at ProcessingErrorsThreshold")
+    if not {"StateMachineArn", "StateMachineName"} <= set(template.get("Outputs", {})):
+        problems.append("Outputs: StateMachineArn and StateMachineName missing")
+    return problems
+
+
+@pytest.mark.parametrize("uc", USE_CASES, ids=[uc.name for uc in USE_CASES])
+def test_every_use_case_names_shared_concepts_the_same_way(uc: catalog.UseCase) -> None:
+    assert naming_problems(cfn_template.load(uc.template)) == []
 
 
 @pytest.mark.parametrize("uc", USE_CASES, ids=[uc.name for uc in USE_CASES])
@@ -324,24 +364,36 @@ def test_every_asynchronously_invoked_function_has_a_bounded_on_failure_config(u
             assert config["DestinationConfig"]["OnFailure"]["Destination"], (label, function)
 
 
-@pytest.mark.parametrize("uc", USE_CASES, ids=[uc.name for uc in USE_CASES])
-def test_the_alert_topic_accepts_tls_only(uc: catalog.UseCase) -> None:
-    resources = cfn_template.load(uc.template)["Resources"]
-    policy = resources["AlertTopicPolicy"]
-    assert policy["Condition"] == resources["AlertTopic"]["Condition"]
-    deny = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
-    assert deny and deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-    assert policy["Properties"]["Topics"] == [{"Ref": "AlertTopic"}]
-
-
-@pytest.mark.parametrize("uc", USE_CASES, ids=[uc.name for uc in USE_CASES])
-def test_every_trust_policy_names_the_source_account(uc: catalog.UseCase) -> None:
-    for name, resource in cfn_template.load(uc.template)["Resources"].items():
+def hardening_problems(template: dict[str, Any]) -> list[str]:
+    """The alert topic takes TLS only; every trust policy names the source account."""
+    resources = template["Resources"]
+    problems = []
+    policy = resources.get("AlertTopicPolicy", {})
+    deny = [
+        s
+        for s in policy.get("Properties", {}).get("PolicyDocument", {}).get("Statement", [])
+        if s["Effect"] == "Deny"
+    ]
+    if (
+        policy.get("Condition") != resources.get("AlertTopic", {}).get("Condition")
+        or not deny
+        or deny[0].get("Condition") != {"Bool": {"aws:SecureTransport": "false"}}
+        or policy.get("Properties", {}).get("Topics") != [{"Ref": "AlertTopic"}]
+    ):
+        problems.append("AlertTopicPolicy: the topic does not refuse publishing without TLS")
+    for name, resource in resources.items():
         if resource["Type"] == "AWS::IAM::Role":
             for statement in resource["Properties"]["AssumeRolePolicyDocument"]["Statement"]:
-                assert statement["Condition"] == {
+                if statement.get("Condition") != {
                     "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
-                }, name
+                }:
+                    problems.append(f"{name}: trust policy without aws:SourceAccount")
+    return problems
+
+
+@pytest.mark.parametrize("uc", USE_CASES, ids=[uc.name for uc in USE_CASES])
+def test_the_alert_topic_accepts_tls_only_and_trust_names_the_account(uc: catalog.UseCase) -> None:
+    assert hardening_problems(cfn_template.load(uc.template)) == []
 
 
 @pytest.mark.parametrize("uc", USE_CASES, ids=[uc.name for uc in USE_CASES])
@@ -381,3 +433,72 @@ def test_a_stack_name_too_long_for_its_function_names_is_refused_before_anything
     )
     with pytest.raises(deploy.DeployError, match=r"48 characters; retail-catalog allows at most 47"):
         deploy.deploy("retail-catalog", stack_name="s" * 48)
+
+
+# --------------------------------------------------------------------------------------------------
+# Deliberate breakages: each check above fails on a copy of a conforming template broken its way
+
+REFERENCE = catalog.find("retail-catalog")
+
+
+def _resource(kind: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    return lambda t: next(r for r in t["Resources"].values() if r["Type"] == kind)
+
+
+def _first_role_policy(template: dict[str, Any]) -> dict[str, Any]:
+    return _iam_statements(template)[0][1]
+
+
+Check = Callable[[dict[str, Any]], list[str]]
+Change = Callable[[dict[str, Any]], Any]
+TEMPLATE_BREAKAGES: dict[str, tuple[Check, Change, str]] = {
+    "wildcard action": (iam_problems, lambda t: _first_role_policy(t).update(Action="s3:*"), "wildcard"),
+    "wildcard resource": (
+        iam_problems,
+        lambda t: _first_role_policy(t).update(Action=["s3:GetObject"], Resource="*"),
+        "Resource *",
+    ),
+    "shared default drift": (
+        naming_problems,
+        lambda t: t["Parameters"]["LogLevel"].update(Default="DEBUG"),
+        "LogLevel",
+    ),
+    "renamed key": (
+        naming_problems,
+        lambda t: t["Resources"].update(OtherKey=t["Resources"].pop("EncryptionKey")),
+        "KMS",
+    ),
+    "log group retention": (
+        naming_problems,
+        lambda t: _resource("AWS::Logs::LogGroup")(t)["Properties"].update(RetentionInDays=1),
+        "retention",
+    ),
+    "no error-rate alarm": (
+        naming_problems,
+        lambda t: t["Resources"].pop("DiscoveryErrorRateAlarm"),
+        "error-rate",
+    ),
+    "no output": (naming_problems, lambda t: t["Outputs"].pop("StateMachineArn"), "Outputs"),
+    "plain-text topic": (
+        hardening_problems,
+        lambda t: t["Resources"]["AlertTopicPolicy"]["Properties"]["PolicyDocument"].update(Statement=[]),
+        "TLS",
+    ),
+    "confused deputy": (
+        hardening_problems,
+        lambda t: _resource("AWS::IAM::Role")(t)["Properties"]["AssumeRolePolicyDocument"]["Statement"][
+            0
+        ].pop("Condition"),
+        "SourceAccount",
+    ),
+}
+
+
+@pytest.mark.parametrize("breakage", list(TEMPLATE_BREAKAGES))
+def test_each_template_check_catches_its_breakage(breakage: str) -> None:
+    check, change, words = TEMPLATE_BREAKAGES[breakage]
+    template = copy.deepcopy(cfn_template.load(REFERENCE.template))
+    assert check(copy.deepcopy(template)) == []
+    change(template)
+    problems = check(template)
+    assert problems and any(words in p for p in problems), problems

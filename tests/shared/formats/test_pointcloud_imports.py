@@ -1,7 +1,8 @@
-"""What each UC9 handler imports at cold start: no module it does not need on every path.
+"""The point-cloud package loads numpy, laspy and lazrs only when a name that needs them is used.
 
 Each check runs in a fresh interpreter, because this test session has long since imported
-everything. Speed itself is measured by ``make bench`` (packaging suite), not here.
+everything. What each handler loads at cold start is part of the contract suite
+(``tests/contract/test_imports.py``); speed itself is measured by ``make bench``.
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ import pytest
 
 import shared.formats.pointcloud as pointcloud
 
-ROOT = Path(__file__).resolve().parents[2]
-FUNCTIONS = ROOT / "autonomous-driving" / "functions"
+ROOT = Path(__file__).resolve().parents[3]
 WATCHED = (
     "numpy",
     "laspy",
@@ -26,29 +26,14 @@ WATCHED = (
     "shared.formats.pointcloud.readers",
     "shared.formats.pointcloud.las",
     "shared.formats.pointcloud.lzf",
-    "autonomous_driving.quality",
-    "autonomous_driving.segmentation",
     "shared.formats.pointcloud.transform",
 )
-# Handler folder -> the watched modules its import may load (everything else must stay unloaded).
-EXPECTED = {
-    "discovery": set(),
-    "video_metadata": {"shared.formats.mp4"},
-    "annotation_manager": set(),
-    "segmentation_callback": {"shared.tasktokens"},
-    "pointcloud_qc": {"numpy", "autonomous_driving.quality", "shared.formats.pointcloud.readers"},
-    "segmentation_invoke": {
-        "numpy",
-        "shared.formats.pointcloud.readers",
-        "shared.formats.pointcloud.transform",
-    },
-}
 
 
 def _loaded_after(statement: str, cwd: Path) -> set[str]:
     code = (
         "import json, sys\n"
-        f"sys.path[:0] = [{str(cwd)!r}, {str(ROOT)!r}, {str(ROOT / 'autonomous-driving')!r}]\n"
+        f"sys.path[:0] = [{str(cwd)!r}, {str(ROOT)!r}]\n"
         f"{statement}\n"
         f"watched = {WATCHED!r}\n"
         "print(json.dumps(sorted(m for m in sys.modules if m in watched)))\n"
@@ -62,11 +47,6 @@ def _loaded_after(statement: str, cwd: Path) -> set[str]:
         env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1", "PYTHONDONTWRITEBYTECODE": "1"},
     )
     return set(json.loads(done.stdout.strip().splitlines()[-1]))
-
-
-@pytest.mark.parametrize("folder", sorted(EXPECTED))
-def test_a_handler_imports_only_what_every_invocation_needs(folder: str) -> None:
-    assert _loaded_after("import handler", FUNCTIONS / folder) == EXPECTED[folder]
 
 
 def test_the_point_cloud_names_load_without_numpy_until_a_numpy_name_is_used() -> None:
