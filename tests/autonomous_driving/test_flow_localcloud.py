@@ -11,12 +11,15 @@ run on different workers), each running its scenarios in order:
   the callback sends SendTaskFailure, the Catch path makes each of that run's clouds a FAILED
   result, and the next run does not pay for them again;
 * segmentation disabled (the template's defaults): the Choice skips the step and each cloud that
-  passed QC is a SUCCEEDED result with a SKIPPED segmentation.
+  passed QC is a SUCCEEDED result with a SKIPPED segmentation; a cloud the volume refuses to read
+  (AccessDenied, as an ONTAP file permission can) makes its QC step raise, and the per-file Catch
+  turns that into a FAILED result; and a run started while another is in flight exits at once.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -177,10 +180,14 @@ def test_real_mode_callback_and_a_failing_job_that_is_not_retried_every_hour(clo
     assert len(cloud.sagemaker.finished) == jobs
 
 
-def test_segmentation_disabled_by_default(cloud: LocalCloud) -> None:
+def test_segmentation_disabled_by_default_a_refused_file_and_a_run_in_flight(
+    cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
     stack, access_point = deploy(cloud, "uc9off")
     put(cloud, access_point, "drive-01/lidar/000001.bin", cloud_file(4000, 1))
     put(cloud, access_point, "drive-01/lidar/broken.las", b"LASF but nothing after it")
+    put(cloud, access_point, "drive-01/lidar/locked.bin", cloud_file(3000, 2))
+    cloud.permissions.deny("drive-01/lidar/locked.bin")
     result = run(cloud, stack)
     assert result.states_entered()["SkipSegmentation"] == 1
     assert "Segment" not in result.states_entered()
@@ -192,3 +199,31 @@ def test_segmentation_disabled_by_default(cloud: LocalCloud) -> None:
     }
     assert documents["drive-01/lidar/broken.las"]["status"] == "FAILED"
     assert documents["drive-01/lidar/broken.las"]["segmentation"]["status"] == "NOT_RUN"
+    locked = documents["drive-01/lidar/locked.bin"]  # written by the Catch target, not by QC
+    assert (locked["status"], locked["error"]) == ("FAILED", "AccessDeniedError")
+    assert "AccessDenied" in locked["reason"]
+    assert result.output["counts"]["pointclouds_by_status"] == {"SUCCEEDED": 1, "FAILED": 2}
+
+    # A run started while another one is still at its files exits without processing.
+    put(cloud, access_point, "drive-02/lidar/000002.bin", cloud_file(2500, 3))
+    entered, release = threading.Event(), threading.Event()
+    qc_function, invoke = stack.outputs["PointCloudQcFunctionName"], cloud.runtime.run
+
+    def held(function: Any, event: Any = None) -> Any:
+        if function.function_name == qc_function and not release.is_set():
+            entered.set()
+            assert release.wait(120), "the second run never finished"
+        return invoke(function, event)
+
+    monkeypatch.setattr(cloud.runtime, "run", held)
+    try:
+        first_arn = cloud.start_execution("StateMachine", {})
+        assert entered.wait(60), "the first run never reached its files"
+        second = run(cloud, stack)
+        assert second.states_entered()["AnotherRunInFlight"] == 1
+        assert "ProcessFiles" not in second.states_entered()
+    finally:
+        release.set()
+    first = cloud.stepfunctions.wait(first_arn)
+    assert first.succeeded
+    assert "drive-02/lidar/000002.bin" in results(cloud, stack)
