@@ -39,6 +39,7 @@ from shared.errors import FAILED, SKIPPED, SUCCEEDED, ObjectNotFoundError, aws_e
 from shared.formats.pointcloud import LABELS
 from shared.observability import stats, xray_subsegment
 from shared.polling.discovery import Chunk, load_chunk
+from shared.polling.results import write_result
 from shared.s3ap import S3AccessPoint
 
 logger = logging.getLogger(__name__)
@@ -245,7 +246,7 @@ def finish_clouds(
             file, POINTCLOUD, run_id=run_id, status=status, source=source, reason=reason, error=error,
             qc=qc_part, segmentation=seg_part,
         )  # fmt: skip
-        results.write(output, body)
+        write_result(output, body)
         if status == SUCCEEDED:
             stats().processed(files=1, bytes_=file.size)
         else:

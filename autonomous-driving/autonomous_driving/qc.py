@@ -20,6 +20,7 @@ from shared.config import CommonConfig, env
 from shared.errors import FAILED, ObjectNotFoundError, ObjectTooLargeError, failed_result
 from shared.formats.pointcloud import PASSED, PointCloudError, detect_format, read
 from shared.observability import stats, xray_subsegment
+from shared.polling.results import write_result
 from shared.s3ap import S3AccessPoint
 
 logger = logging.getLogger(__name__)
@@ -126,7 +127,7 @@ def process_pointcloud(
         qc=qc_part,
         segmentation={"status": results.NOT_RUN, "reason": "the cloud did not pass QC"},
     )
-    results.write(output, body)
+    write_result(output, body)
     if report["error"] == QC_MISSED:
         # A cloud that misses a threshold was processed fine: a data finding, reported by status.
         stats().processed(files=1, bytes_=file.size)

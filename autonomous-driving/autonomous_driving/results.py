@@ -16,10 +16,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from autonomous_driving.transformjob import RunLayout
 from shared.errors import FAILED
 from shared.formats.pointcloud import FORMATS
 from shared.polling.keys import output_key
-from shared.polling.results import result_document, write_result
+from shared.polling.results import result_document
 from shared.s3ap import S3AccessPoint
 
 logger = logging.getLogger(__name__)
@@ -30,7 +31,6 @@ NOT_RUN = "NOT_RUN"
 VIDEO_SUFFIXES = (".mp4", ".mov")
 POINTCLOUD_SUFFIXES = tuple(sorted(FORMATS))
 SUFFIXES = VIDEO_SUFFIXES + POINTCLOUD_SUFFIXES
-PASSED_PREFIX = "passed/"
 
 
 @dataclass(frozen=True)
@@ -88,10 +88,6 @@ def document(
     )
 
 
-def write(output: S3AccessPoint, body: Mapping[str, Any]) -> str:
-    return write_result(output, body)
-
-
 def read(output: S3AccessPoint, file: SourceFile) -> dict[str, Any]:
     """The result document of ``file`` (raises ObjectNotFoundError when it has none yet)."""
     body: dict[str, Any] = json.loads(output.get_bytes(output_key(file.key, file.etag)))
@@ -110,7 +106,7 @@ def summary(body: Mapping[str, Any]) -> dict[str, Any]:
 def passed_key(run_id: str, file: SourceFile) -> str:
     """Where QC records a cloud that passed and now waits for the run's segmentation."""
     digest = hashlib.sha256(f"{file.key}\n{file.etag}".encode()).hexdigest()[:32]
-    return f"runs/{run_id}/{PASSED_PREFIX}{digest}.json"
+    return f"{RunLayout(run_id).passed_prefix}{digest}.json"
 
 
 def record_passed(output: S3AccessPoint, run_id: str, file: SourceFile, qc: Mapping[str, Any]) -> str:
@@ -123,7 +119,7 @@ def record_passed(output: S3AccessPoint, run_id: str, file: SourceFile, qc: Mapp
 
 def passed_clouds(output: S3AccessPoint, run_id: str) -> Iterator[tuple[SourceFile, dict[str, Any]]]:
     """The run's clouds that passed QC, in key order of their records: (file, QC report)."""
-    for info in output.iter_objects(f"runs/{run_id}/{PASSED_PREFIX}"):
+    for info in output.iter_objects(RunLayout(run_id).passed_prefix):
         record = json.loads(output.get_bytes(info.key))
         yield SourceFile.from_event(record["source"]), dict(record["qc"])
 

@@ -25,6 +25,7 @@ from shared.config import CommonConfig, env
 from shared.errors import SKIPPED, SUCCEEDED, ObjectNotFoundError, aws_error_code, failed_result
 from shared.formats.mp4 import MediaError, probe, sample_times
 from shared.observability import stats, xray_subsegment
+from shared.polling.results import write_result
 from shared.s3ap import S3AccessPoint
 
 logger = logging.getLogger(__name__)
@@ -158,5 +159,5 @@ def process_video(
             error=described["error"],
         )
         stats().failed()
-    results.write(output, body)
+    write_result(output, body)
     return results.summary(body)
