@@ -283,14 +283,17 @@ def function_custom_metrics(uc: catalog.UseCase) -> dict[str, list[CustomMetric]
 
 def _package_modules(uc: catalog.UseCase, folder: str) -> tuple[Path, ...]:
     """The files of ``uc``'s own package that the function ``folder`` imports, directly or not."""
-    return _closure_of(uc.path, folder)
+    key = (uc.path, folder)
+    if key not in _CLOSURES:
+        _CLOSURES[key] = _closure_of(uc, folder)
+    return _CLOSURES[key]
 
 
-@functools.cache
-def _closure_of(uc_path: Path, folder: str) -> tuple[Path, ...]:
+_CLOSURES: dict[tuple[Path, str], tuple[Path, ...]] = {}
+
+
+def _closure_of(uc: catalog.UseCase, folder: str) -> tuple[Path, ...]:
     from scripts import packaging  # packaging is heavy; only this lookup needs it
-
-    uc = next(u for u in catalog.USE_CASES if u.path == uc_path)
 
     roots = packaging.first_party_roots(uc)
     own = {name: path for name, path in roots.items() if name != "shared"}

@@ -287,7 +287,7 @@ BROKEN: dict[str, tuple[MetricQuery, str]] = {
         MetricQuery(NAMESPACE, "FilesProcessed", {"UseCase": "obs-uc", "FunctionName": FN}, "w"),
         "no code or AWS service emits",
     ),
-    "metric nobody emits": (MetricQuery(NAMESPACE, "FilesSkipped", EMF, "w"), "no code or AWS service emits"),
+    "metric nobody emits": (MetricQuery(NAMESPACE, "FilesIgnored", EMF, "w"), "no code or AWS service emits"),
     "function that no stack creates": (
         MetricQuery(NAMESPACE, "FilesProcessed", EMF | {"FunctionName": "ImageTaggingLambda"}, "w"),
         "names nothing",

@@ -18,7 +18,7 @@ from shared import config
 from shared.clients import aws_client
 from shared.config import env
 from shared.observability import trace_lambda_handler
-from shared.polling.settings import PollingConfig, parse_suffixes
+from shared.polling import settings as polling
 from shared.polling.steps import handle
 from shared.s3ap import S3AccessPoint
 
@@ -26,10 +26,11 @@ logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class DiscoveryConfig(PollingConfig):
-    """The skeleton's discovery configuration with UC9's video and point-cloud suffixes."""
+class DiscoveryConfig(polling.PollingConfig):
+    """The skeleton's discovery configuration with UC9's suffixes and budget (the template's default)."""
 
-    suffixes: tuple[str, ...] = env("SUFFIXES", SUFFIXES, parse=parse_suffixes)
+    suffixes: tuple[str, ...] = env("SUFFIXES", SUFFIXES, parse=polling.parse_suffixes)
+    max_files_per_run: int = env("MAX_FILES_PER_RUN", 50, parse=polling.parse_budget)
 
 
 @trace_lambda_handler
