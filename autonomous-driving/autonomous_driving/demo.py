@@ -125,6 +125,40 @@ def _run_summary(cloud: Any, bucket: str, run_id: str) -> dict[str, Any]:
         return {}
 
 
+def _overlapping_runs(cloud: Any, stack: Any, access_point: Any) -> bool:
+    """Hold a run at its first per-file step, start another, and check that the second did nothing."""
+    import threading
+
+    cloud.client("s3").put_object(
+        Bucket=access_point.arn,
+        Key=f"{DRIVE}camera/overlap.mp4",
+        Body=video.write_mp4(duration_s=1.0, fps=10.0, width=640, height=360),
+    )
+    entered, release = threading.Event(), threading.Event()
+    target, run = stack.physical_ids["VideoMetadataFunction"], cloud.runtime.run
+
+    def held(function: Any, event: Any = None) -> Any:
+        if function.function_name == target and not release.is_set():
+            entered.set()
+            release.wait(120)
+        return run(function, event)
+
+    cloud.runtime.run = held
+    try:
+        first = cloud.start_execution("StateMachine", {})
+        if not entered.wait(60):
+            return False
+        second = cloud.run_state_machine("StateMachine", {}, timeout_seconds=300)
+    finally:
+        release.set()
+        cloud.runtime.run = run
+    return bool(
+        cloud.stepfunctions.wait(first).succeeded
+        and second.succeeded
+        and second.states_entered().get("AnotherRunInFlight") == 1
+    )
+
+
 def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) -> None:
     from autonomous_driving.segmentation import reference_model
 
@@ -170,6 +204,8 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
         again = cloud.run_state_machine("StateMachine", {}, timeout_seconds=300)
         idle = again.succeeded and again.states_entered().get("NothingToDo") == 1
         summary.flow("a second run finds nothing new", idle, again.status)
+    with step("start a run while another is still at its files: the second exits at once"):
+        summary.flow("a run started during another exits", _overlapping_runs(cloud, stack, access_point))
     with step("add a cloud and run once more with a model that fails (the failure path)"):
         cloud.register_model(None, _failing_model)
         late = f"{DRIVE}lidar/late-arrival.pcd"
@@ -194,7 +230,7 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
             f"{failing.status}, segmentation {segmentation.get('status', '?')}",
         )
         cloud.register_model(None, reference_model)
-    summary.extra["runs"] = 3
+    summary.extra["runs"] = 5
     keys: list[str] = []
     for prefix in (f"runs/{result.name}/", "results/"):
         for page in (
