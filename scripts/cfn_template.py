@@ -302,7 +302,9 @@ def _sub_of(text: str, substitutions: Mapping[str, Any]) -> Any:
     """``Fn::Sub`` of ``text`` that puts each substitution in place, in its simplest form.
 
     A Ref or GetAtt becomes ``${Name}`` / ``${Resource.Attribute}`` in the string itself (moto's
-    list form of Fn::Sub reads ``$$`` as an escaped ``$``, which ASL context paths use).
+    list form of Fn::Sub reads ``$$`` as an escaped ``$``, which ASL context paths use). Any other
+    function (``Fn::FindInMap``, ``Fn::If``...) is joined in between the pieces of text for the same
+    reason, so the list form is never needed.
     """
     simple: dict[str, str] = {}
     for name, value in substitutions.items():
@@ -316,9 +318,20 @@ def _sub_of(text: str, substitutions: Mapping[str, Any]) -> Any:
             simple[name] = str(value)
     rest = {name: value for name, value in substitutions.items() if name not in simple}
     body = _SUB_VAR.sub(lambda m: simple.get(m.group(1), m.group(0)), text)
-    if rest:
-        return {"Fn::Sub": [body, rest]}
-    return {"Fn::Sub": body} if _SUB_VAR.search(body) else body
+    if not rest:
+        return _sub_piece(body)
+    parts: list[Any] = []
+    position = 0
+    for match in _SUB_VAR.finditer(body):
+        if match.group(1) in rest:
+            parts += [_sub_piece(body[position : match.start()]), rest[match.group(1)]]
+            position = match.end()
+    parts.append(_sub_piece(body[position:]))
+    return {"Fn::Join": ["", [part for part in parts if part != ""]]}
+
+
+def _sub_piece(text: str) -> Any:
+    return {"Fn::Sub": text} if _SUB_VAR.search(text) else text
 
 
 def dump(template: Mapping[str, Any]) -> str:
@@ -905,7 +918,20 @@ class Evaluation:
             return self.stack.get_att(self, logical, attribute)
         if key in {"Fn::Equals", "Fn::And", "Fn::Or", "Fn::Not"}:
             return self._condition_value({key: arg})
+        if key == "Fn::FindInMap":
+            return self._find_in_map(arg)
         raise TemplateError(f"unsupported intrinsic {key}")
+
+    def _find_in_map(self, arg: Any) -> Any:
+        """A mapping value looked up by evaluated keys (``DefaultValue`` when a key is absent)."""
+        name, top, second = (str(self.value(part)) for part in arg[:3])
+        default = arg[3].get("DefaultValue") if len(arg) > 3 and isinstance(arg[3], dict) else None
+        row = ((self.template.get("Mappings") or {}).get(name) or {}).get(top) or {}
+        if second in row:
+            return self.value(row[second])
+        if default is not None:
+            return self.value(default)
+        raise TemplateError(f"Fn::FindInMap: {name}.{top}.{second} is not in the template's Mappings")
 
     def _sub(self, arg: Any) -> str:
         if isinstance(arg, list):

@@ -273,8 +273,34 @@ def shared_custom_metrics() -> list[CustomMetric]:
 
 
 def function_custom_metrics(uc: catalog.UseCase) -> dict[str, list[CustomMetric]]:
-    """Custom metrics per function folder of ``uc``, read from the function's own modules."""
-    return {fn: scan_custom_metrics(_python_files(uc.functions_dir / fn)) for fn in function_folders(uc)}
+    """Custom metrics per function folder of ``uc``: its own modules, and the modules of the use
+    case's package that its import closure reaches (the ones its zip carries)."""
+    return {
+        fn: scan_custom_metrics([*_python_files(uc.functions_dir / fn), *_package_modules(uc, fn)])
+        for fn in function_folders(uc)
+    }
+
+
+def _package_modules(uc: catalog.UseCase, folder: str) -> tuple[Path, ...]:
+    """The files of ``uc``'s own package that the function ``folder`` imports, directly or not."""
+    key = (uc.path, folder)
+    if key not in _CLOSURES:
+        _CLOSURES[key] = _closure_of(uc, folder)
+    return _CLOSURES[key]
+
+
+_CLOSURES: dict[tuple[Path, str], tuple[Path, ...]] = {}
+
+
+def _closure_of(uc: catalog.UseCase, folder: str) -> tuple[Path, ...]:
+    from scripts import packaging  # packaging is heavy; only this lookup needs it
+
+    roots = packaging.first_party_roots(uc)
+    own = {name: path for name, path in roots.items() if name != "shared"}
+    if not own:
+        return ()
+    closure = packaging.function_closure(uc.functions_dir / folder, roots)
+    return tuple(sorted(path for name, path in closure.files.items() if name.split("/")[0] in own))
 
 
 def emf_metrics(use_cases: Iterable[catalog.UseCase] = catalog.USE_CASES) -> list[MetricSpec]:

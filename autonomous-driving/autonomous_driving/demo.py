@@ -1,5 +1,10 @@
 """UC9 autonomous-driving on the embedded local cloud: video metadata, LiDAR QC and segmentation.
 
+Three runs: the first processes every seeded file (one result document per file version) and
+segments the clouds that pass QC in one transform job; the second finds every version done and
+processes nothing; the third picks up one new cloud, whose transform job fails on purpose, so that
+cloud gets a FAILED result with the job's reason.
+
 The stack is deployed in real mode (``EnableSageMakerTransform=true``, ``MockMode=false``): the
 segmentation step creates a SageMaker Batch Transform job and waits on a Step Functions task token.
 Locally the job runs the project's reference segmentation (``shared.formats.pointcloud.transform``), writes
@@ -108,10 +113,57 @@ def _json(cloud: Any, bucket: str, key: str) -> Any:
     return json.loads(cloud.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
+def _run_summary(cloud: Any, bucket: str, run_id: str) -> dict[str, Any]:
+    """The run's summary document; empty when the run wrote none (the summary then shows zeros)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return dict(_json(cloud, bucket, f"runs/{run_id}/summary.json"))
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "NoSuchKey":
+            raise
+        return {}
+
+
+def _overlapping_runs(cloud: Any, stack: Any, access_point: Any) -> bool:
+    """Hold a run at its first per-file step, start another, and check that the second did nothing."""
+    import threading
+
+    cloud.client("s3").put_object(
+        Bucket=access_point.arn,
+        Key=f"{DRIVE}camera/overlap.mp4",
+        Body=video.write_mp4(duration_s=1.0, fps=10.0, width=640, height=360),
+    )
+    entered, release = threading.Event(), threading.Event()
+    target, run = stack.physical_ids["VideoMetadataFunction"], cloud.runtime.run
+
+    def held(function: Any, event: Any = None) -> Any:
+        if function.function_name == target and not release.is_set():
+            entered.set()
+            release.wait(120)
+        return run(function, event)
+
+    cloud.runtime.run = held
+    try:
+        first = cloud.start_execution("StateMachine", {})
+        if not entered.wait(60):
+            return False
+        second = cloud.run_state_machine("StateMachine", {}, timeout_seconds=300)
+    finally:
+        release.set()
+        cloud.runtime.run = run
+    return bool(
+        cloud.stepfunctions.wait(first).succeeded
+        and second.succeeded
+        and second.states_entered().get("AnotherRunInFlight") == 1
+    )
+
+
 def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) -> None:
     from autonomous_driving.segmentation import reference_model
 
     cloud.register_model(None, reference_model)
+    bucket = stack.outputs.get("OutputBucketName") or stack.physical_ids.get("OutputBucket", "")
     with step("tick the pipeline schedule and wait for the execution"):
         firings = cloud.tick("PipelineSchedule")
         results = cloud.wait_for_executions(timeout_seconds=300)
@@ -122,6 +174,15 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
     if result is None:
         return
     summary.items_per_state = dict(result.states_entered())
+    report = _run_summary(cloud, bucket, result.name)
+    counts = report.get("counts") or {}
+    summary.files_detected = int(counts.get("videos", 0)) + int(counts.get("pointclouds", 0))
+    summary.extra["run summary"] = {
+        "status": report.get("status"),
+        "segmentation": report.get("segmentation"),
+        "counts": counts,
+        "bedrock summary": (report.get("bedrock_summary") or {}).get("status"),
+    }
     with step("check the SageMaker transform job and its callback"):
         jobs = cloud.sagemaker.finished
         callbacks = [
@@ -139,42 +200,44 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
     with step("tick the heartbeat sweep once (nothing left to settle)"):
         sweep = cloud.tick("HeartbeatSchedule")
         summary.flow("heartbeat sweep", all(f.ok for f in sweep))
-    with step("run once more with a model that fails (the failure path)"):
+    with step("run again: every file version has its result, so nothing is processed"):
+        again = cloud.run_state_machine("StateMachine", {}, timeout_seconds=300)
+        idle = again.succeeded and again.states_entered().get("NothingToDo") == 1
+        summary.flow("a second run finds nothing new", idle, again.status)
+    with step("start a run while another is still at its files: the second exits at once"):
+        summary.flow("a run started during another exits", _overlapping_runs(cloud, stack, access_point))
+    with step("add a cloud and run once more with a model that fails (the failure path)"):
         cloud.register_model(None, _failing_model)
+        late = f"{DRIVE}lidar/late-arrival.pcd"
+        cloud.client("s3").put_object(
+            Bucket=access_point.arn,
+            Key=late,
+            Body=pointclouds.write(pointclouds.synthetic_scene(POINTS, seed=99), "pcd"),
+        )
         failing = cloud.run_state_machine("StateMachine", {}, timeout_seconds=300)
         failed_jobs = [name for name, status in cloud.sagemaker.finished.items() if status == "Failed"]
         segmentation = (
             (failing.output or {}).get("segmentation", {}) if isinstance(failing.output, dict) else {}
         )
         summary.extra["failure path segmentation"] = segmentation.get("status", "")
+        late_result: dict[str, Any] = next(
+            (item for item in (failing.output or {}).get("items", []) if item.get("key") == late), {}
+        )
+        summary.extra["failure path result"] = late_result.get("status", "")
         summary.flow(
             "failed transform job resumes the execution",
             failing.succeeded and bool(failed_jobs) and segmentation.get("status") == "FAILED",
             f"{failing.status}, segmentation {segmentation.get('status', '?')}",
         )
         cloud.register_model(None, reference_model)
-    bucket = stack.outputs.get("OutputBucketName") or stack.physical_ids.get("OutputBucket", "")
-    run = f"runs/{result.name}/"
+    summary.extra["runs"] = 5
     keys: list[str] = []
-    for page in cloud.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=run):
-        keys.extend(obj["Key"] for obj in page.get("Contents", []))
+    for prefix in (f"runs/{result.name}/", "results/"):
+        for page in (
+            cloud.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        ):
+            keys.extend(obj["Key"] for obj in page.get("Contents", []))
     summary.output_keys = sorted(keys)
-    if f"{run}summary.json" in keys:
-        report = _json(cloud, bucket, f"{run}summary.json")
-        counts = {k: v for k, v in (report.get("counts") or {}).items() if k != "discovered"}
-        summary.extra["run summary"] = {
-            "status": report.get("status"),
-            "segmentation": report.get("segmentation"),
-            "counts": counts,
-            "bedrock summary": (report.get("bedrock_summary") or {}).get("status"),
-        }
-    videos = _json(cloud, bucket, f"{run}manifest/video.json") if f"{run}manifest/video.json" in keys else {}
-    clouds = (
-        _json(cloud, bucket, f"{run}manifest/pointclouds.json")
-        if f"{run}manifest/pointclouds.json" in keys
-        else {}
-    )
-    summary.files_detected = int(videos.get("found", 0)) + int(clouds.get("found", 0))
     summary.extra["functions invoked"] = _function_counts(cloud, stack)
     queue = stack.physical_ids.get("CallbackDeadLetterQueue")
     if queue:

@@ -45,7 +45,7 @@ def run_id_for(execution_name: str) -> str:
 
 
 class _Under:
-    """A key of a run, relative to its root: ``layout.qc_results`` is ``runs/<run-id>/qc/results.json``."""
+    """A key of a run, relative to its root: ``layout.summary`` is ``runs/<run-id>/summary.json``."""
 
     def __init__(self, relative: str) -> None:
         self.relative = relative
@@ -60,8 +60,7 @@ class RunLayout:
 
     run_id: str
 
-    video_results = _Under("video/results.json")
-    qc_results = _Under("qc/results.json")
+    passed_prefix = _Under("passed/")
     segmentation_input_prefix = _Under("segmentation/input/")
     segmentation_output_prefix = _Under("segmentation/output/")
     job_manifest = _Under("segmentation/job.json")
@@ -71,10 +70,8 @@ class RunLayout:
 
     @property
     def root(self) -> str:
-        return f"{RUNS_PREFIX}/{self.run_id}"
-
-    def manifest(self, kind: str) -> str:
-        return f"{self.root}/manifest/{kind}.json"
+        """``runs/<run id>``, the id made key-safe (it is the execution name)."""
+        return f"{RUNS_PREFIX}/{run_id_for(self.run_id)}"
 
     def input_key(self, index: int) -> str:
         return f"{self.segmentation_input_prefix}{index:06d}.bin"
@@ -140,17 +137,6 @@ def put_json(store: S3AccessPoint, key: str, body: Any) -> str:
 
 def get_json(store: S3AccessPoint, key: str) -> Any:
     return json.loads(store.get_bytes(key))
-
-
-def discovered_items(
-    store: S3AccessPoint, discovery: Mapping[str, Any], kind: str
-) -> tuple[RunLayout, list[Any]]:
-    """The run's layout and the files discovery listed for ``kind`` (``video`` or ``pointclouds``).
-
-    ``discovery`` is the discovery step's output: the run id and, per kind, its manifest's key.
-    """
-    layout = RunLayout(discovery["run_id"])
-    return layout, list(get_json(store, discovery[kind]["manifest_key"])["items"])
 
 
 def verify_output(store: S3AccessPoint, item: StagedItem) -> dict[str, Any]:

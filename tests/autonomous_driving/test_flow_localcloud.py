@@ -3,19 +3,24 @@
 One test per deployed configuration (a deploy takes several seconds, and tests of one module may
 run on different workers), each running its scenarios in order:
 
-* mock mode: a normal run, a run over a volume with no LiDAR file, and one where no cloud passes QC
-  (the Segment task has ``HeartbeatSeconds``, and mock mode answers its token from inside the
-  invoked function, before Step Functions starts waiting: the execution must still go on at once);
+* mock mode with ``MaxFilesPerRun=5`` over 12 files: three runs process all 12, each exactly once,
+  a corrupt cloud among them becomes a FAILED result while its run SUCCEEDS, and a fourth run finds
+  nothing to do;
 * real mode: the SageMaker stand-in runs the reference model, emits the state-change event, the
   rule invokes the callback and the callback resumes the execution; then a model that fails, so
-  the callback sends SendTaskFailure and the Catch path records a FAILED status;
-* segmentation disabled (the template's defaults): the Choice skips the step.
-
-Every execution must SUCCEED, with a clear status per item.
+  the callback sends SendTaskFailure, the Catch path makes each of that run's clouds a FAILED
+  result, and the next run does not pay for them again;
+* segmentation disabled (the template's defaults): the Choice skips the step and each cloud that
+  passed QC is a SUCCEEDED result with a SKIPPED segmentation; a cloud the volume refuses to read
+  (AccessDenied, as an ONTAP file permission can) makes its QC step raise, and the per-file Catch
+  turns that into a FAILED result; and a run started while another is in flight exits at once.
 """
 
 from __future__ import annotations
 
+import json
+import threading
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -53,128 +58,172 @@ def deploy(cloud: LocalCloud, name: str, **params: str) -> tuple[Any, AccessPoin
     return stack, access_point
 
 
-def seed(cloud: LocalCloud, access_point: AccessPoint, *, lidar: bool = True) -> None:
-    s3 = cloud.client("s3")
-    put = lambda key, body: s3.put_object(Bucket=access_point.bucket, Key=key, Body=body)  # noqa: E731
-    put("drive-01/front.mp4", write_mp4(duration_s=3.0, fps=10.0, width=1280, height=720))
-    if lidar:
-        put("drive-01/lidar/000001.bin", samples.write(samples.synthetic_scene(4000, 1), "bin"))
-        put("drive-01/lidar/000002.pcd", samples.write(samples.synthetic_scene(3000, 2), "pcd"))
-        put("drive-01/lidar/sparse.ply", samples.write(samples.synthetic_scene(40, 3), "ply"))
-        put("drive-01/lidar/broken.las", b"LASF but nothing after it")
+def put(cloud: LocalCloud, access_point: AccessPoint, key: str, body: bytes) -> None:
+    cloud.client("s3").put_object(Bucket=access_point.bucket, Key=key, Body=body)
+
+
+def cloud_file(points: int, seed: int, fmt: str = "bin") -> bytes:
+    return samples.write(samples.synthetic_scene(points, seed), fmt)
 
 
 def run(cloud: LocalCloud, stack: Any) -> Any:
-    result = cloud.run_state_machine(stack.physical_ids["StateMachine"], {}, timeout_seconds=90)
-    assert result.status == "SUCCEEDED", (result.status, result.error)
+    result = cloud.run_state_machine(stack.physical_ids["StateMachine"], {}, timeout_seconds=120)
+    assert result.status == "SUCCEEDED", (result.status, result.error, result.cause)
     return result
 
 
-def clouds(output: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {item["key"]: item for item in output["items"] if item["kind"] == "pointcloud"}
-
-
-def test_mock_mode_and_a_volume_without_lidar(cloud: LocalCloud) -> None:
-    stack, access_point = deploy(cloud, "uc9mock", EnableSageMakerTransform="true", MockMode="true")
-    assert "SegmentationModel" not in stack.physical_ids or not stack.physical_ids["SegmentationModel"]
-    seed(cloud, access_point)
-
-    result = run(cloud, stack)
-    output = result.output
-    assert result.states_entered()["Segment"] == 1
-    assert output["segmentation"] == {"status": "SUCCEEDED"}
-    items = clouds(output)
-    assert items["drive-01/lidar/000001.bin"]["segmentation"]["status"] == "SUCCEEDED"
-    assert sum(items["drive-01/lidar/000001.bin"]["segmentation"]["label_counts"].values()) == 4000
-    assert items["drive-01/lidar/000002.pcd"]["segmentation"]["status"] == "SUCCEEDED"
-    assert items["drive-01/lidar/sparse.ply"]["qc"]["status"] == "FAILED"
-    assert items["drive-01/lidar/sparse.ply"]["segmentation"]["status"] == "NOT_RUN"
-    assert items["drive-01/lidar/broken.las"]["qc"]["status"] == "FAILED"
-    video = next(item for item in output["items"] if item["kind"] == "video")
-    assert video["status"] == "SUCCEEDED"
-    bucket = stack.outputs["OutputBucketName"]
-    coco_key = output["annotations_uri"].removeprefix(f"s3://{bucket}/")
-    assert coco_key == f"runs/{output['run_id']}/annotations/coco.json"
-    cloud.client("s3").head_object(Bucket=bucket, Key=coco_key)
-
-    # The same stack over a volume that holds video but no LiDAR file.
+def results(cloud: LocalCloud, stack: Any) -> dict[str, dict[str, Any]]:
+    """Every result document in the output bucket, by source key."""
     s3 = cloud.client("s3")
-    for key in [o["Key"] for o in s3.list_objects_v2(Bucket=access_point.bucket)["Contents"]]:
-        if "/lidar/" in key:
-            s3.delete_object(Bucket=access_point.bucket, Key=key)
-    empty = run(cloud, stack).output
-    assert empty["segmentation"]["status"] == "SKIPPED"
-    assert empty["segmentation"]["reason"] == "no point cloud was discovered"
-    assert clouds(empty) == {}
-    assert empty["counts"]["videos"] == 1
-    assert empty["run_id"] != output["run_id"]
+    bucket = stack.outputs["OutputBucketName"]
+    found: dict[str, dict[str, Any]] = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="results/"):
+        for item in page.get("Contents", []):
+            body = json.loads(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())
+            assert body["source"]["key"] not in found, f"two results for {body['source']['key']}"
+            found[body["source"]["key"]] = body
+    return found
 
-    # Only clouds that fail QC: nothing to segment, still a success with a reason per cloud.
-    s3.put_object(
-        Bucket=access_point.bucket,
-        Key="drive-02/lidar/sparse.bin",
-        Body=samples.write(samples.synthetic_scene(30, 4), "bin"),
+
+def per_file_invocations(cloud: LocalCloud, stack: Any) -> int:
+    counts = cloud.invocation_counts()
+    return sum(counts.get(stack.outputs[f"{fn}FunctionName"], 0) for fn in ("VideoMetadata", "PointCloudQc"))
+
+
+def test_a_backlog_drains_over_runs_each_file_once_and_a_corrupt_cloud_fails_alone(cloud: LocalCloud) -> None:
+    stack, access_point = deploy(
+        cloud, "uc9budget", EnableSageMakerTransform="true", MockMode="true", MaxFilesPerRun="5"
     )
-    rejected = run(cloud, stack).output
-    assert rejected["segmentation"] == {"status": "SKIPPED", "reason": "no point cloud passed QC"}
-    sparse = clouds(rejected)["drive-02/lidar/sparse.bin"]
-    assert sparse["qc"]["status"] == "FAILED"
-    assert "below the minimum 500" in sparse["qc"]["reasons"][0]
-    assert sparse["segmentation"]["status"] == "NOT_RUN"
+    for index in range(8):
+        put(cloud, access_point, f"drive-01/lidar/{index:02d}.bin", cloud_file(1500 + index, index))
+    put(cloud, access_point, "drive-01/lidar/04.bin", b"\x00" * 10)  # corrupt: not whole float32 rows
+    for index in range(4):
+        put(
+            cloud,
+            access_point,
+            f"drive-01/video/{index:02d}.mp4",
+            write_mp4(duration_s=1.0 + index, fps=10.0),
+        )
+
+    processed_by_run: list[set[str]] = []
+    for expected_total in (5, 10, 12):
+        result = run(cloud, stack)
+        documents = results(cloud, stack)
+        assert len(documents) == expected_total
+        processed_by_run.append({key for key, doc in documents.items() if doc["run_id"] == result.name})
+        assert result.output["status"] == "SUCCEEDED"
+    assert [len(keys) for keys in processed_by_run] == [5, 5, 2]
+    assert set().union(*processed_by_run) == set(results(cloud, stack))
+    assert per_file_invocations(cloud, stack) == 12  # each file once, none again
+
+    documents = results(cloud, stack)
+    corrupt = documents["drive-01/lidar/04.bin"]
+    assert corrupt["status"] == "FAILED"
+    assert corrupt["reason"].startswith("unreadable bin file")
+    assert corrupt["output_key"].startswith("results/by-key/drive-01/lidar/04.bin/")
+    statuses = Counter(doc["status"] for doc in documents.values())
+    assert statuses == {"SUCCEEDED": 11, "FAILED": 1}
+    good = documents["drive-01/lidar/00.bin"]
+    assert good["segmentation"]["status"] == "SUCCEEDED"
+    assert sum(good["segmentation"]["label_counts"].values()) == 1500
+    assert documents["drive-01/video/02.mp4"]["video"]["metadata"]["duration_s"] == pytest.approx(3.0)
+
+    fourth = run(cloud, stack)
+    assert fourth.states_entered()["NothingToDo"] == 1
+    assert "ProcessFiles" not in fourth.states_entered()
+    assert per_file_invocations(cloud, stack) == 12
+    assert len(results(cloud, stack)) == 12
 
 
-def test_real_mode_callback_and_a_failing_job(cloud: LocalCloud) -> None:
+def test_real_mode_callback_and_a_failing_job_that_is_not_retried_every_hour(cloud: LocalCloud) -> None:
     stack, access_point = deploy(
         cloud, "uc9real", EnableSageMakerTransform="true", MockMode="false", ModelImageUri=IMAGE
     )
     model_name = stack.outputs["SegmentationModelName"]
     cloud.register_model(model_name, reference_model)
-    seed(cloud, access_point)
+    put(
+        cloud, access_point, "drive-01/front.mp4", write_mp4(duration_s=3.0, fps=10.0, width=1280, height=720)
+    )
+    put(cloud, access_point, "drive-01/lidar/000001.bin", cloud_file(4000, 1))
+    put(cloud, access_point, "drive-01/lidar/000002.pcd", cloud_file(3000, 2, "pcd"))
+    put(cloud, access_point, "drive-01/lidar/sparse.ply", cloud_file(40, 3, "ply"))
 
-    result = run(cloud, stack)
-    output = result.output
+    output = run(cloud, stack).output
     assert output["segmentation"] == {"status": "SUCCEEDED"}
-    items = clouds(output)
-    assert items["drive-01/lidar/000001.bin"]["segmentation"]["status"] == "SUCCEEDED"
-    assert sum(items["drive-01/lidar/000002.pcd"]["segmentation"]["label_counts"].values()) == 3000
+    documents = results(cloud, stack)
+    assert documents["drive-01/lidar/000001.bin"]["segmentation"]["status"] == "SUCCEEDED"
+    assert sum(documents["drive-01/lidar/000002.pcd"]["segmentation"]["label_counts"].values()) == 3000
+    assert documents["drive-01/lidar/sparse.ply"]["error"] == "QualityThresholdMissed"
     callbacks = [i for i in cloud.runtime.invocations if i.function_name == stack.outputs[
         "SegmentationCallbackFunctionName"]]  # fmt: skip
     assert len(callbacks) == 1
     job_name = callbacks[0].payload["job_name"]
     assert job_name.startswith(stack.outputs["JobNamePrefix"] + "-")
-    tags = cloud.client("sagemaker").list_tags(
-        ResourceArn=cloud.client("sagemaker").describe_transform_job(TransformJobName=job_name)[
-            "TransformJobArn"
-        ]
-    )["Tags"]
-    assert [t["Key"] for t in tags if t["Key"] == "CorrelationId"] == ["CorrelationId"]
 
     def broken_model(body: bytes, content_type: str) -> bytes:
         raise MemoryError("container ran out of memory")
 
     cloud.register_model(model_name, broken_model)
+    put(cloud, access_point, "drive-02/lidar/000003.bin", cloud_file(2500, 4))
     failed = run(cloud, stack)
     assert failed.states_entered()["RecordSegmentationFailure"] == 1
-    segmentation = failed.output["segmentation"]
-    assert segmentation["status"] == "FAILED"
-    assert "SageMaker.TransformJobFailed" in segmentation["reason"]
-    assert "out of memory" in segmentation["reason"]  # recorded by the callback: moto drops the Cause
-    failed_items = clouds(failed.output)
-    assert failed_items["drive-01/lidar/000001.bin"]["segmentation"]["status"] == "FAILED"
-    assert failed_items["drive-01/lidar/sparse.ply"]["segmentation"]["status"] == "NOT_RUN"
+    assert failed.output["segmentation"]["status"] == "FAILED"
+    assert "out of memory" in failed.output["segmentation"]["reason"]  # recorded by the callback
+    document = results(cloud, stack)["drive-02/lidar/000003.bin"]
+    assert (document["status"], document["error"]) == ("FAILED", "SageMaker.TransformJobFailed")
+    assert "out of memory" in document["reason"]
+    jobs = len(cloud.sagemaker.finished)
+
+    # The failed version has its result: the next run starts no paid job for it.
+    after = run(cloud, stack)
+    assert after.states_entered()["NothingToDo"] == 1
+    assert len(cloud.sagemaker.finished) == jobs
 
 
-def test_segmentation_disabled_by_default(cloud: LocalCloud) -> None:
+def test_segmentation_disabled_by_default_a_refused_file_and_a_run_in_flight(
+    cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
     stack, access_point = deploy(cloud, "uc9off")
-    seed(cloud, access_point)
+    put(cloud, access_point, "drive-01/lidar/000001.bin", cloud_file(4000, 1))
+    put(cloud, access_point, "drive-01/lidar/broken.las", b"LASF but nothing after it")
+    put(cloud, access_point, "drive-01/lidar/locked.bin", cloud_file(3000, 2))
+    cloud.permissions.deny("drive-01/lidar/locked.bin")
     result = run(cloud, stack)
     assert result.states_entered()["SkipSegmentation"] == 1
     assert "Segment" not in result.states_entered()
-    output = result.output
-    assert output["segmentation"]["status"] == "SKIPPED"
-    items = clouds(output)
-    assert items["drive-01/lidar/000001.bin"]["segmentation"] == {
+    documents = results(cloud, stack)
+    assert documents["drive-01/lidar/000001.bin"]["status"] == "SUCCEEDED"
+    assert documents["drive-01/lidar/000001.bin"]["segmentation"] == {
         "status": "SKIPPED",
         "reason": "segmentation is disabled (EnableSageMakerTransform=false)",
     }
-    assert items["drive-01/lidar/broken.las"]["segmentation"]["status"] == "NOT_RUN"
+    assert documents["drive-01/lidar/broken.las"]["status"] == "FAILED"
+    assert documents["drive-01/lidar/broken.las"]["segmentation"]["status"] == "NOT_RUN"
+    locked = documents["drive-01/lidar/locked.bin"]  # written by the Catch target, not by QC
+    assert (locked["status"], locked["error"]) == ("FAILED", "AccessDeniedError")
+    assert "AccessDenied" in locked["reason"]
+    assert result.output["counts"]["pointclouds_by_status"] == {"SUCCEEDED": 1, "FAILED": 2}
+
+    # A run started while another one is still at its files exits without processing.
+    put(cloud, access_point, "drive-02/lidar/000002.bin", cloud_file(2500, 3))
+    entered, release = threading.Event(), threading.Event()
+    qc_function, invoke = stack.outputs["PointCloudQcFunctionName"], cloud.runtime.run
+
+    def held(function: Any, event: Any = None) -> Any:
+        if function.function_name == qc_function and not release.is_set():
+            entered.set()
+            assert release.wait(120), "the second run never finished"
+        return invoke(function, event)
+
+    monkeypatch.setattr(cloud.runtime, "run", held)
+    try:
+        first_arn = cloud.start_execution("StateMachine", {})
+        assert entered.wait(60), "the first run never reached its files"
+        second = run(cloud, stack)
+        assert second.states_entered()["AnotherRunInFlight"] == 1
+        assert "ProcessFiles" not in second.states_entered()
+    finally:
+        release.set()
+    first = cloud.stepfunctions.wait(first_arn)
+    assert first.succeeded
+    assert "drive-02/lidar/000002.bin" in results(cloud, stack)

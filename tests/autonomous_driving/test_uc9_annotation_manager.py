@@ -27,12 +27,11 @@ FAILED_STEP = {
 }
 
 
-def _annotate(uc9: Uc9, found: dict[str, Any], analysis: dict[str, Any], segmentation: dict[str, Any]) -> Any:
+def _annotate(uc9: Uc9, found: dict[str, Any], analysis: Any, segmentation: dict[str, Any]) -> Any:
     event = {
-        "execution": uc9.execution(),
-        "config": {"segmentation_enabled": "true", "mock_mode": "true"},
-        "discovery": found,
-        "analysis": analysis,
+        "run_id": found["run_id"],
+        "execution_id": uc9.execution_id(found["run_id"]),
+        "chunks_key": found["chunks_key"],
         "segmentation": segmentation,
     }
     return annotate.handler(event, None)
@@ -52,7 +51,7 @@ def test_a_segmented_run_becomes_a_coco_document_with_lidar_annotations(
     found, analysis = uc9.analyse()
     sfn = StepFunctionsRecorder()
     patch_clients(monkeypatch, stepfunctions=sfn)
-    invoke.handler({"task_token": "t", "execution": uc9.execution(), "qc": analysis["pointclouds"]}, None)
+    invoke.handler({"task_token": "t", "run_id": "run-1", "execution_id": uc9.execution_id()}, None)
     segmentation = json.loads(sfn.only()[1]["output"])
     result = _annotate(uc9, found, analysis, segmentation)
 
@@ -80,6 +79,10 @@ def test_a_segmented_run_becomes_a_coco_document_with_lidar_annotations(
     summary = uc9.output_json("runs/run-1/summary.json")
     assert summary["counts"]["segmentation_by_status"] == {"SUCCEEDED": 1, "NOT_RUN": 1}
     assert summary["bedrock_summary"]["status"] == "SKIPPED"
+    good = uc9.result("lidar/good.bin")
+    assert (good["status"], good["qc"]["status"]) == ("SUCCEEDED", "PASSED")
+    assert sum(good["segmentation"]["label_counts"].values()) == 2000
+    assert uc9.discover("run-2")["files_to_process"] == 0
 
 
 def test_a_skipped_segmentation_gives_each_passed_cloud_a_skipped_status(uc9: Uc9) -> None:
@@ -95,6 +98,7 @@ def test_a_skipped_segmentation_gives_each_passed_cloud_a_skipped_status(uc9: Uc
     }
     assert clouds["lidar/sparse.bin"]["qc"]["status"] == "FAILED"
     assert clouds["lidar/sparse.bin"]["segmentation"]["status"] == "NOT_RUN"
+    assert uc9.result("lidar/good.bin")["status"] == "SUCCEEDED"
 
 
 def test_a_failed_segmentation_records_the_reason_per_cloud_and_still_succeeds(uc9: Uc9) -> None:
@@ -108,6 +112,21 @@ def test_a_failed_segmentation_records_the_reason_per_cloud_and_still_succeeds(u
     assert "out of memory" in good["segmentation"]["reason"]
 
 
+def test_a_failed_segmentation_job_is_final_for_its_clouds_so_no_run_pays_for_it_again(uc9: Uc9) -> None:
+    _seed(uc9)
+    found, analysis = uc9.analyse()
+    result = _annotate(uc9, found, analysis, FAILED_STEP)
+    document = uc9.result("lidar/good.bin")
+    assert (document["status"], document["error"]) == ("FAILED", "SageMaker.TransformJobFailed")
+    assert (
+        document["reason"]
+        == "segmentation failed: SageMaker.TransformJobFailed: AlgorithmError: out of memory"
+    )
+    assert result["counts"]["pointclouds_by_status"] == {"FAILED": 2}
+    # The version has its (FAILED) result: the next run does not segment it again.
+    assert uc9.discover("run-2")["files_to_process"] == 0
+
+
 def test_a_catch_without_a_cause_still_reads_cleanly(uc9: Uc9) -> None:
     found, analysis = uc9.analyse()
     result = _annotate(uc9, found, analysis, {"status": "FAILED", "error": {"Error": "States.Timeout"}})
@@ -116,7 +135,9 @@ def test_a_catch_without_a_cause_still_reads_cleanly(uc9: Uc9) -> None:
 
 def test_zero_files_is_a_success_with_empty_lists(uc9: Uc9) -> None:
     found, analysis = uc9.analyse()
-    result = _annotate(uc9, found, analysis, {"status": "SKIPPED", "reason": "no point cloud was discovered"})
+    result = _annotate(
+        uc9, found, analysis, {"status": "SKIPPED", "reason": "no point cloud of this run passed QC"}
+    )
     assert result["status"] == "SUCCEEDED"
     assert result["items"] == []
     coco = uc9.output_json("runs/run-1/annotations/coco.json")
@@ -170,6 +191,14 @@ def test_bedrock_throttling_raises_so_the_state_retries(uc9: Uc9, monkeypatch: p
     found, analysis = uc9.analyse()
     with pytest.raises(ClientError):
         _annotate(uc9, found, analysis, SKIPPED_STEP)
+
+
+def test_a_file_without_a_result_is_listed_missing_so_the_next_run_takes_it(uc9: Uc9) -> None:
+    uc9.put("drive/clip.mp4", mp4())
+    found = uc9.discover()
+    result = _annotate(uc9, found, [], SKIPPED_STEP)  # its per-file branch never wrote a result
+    assert result["missing"] == ["drive/clip.mp4"]
+    assert uc9.discover("run-2")["files_to_process"] == 1
 
 
 def test_a_catch_without_a_cause_takes_the_reason_the_callback_recorded(uc9: Uc9) -> None:

@@ -11,6 +11,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from autonomous_driving import segmentation
+from autonomous_driving.job import Heartbeat
 from autonomous_driving.segmentation import reference_model
 from shared.formats.pointcloud import decode_labels, encode_labels
 from tests.autonomous_driving.uc9_helpers import (
@@ -23,7 +25,6 @@ from tests.autonomous_driving.uc9_helpers import (
     cloud_bytes,
     invoke,
     patch_clients,
-    qc,
     transform_metrics,
 )
 
@@ -31,12 +32,13 @@ TOKEN = "AAAA" + "t" * 2000  # longer than any tag value could hold
 MODEL = "uc9-segmentation"
 
 
-def _qc(uc9: Uc9) -> dict[str, Any]:
-    return dict(qc.handler({"execution": uc9.execution(), "discovery": uc9.discover()}, None))
+def _qc(uc9: Uc9) -> list[dict[str, Any]]:
+    """Discovery and QC of every cloud of run-1: the run's passed clouds are then recorded."""
+    return uc9.analyse()[1]
 
 
-def _invoke(uc9: Uc9, qc_result: dict[str, Any], token: str = TOKEN) -> dict[str, Any]:
-    return invoke.handler({"task_token": token, "execution": uc9.execution(), "qc": qc_result}, None)
+def _invoke(uc9: Uc9, qc_results: list[dict[str, Any]] | None = None, token: str = TOKEN) -> dict[str, Any]:
+    return invoke.handler({"task_token": token, "run_id": "run-1", "execution_id": uc9.execution_id()}, None)
 
 
 def _seed(uc9: Uc9) -> None:
@@ -45,7 +47,7 @@ def _seed(uc9: Uc9) -> None:
     uc9.put("lidar/sparse.ply", cloud_bytes("ply", 20, seed=3))
 
 
-def _seeded_qc(uc9: Uc9, sfn: StepFunctionsRecorder, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+def _seeded_qc(uc9: Uc9, sfn: StepFunctionsRecorder, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Record Step Functions calls, seed the three clouds and run QC: the start of most tests here."""
     patch_clients(monkeypatch, stepfunctions=sfn)
     _seed(uc9)
@@ -134,7 +136,7 @@ def test_a_mock_model_error_counts_a_failed_job_and_fails_the_task(
     def broken_model(body: bytes, content_type: str = "") -> bytes:
         raise RuntimeError("model crashed")
 
-    monkeypatch.setattr("autonomous_driving.segmentation.reference_model", broken_model)
+    monkeypatch.setattr(segmentation, "reference_model", broken_model)
     capsys.readouterr()
     _invoke(uc9, qc_result)
     metrics = transform_metrics(capsys.readouterr().out)
@@ -162,7 +164,8 @@ def test_nothing_passed_qc_is_a_skipped_success(
     _invoke(uc9, _qc(uc9))
     kind, call = sfn.only()
     output = json.loads(call["output"])
-    assert (kind, output["status"], output["reason"]) == ("success", "SKIPPED", "no point cloud passed QC")
+    assert (kind, output["status"]) == ("success", "SKIPPED")
+    assert output["reason"] == "no point cloud of this run passed QC"
 
 
 def test_zero_clouds_is_a_skipped_success(
@@ -172,7 +175,7 @@ def test_zero_clouds_is_a_skipped_success(
     _invoke(uc9, _qc(uc9))
     output = json.loads(sfn.only()[1]["output"])
     assert output["status"] == "SKIPPED"
-    assert output["reason"] == "no point cloud was discovered"
+    assert output["reason"] == "no point cloud of this run passed QC"
 
 
 def test_a_cloud_changed_after_qc_is_a_per_item_failure(
@@ -193,14 +196,15 @@ def test_any_error_is_reported_with_send_task_failure(
     uc9: Uc9, sfn: StepFunctionsRecorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     patch_clients(monkeypatch, stepfunctions=sfn)
-    result = _invoke(uc9, {"results_key": "runs/run-1/qc/missing.json"})
+    uc9.s3.put_object(Bucket=OUTPUT_BUCKET, Key="runs/run-1/passed/broken.json", Body=b"{}")
+    result = _invoke(uc9)
     kind, call = sfn.only()
     assert kind == "failure"
     assert call["taskToken"] == TOKEN
-    assert call["error"] == "Segmentation.ObjectNotFoundError"
-    assert "missing.json" in call["cause"]
+    assert call["error"] == "Segmentation.KeyError"
+    assert "source" in call["cause"]
     assert result["status"] == "FAILED"
-    assert "missing.json" in uc9.output_json("runs/run-1/segmentation/result.json")["reason"]
+    assert "source" in uc9.output_json("runs/run-1/segmentation/result.json")["reason"]
 
 
 def test_if_even_send_task_failure_fails_the_invocation_raises(
@@ -210,8 +214,9 @@ def test_if_even_send_task_failure_fails_the_invocation_raises(
         error=ClientError({"Error": {"Code": "InternalFailure"}}, "SendTaskFailure")
     )
     patch_clients(monkeypatch, stepfunctions=broken)
+    uc9.s3.put_object(Bucket=OUTPUT_BUCKET, Key="runs/run-1/passed/broken.json", Body=b"{}")
     with pytest.raises(ClientError):
-        _invoke(uc9, {"results_key": "runs/run-1/qc/missing.json"})
+        _invoke(uc9)
 
 
 # -- real mode ------------------------------------------------------------------------------------
@@ -539,7 +544,7 @@ def test_long_staging_sends_heartbeats_and_a_refused_heartbeat_is_not_fatal(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     sfn = StepFunctionsRecorder()
-    beat = invoke.Heartbeat(sfn, TOKEN, interval=0.0)
+    beat = Heartbeat(sfn, TOKEN, interval=0.0)
     beat()
     beat()
     assert sfn.calls == [("heartbeat", {"taskToken": TOKEN}), ("heartbeat", {"taskToken": TOKEN})]
@@ -547,7 +552,7 @@ def test_long_staging_sends_heartbeats_and_a_refused_heartbeat_is_not_fatal(
     with caplog.at_level(logging.WARNING):
         beat()
     assert "SendTaskHeartbeat failed" in caplog.text
-    quiet = invoke.Heartbeat(StepFunctionsRecorder(), TOKEN, interval=3600.0)
+    quiet = Heartbeat(StepFunctionsRecorder(), TOKEN, interval=3600.0)
     quiet()
     assert quiet.sent == 0
 

@@ -2,8 +2,10 @@
 
 The walk models the state as a tree of keys that are certainly present. Lambda results are opaque:
 a state may pass them on whole, but reading into one would depend on a function's output rather
-than on the definition, so it counts as a violation. A Catch adds ``{"Error": ...}`` only (a Cause
-is not promised). Where two paths meet, only keys present on both survive.
+than on the definition, so it counts as a violation, unless the step has a contract in the polling
+skeleton (``shared.polling.contract``), whose ``produces`` keys are then present. A Catch adds
+``{"Error": ...}`` only (a Cause is not promised). Where two paths meet, only keys present on both
+survive. A Map's item processor is walked from its ItemSelector.
 """
 
 from __future__ import annotations
@@ -17,13 +19,23 @@ from typing import Any
 import pytest
 
 from scripts import cfn_template
+from shared.polling.contract import DISCOVERY, LOAD_CHUNK
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "autonomous-driving" / "template.yaml"
 
 OPAQUE = "<lambda result>"
 LEAF = "<value>"
-CONTEXT_PATHS = {"$$.Execution.Name", "$$.Execution.Id", "$$.Task.Token"}
+CONTEXT_PATHS = {
+    "$$.Execution.Name",
+    "$$.Execution.Id",
+    "$$.Execution.StartTime",
+    "$$.StateMachine.Id",
+    "$$.Task.Token",
+    "$$.Map.Item.Value",
+}
+# Steps whose Lambda result has a contract: their ``produces`` keys may be read.
+CONTRACTS = {"Discover": DISCOVERY.produces, "LoadChunk": LOAD_CHUNK.produces}
 Shape = Any
 
 
@@ -50,7 +62,7 @@ class FlowViolationError(AssertionError):
 
 def read(shape: Shape, path: str, where: str) -> Shape:
     if path.startswith("$$."):
-        if path not in CONTEXT_PATHS:
+        if path not in CONTEXT_PATHS and not path.startswith("$$.Map.Item.Value."):
             raise FlowViolationError(f"{where}: unknown context path {path}")
         return LEAF
     if path == "$":
@@ -128,10 +140,17 @@ def run_state(name: str, state: dict[str, Any], shape: Shape) -> tuple[Shape, li
         out = place(shape, result, state.get("ResultPath", "$"), name)
     elif kind == "Task":
         build(state.get("Parameters", {}), shape, name)
-        result: Shape = OPAQUE
+        result: Shape = dict.fromkeys(CONTRACTS[name], LEAF) if name in CONTRACTS else OPAQUE
         if "ResultSelector" in state:
-            raise FlowViolationError(f"{name}: a ResultSelector on a Lambda result reads into it")
+            result = build(state["ResultSelector"], result, name)
         out = place(shape, result, state.get("ResultPath", "$"), name)
+    elif kind == "Map":
+        if "ItemsPath" in state:
+            read(shape, state["ItemsPath"], name)
+        build(state.get("ItemReader", {}).get("Parameters", {}), shape, name)
+        item = build(state["ItemSelector"], shape, name) if "ItemSelector" in state else LEAF
+        walk(state["ItemProcessor"], item)
+        out = place(shape, OPAQUE, state.get("ResultPath", "$"), name)
     elif kind == "Parallel":
         outputs = [walk(branch, shape) for branch in state["Branches"]]
         result = build(state["ResultSelector"], outputs, name) if "ResultSelector" in state else outputs
@@ -228,8 +247,23 @@ def test_the_walk_catches_a_state_that_reads_a_path_only_one_branch_wrote() -> N
 
 def test_the_walk_catches_a_read_into_a_lambda_result() -> None:
     machine = definition()
-    machine["States"]["Annotate"]["Parameters"]["run.$"] = "$.discovery.run_id"
+    machine["States"]["Segment"]["Next"] = "Peek"
+    peek = {
+        "Type": "Pass",
+        "Parameters": {"s.$": "$.segmentation.status"},
+        "ResultPath": "$.peek",
+        "Next": "Annotate",
+    }
+    machine["States"]["Peek"] = peek
     with pytest.raises(FlowViolationError, match="reads into a Lambda result"):
+        walk(machine, {})
+
+
+def test_the_walk_catches_a_per_file_state_that_reads_what_the_item_selector_left_out() -> None:
+    machine = definition()
+    files = machine["States"]["ProcessFiles"]["ItemProcessor"]["States"]["Files"]
+    del files["ItemSelector"]["etag.$"]
+    with pytest.raises(FlowViolationError, match=r"RecordFailure: \$\.etag is not produced"):
         walk(machine, {})
 
 
@@ -278,26 +312,46 @@ def test_every_outcome_of_segmentation_writes_the_same_field() -> None:
     assert states["RecordSegmentationFailure"]["Parameters"]["status"] == "FAILED"
 
 
-def test_the_only_end_is_the_annotation_manager_and_nothing_fails_the_run_on_purpose() -> None:
+def test_a_run_ends_in_annotations_or_exits_early_and_nothing_fails_it_on_purpose() -> None:
     states = definition()["States"]
     assert [n for n, s in states.items() if s.get("End")] == ["Annotate"]
-    assert not [n for n, s in states.items() if s["Type"] == "Fail"]
+    assert [n for n, s in states.items() if s["Type"] == "Succeed"] == ["AnotherRunInFlight", "NothingToDo"]
+    assert not [n for n, s in _all_states(definition()).items() if s["Type"] == "Fail"]
+
+
+def test_every_per_file_step_is_caught_into_a_failed_result_and_the_map_tolerance_is_a_parameter() -> None:
+    machine = definition(ToleratedFailurePercentage="7")
+    process = machine["States"]["ProcessFiles"]
+    assert process["ToleratedFailurePercentage"] == 7
+    per_file = process["ItemProcessor"]["States"]["Files"]["ItemProcessor"]["States"]
+    for name in ("VideoMetadata", "PointCloudQc"):
+        assert per_file[name]["Catch"] == [
+            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.caught", "Next": "RecordFailure"}
+        ]
+    assert per_file["RecordFailure"]["Parameters"]["action"] == "record_failure"
+    choice = per_file["ByKind"]
+    assert [(r["Variable"], r["StringEquals"], r["Next"]) for r in choice["Choices"]] == [
+        ("$.kind", "video", "VideoMetadata")
+    ]
+    assert choice["Default"] == "PointCloudQc"
 
 
 # Which top-level fields each function's handler reads from its event.
 HANDLER_EVENT_KEYS = {
-    "Discover": {"execution"},
-    "VideoMetadata": {"execution", "discovery"},
-    "PointCloudQc": {"execution", "discovery"},
-    "Segment": {"task_token", "execution", "qc"},
-    "Annotate": {"execution", "config", "discovery", "analysis", "segmentation"},
+    "Discover": {"run_id", "state_machine_arn", "execution_arn", "started_at"},
+    "RecordFailure": {"action", "key", "etag", "run_id", "caught"},
+    "Segment": {"task_token", "run_id", "execution_id"},
+    "Annotate": {"run_id", "execution_id", "chunks_key", "segmentation"},
 }
 
 
 def _all_states(machine: dict[str, Any]) -> dict[str, dict[str, Any]]:
     found = dict(machine["States"])
     for state in machine["States"].values():
-        for branch in state.get("Branches", []):
+        for branch in [
+            *state.get("Branches", []),
+            *([state["ItemProcessor"]] if "ItemProcessor" in state else []),
+        ]:
             found.update(_all_states(branch))
     return found
 
@@ -308,6 +362,16 @@ def test_each_task_passes_exactly_what_its_handler_reads() -> None:
         params = states[name]["Parameters"]
         payload = params.get("Payload", params)
         assert {k.removesuffix(".$") for k in payload} == keys, name
+    # The per-file steps take the file item whole: the file fields, its kind and the run id.
+    selector = states["Files"]["ItemSelector"]
+    assert {k.removesuffix(".$") for k in selector} == {
+        "key",
+        "etag",
+        "size",
+        "last_modified",
+        "kind",
+        "run_id",
+    }
 
 
 def test_task_resources_are_this_stacks_functions() -> None:

@@ -86,15 +86,51 @@ def test_required_parameters_and_defaults() -> None:
         "TransformInstanceType",
         "TransformInstanceCount",
         "MaxRuntimeSeconds",
-        "HeartbeatSeconds",
-        "TimeoutSeconds",
+        "ScheduleIntervalMinutes",
+        "MaxFilesPerRun",
+        "ToleratedFailurePercentage",
         "QcMinPoints",
         "QcMaxNanRatio",
         "QcMaxDuplicateRatio",
         "BedrockModelId",
     ):
         assert name in params, name
-    assert params["HeartbeatSeconds"]["Default"] < params["TimeoutSeconds"]["Default"]
+    for gone in ("ScheduleExpression", "HeartbeatSeconds", "TimeoutSeconds"):
+        assert gone not in params, f"{gone} follows from ScheduleIntervalMinutes now"
+
+
+# The callback's sweep heartbeats a running job this often (HeartbeatSchedule).
+SWEEP_SECONDS = 300
+# What a run needs besides the segmentation wait: discovery, the per-file Map, annotations.
+REST_OF_THE_RUN_SECONDS = 600
+
+
+def test_every_schedule_interval_gives_a_run_that_ends_before_the_next_one_starts() -> None:
+    intervals = T["Parameters"]["ScheduleIntervalMinutes"]["AllowedValues"]
+    rows = T["Mappings"]["RunTimeouts"]
+    assert set(rows) == set(intervals)
+    assert T["Parameters"]["ScheduleIntervalMinutes"]["Default"] in intervals
+    for interval in intervals:
+        row = rows[interval]
+        assert row["Execution"] < int(interval) * 60, interval
+        assert row["Segmentation"] + REST_OF_THE_RUN_SECONDS <= row["Execution"], interval
+        assert SWEEP_SECONDS < row["Heartbeat"] < row["Segmentation"], interval
+
+
+@pytest.mark.parametrize("interval", ["30", "60", "1440"])
+def test_the_schedule_the_execution_and_the_segmentation_wait_follow_one_parameter(interval: str) -> None:
+    row = T["Mappings"]["RunTimeouts"][interval]
+    machine = cfn_template.definition_document(
+        T, "StateMachine", parameters={"ScheduleIntervalMinutes": interval}
+    )
+    assert machine["TimeoutSeconds"] == row["Execution"]
+    assert machine["States"]["Segment"]["TimeoutSeconds"] == row["Segmentation"]
+    assert machine["States"]["Segment"]["HeartbeatSeconds"] == row["Heartbeat"]
+    evaluation = cfn_template.evaluate(T, "stack", parameters={"ScheduleIntervalMinutes": interval})
+    schedule = evaluation.value(RESOURCES["PipelineSchedule"]["Properties"]["ScheduleExpression"])
+    assert schedule == f"rate({interval} minutes)"
+    variables = RESOURCES["SegmentationInvokeFunction"]["Properties"]["Environment"]["Variables"]
+    assert evaluation.value(variables["CALLBACK_TIMEOUT_SECONDS"]) == row["Segmentation"]
 
 
 def test_sagemaker_resources_exist_only_in_real_mode() -> None:
@@ -251,7 +287,7 @@ def test_the_state_machine_is_traced_logged_and_defined_in_its_own_file() -> Non
     assert "Definition" not in props
     placeholders = set(re.findall(r"\$\{(\w+)\}", (UC / "statemachine" / "pipeline.asl.json").read_text()))
     assert placeholders == set(raw["DefinitionSubstitutions"])
-    assert "${DiscoveryFunction.Arn}" in props["DefinitionString"]["Fn::Sub"]
+    assert "${DiscoveryFunction.Arn}" in json.dumps(props["DefinitionString"])
     assert props["TracingConfiguration"] == {"Enabled": {"Fn::If": ["TracingEnabled", True, False]}}
     assert props["LoggingConfiguration"]["Destinations"][0]["CloudWatchLogsLogGroup"]["LogGroupArn"]
     schedule = RESOURCES["PipelineSchedule"]["Properties"]

@@ -106,13 +106,31 @@ class Uc9:
         return TaskTokenStore(TOKEN_TABLE, client=self.dynamodb)
 
     def discover(self, name: str = "run-1") -> dict[str, Any]:
-        return dict(discovery.handler({"execution": self.execution(name)}, None))
+        """The discover action, as a run started outside Step Functions (no overlap check)."""
+        return dict(discovery.handler({"run_id": name}, None))
 
-    def analyse(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Discovery, then both branches of the parallel state: (discovery, {video, pointclouds})."""
-        found = self.discover()
-        event = {"execution": self.execution(), "discovery": found}
-        return found, {"video": video.handler(event, None), "pointclouds": qc.handler(event, None)}
+    def files(self, found: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every file of a run's manifest, loaded chunk by chunk as the Distributed Map does."""
+        chunks = self.output_json(found["chunks_key"])
+        files: list[dict[str, Any]] = []
+        for chunk in chunks:
+            loaded = discovery.handler(
+                {"action": "load_chunk", "run_id": found["run_id"], "chunk": chunk}, None
+            )
+            files.extend({**file, "run_id": found["run_id"]} for file in loaded["files"])
+        return files
+
+    def analyse(self, name: str = "run-1") -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """Discovery, then each file through its per-file step: (discovery, per-file results)."""
+        found = self.discover(name)
+        steps = {"video": video, "pointcloud": qc}
+        return found, [steps[file["kind"]].handler(file, None) for file in self.files(found)]
+
+    def result(self, key: str) -> dict[str, Any]:
+        """The one result document of ``key`` (whatever its version)."""
+        keys = self.output_keys(f"results/by-key/{key}/")
+        assert len(keys) == 1, keys
+        return dict(self.output_json(keys[0]))
 
     def put(self, key: str, body: bytes) -> None:
         self.s3.put_object(Bucket=self.volume, Key=key, Body=body)
@@ -128,8 +146,8 @@ class Uc9:
         for name, value in values.items():
             self.monkeypatch.setenv(name, value)
 
-    def execution(self, name: str = "run-1") -> dict[str, str]:
-        return {"name": name, "id": f"arn:aws:states:{REGION}:123456789012:execution:uc9-pipeline:{name}"}
+    def execution_id(self, name: str = "run-1") -> str:
+        return f"arn:aws:states:{REGION}:123456789012:execution:uc9-pipeline:{name}"
 
 
 def cloud_bytes(fmt: str, n: int = 2000, seed: int = 0) -> bytes:

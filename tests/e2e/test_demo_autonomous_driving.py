@@ -46,9 +46,13 @@ def _every_flow_succeeds_including_the_failure_path(summary: Summary) -> None:
         "pipeline state machine",
         "sagemaker callback",
         "heartbeat sweep",
+        "a second run finds nothing new",
+        "a run started during another exits",
         "failed transform job resumes the execution",
     ]
     assert summary.extra["failure path segmentation"] == "FAILED"
+    # The cloud of the failed job has its FAILED result, so no later run pays for it again.
+    assert summary.extra["failure path result"] == "FAILED"
 
 
 def _discovery_finds_every_video_and_cloud(summary: Summary) -> None:
@@ -84,17 +88,23 @@ def _each_state_ran_once_and_outputs_cover_every_passed_cloud(summary: Summary) 
     inputs = [k for k in summary.output_keys if "/segmentation/input/" in k]
     outputs = [k for k in summary.output_keys if "/segmentation/output/" in k and k.endswith(".bin.out")]
     assert len(inputs) == len(outputs) == passed
+    # One result document per file version: every seeded file, the video of the overlap check and
+    # the late cloud of the last run.
+    results = [k for k in summary.output_keys if k.startswith("results/by-key/")]
+    assert len(results) == FILES + 2
     assert any(k.endswith("/annotations/coco.json") for k in summary.output_keys)
     assert any(k.endswith("/summary.json") for k in summary.output_keys)
 
 
 def _metrics_were_extracted_from_every_invocation(summary: Summary) -> None:
-    # Five standard metrics per invocation, plus the three transform-job outcome metrics
-    # (completed, failed, duration) for each job the callback settled: the real job and the
-    # failure-path job.
+    # Five standard metrics per invocation, four discovery metrics per run (listed, skipped,
+    # deferred, deletions reconciled), plus the three transform-job outcome metrics (completed,
+    # failed, duration) for each job the callback settled: the real job and the failure-path job.
     invocations = sum(summary.extra["functions invoked"].values())
     settled_jobs = 2
-    assert summary.metrics_emitted == 5 * invocations + 3 * settled_jobs
+    # The run that found another in flight emits RunsInFlightSkipped instead of the four.
+    runs = summary.extra["runs"]
+    assert summary.metrics_emitted == 5 * invocations + 4 * (runs - 1) + 1 + 3 * settled_jobs
 
 
 def test_demo_summary(tmp_path_factory: pytest.TempPathFactory) -> None:

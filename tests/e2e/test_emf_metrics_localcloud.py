@@ -63,10 +63,11 @@ def test_dashboard_searches_find_what_the_function_emitted(tmp_path: Path) -> No
         }
         for metric in HANDLER_METRICS:
             assert [line.label for line in by_metric[metric]] == ["rc-discovery"], metric
+        # Discovery lists files; it processes none (FilesProcessed counts per-file work only).
+        (listed,) = by_metric["FilesListed"]
+        assert sum(value for _, value in listed.points) == float(seeded)
         (files,) = by_metric["FilesProcessed"]
         assert sum(value for _, value in files.points) == 0.0
-        (listed,) = by_metric["FilesListed"]
-        assert listed.label == "rc-discovery" and sum(value for _, value in listed.points) == float(seeded)
 
         picture = draw_dashboard(cloud, uc, tmp_path)
     assert picture == tmp_path / uc.name / "dashboard.png" and picture.stat().st_size > 0

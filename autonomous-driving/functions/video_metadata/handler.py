@@ -1,154 +1,37 @@
-"""Video metadata: parse each MP4/MOV container through range reads, then label a still with Rekognition.
+"""Video metadata: one video of the run's manifest, described and labelled, its result document written.
 
-The container boxes (``moov``/``mvhd``/``trak``/``stts``...) give duration, frame rate, resolution,
-frame count and codec without downloading the video: the parser asks for byte ranges and the
-access point serves only those (``S3AccessPoint.get_range``).
-
-Labelling. Rekognition DetectLabels takes a still image, and a Lambda has no video decoder, so
-this function does not extract frames. It computes the sample times a frame extractor would use
-(recorded in the result) and labels a sidecar thumbnail when one sits next to the video
-(``clip.jpg``/``.jpeg``/``.png`` for ``clip.mp4``). Without one, labelling is SKIPPED with that
-reason. The whole per-video result list goes to ``runs/<run-id>/video/results.json``.
+The container is parsed through range reads and a sidecar still is labelled with Rekognition
+(``autonomous_driving.video``). A video that cannot be parsed is a FAILED result with its
+reason; access and service faults raise, and the per-file Catch records them.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import posixpath
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from autonomous_driving.transformjob import bounded, discovered_items, put_json, summarize
+from autonomous_driving.results import SourceFile
+from autonomous_driving.video import VideoConfig, process_video
 from shared import config
 from shared.clients import aws_client
-from shared.config import CommonConfig, env
-from shared.errors import SKIPPED, SUCCEEDED, ObjectNotFoundError, aws_error_code, failed_result
-from shared.formats.mp4 import MediaError, probe, sample_times
-from shared.observability import log_keys, stats, trace_lambda_handler, xray_subsegment
+from shared.observability import append_log_keys, trace_lambda_handler
 from shared.s3ap import S3AccessPoint
 
 logger = logging.getLogger(__name__)
-
-THUMBNAIL_SUFFIXES = (".jpg", ".jpeg", ".png")
-MAX_IMAGE_BYTES = 5 * 1024 * 1024  # DetectLabels limit for image bytes
-# Rekognition errors that are about this one image, not about the service: recorded per video.
-_IMAGE_ERRORS = {"InvalidImageFormatException", "ImageTooLargeException", "InvalidParameterException"}
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class VideoConfig(CommonConfig):
-    access_point: str = env("ACCESS_POINT")
-    output_bucket: str = env("OUTPUT_BUCKET")
-    enable_labels: bool = env("ENABLE_VIDEO_LABELS", True)
-    frames_per_video: int = env("FRAMES_PER_VIDEO", 5)
-    max_labels: int = env("MAX_LABELS", 10)
-    min_confidence: float = env("LABEL_MIN_CONFIDENCE", 70.0)
-
-
-def thumbnail_candidates(key: str) -> list[str]:
-    stem, _ = posixpath.splitext(key)
-    return [stem + suffix for suffix in THUMBNAIL_SUFFIXES]
-
-
-def find_thumbnail(source: S3AccessPoint, key: str) -> tuple[str, int] | None:
-    for candidate in thumbnail_candidates(key):
-        try:
-            info = source.head(candidate)
-        except ObjectNotFoundError:
-            continue
-        return candidate, info.size
-    return None
-
-
-def label_still(source: S3AccessPoint, rekognition: Any, key: str, cfg: VideoConfig) -> dict[str, Any]:
-    """DetectLabels on the video's sidecar thumbnail; SKIPPED when there is none."""
-    if not cfg.enable_labels:
-        return {"status": SKIPPED, "reason": "video labelling is disabled (ENABLE_VIDEO_LABELS=false)"}
-    found = find_thumbnail(source, key)
-    if found is None:
-        return {
-            "status": SKIPPED,
-            "reason": "no frame decoder in the function and no sidecar thumbnail "
-            f"({', '.join(posixpath.basename(c) for c in thumbnail_candidates(key))})",
-        }
-    image_key, size = found
-    if size > MAX_IMAGE_BYTES:
-        return failed_result(
-            f"thumbnail is {size} bytes; DetectLabels takes at most {MAX_IMAGE_BYTES}", source=image_key
-        )
-    try:
-        image = source.get_bytes(image_key)
-    except ObjectNotFoundError:
-        return failed_result("the thumbnail vanished between HEAD and GET", source=image_key)
-    try:
-        with xray_subsegment("detect_labels", {"key": image_key}):
-            response = rekognition.detect_labels(
-                Image={"Bytes": image}, MaxLabels=cfg.max_labels, MinConfidence=cfg.min_confidence
-            )
-    except ClientError as error:
-        code = aws_error_code(error)
-        if code not in _IMAGE_ERRORS:
-            raise  # throttling and service faults: let Step Functions retry the state
-        return failed_result(f"Rekognition rejected the thumbnail: {code}", source=image_key)
-    labels = [
-        {"name": label["Name"], "confidence": round(float(label.get("Confidence", 0.0)), 2)}
-        for label in response.get("Labels", [])
-    ]
-    return {"status": SUCCEEDED, "source": image_key, "labels": labels}
-
-
-def describe_video(
-    source: S3AccessPoint, rekognition: Any, item: dict[str, Any], cfg: VideoConfig
-) -> dict[str, Any]:
-    """The per-video result: container metadata, sample times and labels, or FAILED with the reason."""
-    key = item["key"]
-    size = int(item["size"])
-
-    def read_range(offset: int, length: int) -> bytes:
-        return source.get_range(key, offset, offset + length - 1) if length > 0 else b""
-
-    try:
-        with xray_subsegment("probe_video", {"key": key}):
-            info = probe(read_range, size)
-    except MediaError as error:
-        return failed_result(f"container could not be parsed: {error.reason}", key=key)
-    except ObjectNotFoundError as error:
-        return failed_result(f"the video vanished after discovery: {error.reason}", key=key)
-    metadata = info.to_dict()
-    return {
-        "key": key,
-        "status": SUCCEEDED,
-        "size": size,
-        "metadata": metadata,
-        "sample_times_s": [round(t, 3) for t in sample_times(info, cfg.frames_per_video)],
-        "labelling": label_still(source, rekognition, key, cfg),
-    }
 
 
 @trace_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     cfg = config.load(VideoConfig)
-    source, output = S3AccessPoint(cfg.access_point), S3AccessPoint(cfg.output_bucket)
-    layout, items = discovered_items(output, event["discovery"], "video")
+    file = SourceFile.from_event(event)
+    append_log_keys(run_id=str(event["run_id"]), file_key=file.key)
+    s3 = aws_client("s3")
     rekognition = aws_client("rekognition") if cfg.enable_labels else None
-    results: list[dict[str, Any]] = []
-    for item in items:
-        # Access denied and storage faults raise: they concern every file, and the run must fail.
-        with log_keys(file_key=item["key"]):
-            result = describe_video(source, rekognition, item, cfg)
-        results.append(result)
-        if result["status"] == SUCCEEDED:
-            stats().processed(files=1, bytes_=int(item["size"]))
-        else:
-            stats().failed()
-    put_json(output, layout.video_results, {"run_id": layout.run_id, "items": results})
-    return bounded(
-        {
-            "count": len(results),
-            "counts": summarize(results),
-            "results_key": layout.video_results,
-            "items": [{k: r.get(k) for k in ("key", "status", "reason") if k in r} for r in results],
-        }
+    return process_video(
+        S3AccessPoint(cfg.access_point, s3),
+        S3AccessPoint(cfg.output_bucket, s3),
+        rekognition,
+        file,
+        run_id=str(event["run_id"]),
+        cfg=cfg,
     )
