@@ -67,6 +67,19 @@ KNOWN_ADVANCED_RIGHTS = frozenset(
         "synchronize",
     }
 )
+# The basic rights as the advanced rights Windows sets for them (``synchronize`` left out: ONTAP
+# reports it inconsistently). ``full_control`` is the ``full_control`` advanced right itself.
+_GENERIC_READ = frozenset({"read_data", "read_ea", "read_attr", "read_perm"})
+_GENERIC_WRITE = frozenset({"write_data", "append_data", "write_ea", "write_attr", "read_perm"})
+BASIC_RIGHTS_MASKS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        "read": _GENERIC_READ,
+        "read_and_execute": _GENERIC_READ | {"execute_file"},
+        "write": _GENERIC_WRITE,
+        "modify": _GENERIC_READ | {"execute_file"} | _GENERIC_WRITE | {"delete"},
+        "full_control": KNOWN_ADVANCED_RIGHTS - {"synchronize"},
+    }
+)
 # Rights that let a trustee change content, or the ACL itself.
 WRITE_RIGHTS = frozenset({"full_control", "modify", "write"})
 WRITE_ADVANCED_RIGHTS = frozenset(
@@ -89,6 +102,17 @@ _BROAD_GROUPS = {
     "authenticated users": AUTHENTICATED_USERS,
     "s-1-5-11": AUTHENTICATED_USERS,
 }
+
+
+def rights_from_advanced(advanced: Mapping[str, bool]) -> str | None:
+    """The basic right whose advanced-rights mask is exactly ``advanced`` (None if there is none)."""
+    if advanced.get("full_control"):
+        return "full_control"
+    granted = frozenset(name for name, on in advanced.items() if on and name != "synchronize")
+    for name, mask in BASIC_RIGHTS_MASKS.items():
+        if granted == mask:
+            return name
+    return None
 
 
 def is_sid(user: str) -> bool:
@@ -134,6 +158,17 @@ class AclEntry:
     @property
     def is_audit(self) -> bool:
         return self.access.startswith(("audit_", "system_audit"))
+
+    @property
+    def basic_rights(self) -> str | None:
+        """``rights`` when ONTAP gave it, else the basic right whose mask ``advanced_rights`` is.
+
+        ONTAP's GET answers with ``advanced_rights`` and often without ``rights``; None means the
+        ACE holds special permissions that match no basic right.
+        """
+        if self.rights is not None:
+            return self.rights
+        return rights_from_advanced(self.advanced_rights)
 
     @property
     def grants_write(self) -> bool:
