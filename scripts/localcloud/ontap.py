@@ -250,6 +250,8 @@ class OntapStandIn:
         self.ca_pem = ""
         self.ca_path = ""
         self.endpoint = ""
+        # Set by the local cloud when it stores the credentials in Secrets Manager.
+        self.secret_arn = ""
 
     # -- lifecycle --
 
@@ -271,7 +273,10 @@ class OntapStandIn:
         server.socket = context.wrap_socket(server.socket, server_side=True)
         self._server = server
         self.endpoint = f"https://127.0.0.1:{server.server_address[1]}"
-        self._thread = threading.Thread(target=server.serve_forever, name="ontap-standin", daemon=True)
+        # A short poll interval keeps stop() fast (serve_forever checks for shutdown that often).
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="ontap-standin", daemon=True
+        )
         self._thread.start()
         logger.info("ONTAP stand-in at %s", self.endpoint)
         return self
