@@ -12,6 +12,7 @@ from shared.ontap import Credentials, OntapClient, reset_credentials_cache
 
 USERNAME = "fsxadmin"
 PASSWORD = "correct horse"
+NDA_PATH = "/legal/contracts/2024/nda.pdf"
 SID = "S-1-5-21-3623811015-3361044348-30300820-1107"
 
 ROOT = {

@@ -119,7 +119,7 @@ def test_a_certificate_from_an_unknown_ca_fails_verification(ontap: OntapStandIn
         OntapClient(ontap.endpoint, CountingCredentials(), ca_bundle_pem=stranger),
         OntapClient(ontap.endpoint, CountingCredentials()),  # the system store does not know it either
     ):
-        with pytest.raises(OntapTlsError, match="TLS with https://127.0.0.1"):
+        with pytest.raises(OntapTlsError, match=r"TLS with https://127\.0\.0\.1"):
             client.svm("svm-legal")
     assert ontap.requests == []
 
