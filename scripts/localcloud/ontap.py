@@ -239,7 +239,10 @@ class Fault:
 class OntapStandIn:
     """The stand-in server; ``with OntapStandIn(seed) as ontap:`` or ``start()``/``stop()``."""
 
-    def __init__(self, seed: Mapping[str, Any] | Seed) -> None:
+    def __init__(
+        self, seed: Mapping[str, Any] | Seed, hostnames: tuple[str, ...] = ("127.0.0.1", "localhost")
+    ) -> None:
+        self.hostnames = hostnames
         self.seed = seed if isinstance(seed, Seed) else parse_seed(seed)
         self.requests: list[str] = []
         self._faults: list[Fault] = []
@@ -259,7 +262,7 @@ class OntapStandIn:
         import trustme
 
         ca = trustme.CA()
-        cert = ca.issue_cert("127.0.0.1", "localhost")
+        cert = ca.issue_cert(*self.hostnames)
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         cert.configure_cert(context)
         self.ca_pem = ca.cert_pem.bytes().decode("ascii")

@@ -19,6 +19,9 @@ the account). TLS is verified by default, against the system store or a private 
 made with it. Timeouts are explicit, and 429/500/502/503/504 are retried a bounded number of times
 with exponential backoff (urllib3's ``Retry``); ONTAP's ``Retry-After`` is not honoured, so a long
 value cannot stall a function past its own timeout.
+
+urllib3 is not in any layer: the Lambda runtime's botocore brings it, in whichever release its
+botocore accepts (1.26 or 2.x), so only API present in both is used here.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import base64
 import dataclasses
 import json
 import logging
+import ssl
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol
 from urllib.parse import quote, urlencode, urlsplit
@@ -65,7 +69,6 @@ DEFAULT_CONNECT_TIMEOUT_SECONDS = 5.0
 DEFAULT_READ_TIMEOUT_SECONDS = 30.0
 DEFAULT_MAX_RETRIES = 3
 DEFAULT_BACKOFF_SECONDS = 0.5
-BACKOFF_MAX_SECONDS = 8.0
 DEFAULT_PAGE_SIZE = 500
 
 
@@ -197,11 +200,10 @@ class OntapClient:
                 "(insecure_skip_tls_verify); anyone on the path can read the ONTAP credentials",
                 self.base_url,
             )
-            self._pool = urllib3.PoolManager(cert_reqs="CERT_NONE")
-        else:
-            self._pool = urllib3.PoolManager(
-                cert_reqs="CERT_REQUIRED", ca_certs=ca_bundle_path, ca_cert_data=ca_bundle_pem
-            )
+        context = _tls_context(ca_bundle_path, ca_bundle_pem, insecure_skip_tls_verify)
+        self._pool = urllib3.PoolManager(
+            ssl_context=context, cert_reqs="CERT_NONE" if insecure_skip_tls_verify else "CERT_REQUIRED"
+        )
         self._timeout = urllib3.Timeout(connect=connect_timeout_seconds, read=read_timeout_seconds)
         self._retry = urllib3.Retry(
             total=max_retries,
@@ -213,7 +215,6 @@ class OntapClient:
             allowed_methods=frozenset({"GET"}),
             status_forcelist=RETRY_STATUSES,
             backoff_factor=backoff_seconds,
-            backoff_max=BACKOFF_MAX_SECONDS,
             raise_on_status=False,
             raise_on_redirect=False,
             respect_retry_after_header=False,
@@ -340,6 +341,24 @@ class OntapClient:
                 svm=volume.svm.name,
             )
         return self.file_permissions(volume.svm, ontap_path(volume.junction_path, key))
+
+
+def _tls_context(path: str | None, pem: str | None, insecure: bool) -> ssl.SSLContext:
+    """The TLS context: system trust store, or only the given bundle, or no verification at all.
+
+    Built here rather than through urllib3's ``ca_cert_data`` so that urllib3 1.26 (which some
+    Lambda runtimes' botocore still carries) and 2.x behave the same.
+    """
+    try:
+        context = ssl.create_default_context(cafile=path, cadata=pem)
+    except (OSError, ssl.SSLError, ValueError) as error:
+        raise OntapConfigError(f"the CA bundle cannot be loaded: {error}", ca_bundle_path=path) from error
+    # urllib3 matches the host name itself (also for IP addresses, which 1.26 wraps without SNI);
+    # it does so whenever verification is on and the context leaves the check to it.
+    context.check_hostname = False
+    if insecure:
+        context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 def _single(records: list[Any], what: str) -> Any:

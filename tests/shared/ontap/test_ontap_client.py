@@ -30,7 +30,7 @@ from shared.ontap import (
     broad_group,
     is_sid,
 )
-from tests.shared.ontap.conftest import SID, CountingCredentials
+from tests.shared.ontap.conftest import SEED, SID, CountingCredentials
 
 MakeClient = Callable[..., OntapClient]
 NDA = "contracts/2024/nda.pdf"
@@ -122,6 +122,21 @@ def test_a_certificate_from_an_unknown_ca_fails_verification(ontap: OntapStandIn
         with pytest.raises(OntapTlsError, match=r"TLS with https://127\.0\.0\.1"):
             client.svm("svm-legal")
     assert ontap.requests == []
+
+
+def test_a_certificate_for_another_host_fails_verification() -> None:
+    with OntapStandIn(SEED, hostnames=("ontap.example.com",)) as other:
+        client = OntapClient(other.endpoint, CountingCredentials(), ca_bundle_path=other.ca_path)
+        with pytest.raises(OntapTlsError):
+            client.svm("svm-legal")
+        assert other.requests == []
+
+
+def test_an_unreadable_ca_bundle_is_a_config_error(tmp_path: Any) -> None:
+    with pytest.raises(OntapConfigError, match="CA bundle"):
+        OntapClient("cluster", CountingCredentials(), ca_bundle_path=str(tmp_path / "missing.pem"))
+    with pytest.raises(OntapConfigError, match="CA bundle"):
+        OntapClient("cluster", CountingCredentials(), ca_bundle_pem="not a certificate")
 
 
 def test_insecure_mode_is_loud_on_every_client(ontap: OntapStandIn, caplog: pytest.LogCaptureFixture) -> None:
