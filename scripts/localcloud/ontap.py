@@ -9,7 +9,8 @@ It serves what :mod:`shared.ontap` reads, with ONTAP's shapes:
 * ``fields=`` checked against each endpoint's field names: one unknown name is a 400 with ONTAP's
   error body (code ``262197``, target ``fields``) for the whole request;
 * 401 without the right Basic credentials, 404 for an unknown SVM or path, and injected 5xx/429
-  (:meth:`OntapStandIn.fail_next`) for retry tests.
+  (:meth:`OntapStandIn.fail_next`) or slow answers (:meth:`OntapStandIn.stall_next`) for retry
+  and timeout tests.
 
 The certificate is issued at start by a fresh ``trustme`` CA (``ca_pem``), so clients verify TLS
 exactly as against a cluster with a private CA. The content comes from a declarative seed
@@ -35,8 +36,10 @@ import hashlib
 import json
 import logging
 import ssl
+import sys
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -231,9 +234,12 @@ def _select(record: Mapping[str, Any], fields: list[str]) -> dict[str, Any]:
 
 @dataclass
 class Fault:
+    """An injected answer; status 0 answers normally after ``delay`` seconds (a slow cluster)."""
+
     status: int
     remaining: int
     body: dict[str, Any] = field(default_factory=dict)
+    delay: float = 0.0
 
 
 class OntapStandIn:
@@ -271,8 +277,7 @@ class OntapStandIn:
         ca_file.write_text(self.ca_pem)
         self.ca_path = str(ca_file)
         handler = type("Handler", (_Handler,), {"standin": self})
-        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        server.daemon_threads = True
+        server = _QuietServer(("127.0.0.1", 0), handler)
         server.socket = context.wrap_socket(server.socket, server_side=True)
         self._server = server
         self.endpoint = f"https://127.0.0.1:{server.server_address[1]}"
@@ -321,6 +326,11 @@ class OntapStandIn:
         with self._lock:
             self._faults.append(Fault(status, count, body if body is not None else default))
 
+    def stall_next(self, seconds: float, count: int = 1) -> None:
+        """Answer the next ``count`` authenticated requests only after ``seconds`` (read timeouts)."""
+        with self._lock:
+            self._faults.append(Fault(0, count, delay=seconds))
+
     def svm_uuid(self, name: str) -> str:
         return next(svm.uuid for svm in self.seed.svms if svm.name == name)
 
@@ -350,8 +360,10 @@ class OntapStandIn:
         if not self.authorized(authorization):
             return 401, _error("User is not authorized.", "6")
         fault = self._take_fault()
-        if fault is not None:
+        if fault is not None and fault.status:
             return fault.status, fault.body
+        if fault is not None:
+            time.sleep(fault.delay)
         parts = urlsplit(raw_path)
         query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         path = parts.path
@@ -485,6 +497,18 @@ class OntapStandIn:
                 inherited = tuple({**ace, "inherited": True} for ace in volume.root.acls)
                 return Descriptor(volume.root.owner, volume.root.group, False, inherited)
         return None
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A client that gave up (a read timeout, a failed handshake) is normal here, not a traceback."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # socketserver calls this from its own except block, so the error is the current one.
+        logger.debug(
+            "ontap stand-in: connection from %s ended abruptly: %r", client_address, sys.exc_info()[1]
+        )
 
 
 class _Handler(BaseHTTPRequestHandler):

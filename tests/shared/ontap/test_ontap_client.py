@@ -272,6 +272,17 @@ def test_an_unreachable_cluster_is_a_connection_error() -> None:
         client.svm("svm-legal")
 
 
+def test_a_slow_answer_is_a_read_timeout_retried_then_typed(
+    make_client: MakeClient, ontap: OntapStandIn
+) -> None:
+    ontap.stall_next(2.0, count=2)
+
+    with pytest.raises(OntapConnectionError, match="did not answer") as caught:
+        make_client(read_timeout_seconds=0.2, max_retries=1).svm("svm-legal")
+    assert "Read timed out" in caught.value.reason
+    assert len(ontap.requests) == 2
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
