@@ -40,6 +40,7 @@ from scripts.localcloud.emf import EmfExtractor
 from scripts.localcloud.eventbridge import EventBridgeAdapter
 from scripts.localcloud.kinesis_poller import KinesisPoller, MappingStats
 from scripts.localcloud.permissions import FilePermissions
+from scripts.localcloud.ontap import OntapStandIn
 from scripts.localcloud.resources import StackInfo, create_skipped, describe_stack
 from scripts.localcloud.runtime import Invocation, LambdaRuntime
 from scripts.localcloud.sagemaker import ModelFn, SageMakerAdapter
@@ -328,6 +329,25 @@ class LocalCloud:
         from moto.events.utils import EventTemplateParser
 
         return self.eventbridge.deliver(rule, target, event, EventTemplateParser)
+
+    # -- ONTAP REST --
+
+    def start_ontap(self, seed: Mapping[str, Any], secret_name: str = "fsxn-ontap-admin") -> OntapStandIn:
+        """Start the ONTAP stand-in (HTTPS on loopback) and store its credentials as a secret.
+
+        The returned stand-in has ``endpoint``, ``ca_pem`` and ``secret_arn``; a function reaches it
+        with ``ONTAP_ENDPOINT``, ``ONTAP_SECRET_ID`` and ``ONTAP_CA_BUNDLE_PEM`` (``docs/ontap.md``).
+        It stops when the cloud closes.
+        """
+        ontap = OntapStandIn(seed)
+        ontap.install()
+        self._installed.append(ontap)
+        credentials = {"username": ontap.seed.username, "password": ontap.seed.password}
+        secret = self.client("secretsmanager").create_secret(
+            Name=secret_name, SecretString=json.dumps(credentials)
+        )
+        ontap.secret_arn = secret["ARN"]
+        return ontap
 
     # -- SageMaker, S3 --
 
