@@ -39,8 +39,8 @@ from scripts.localcloud.athena import AthenaStandIn
 from scripts.localcloud.emf import EmfExtractor
 from scripts.localcloud.eventbridge import EventBridgeAdapter
 from scripts.localcloud.kinesis_poller import KinesisPoller, MappingStats
-from scripts.localcloud.permissions import FilePermissions
 from scripts.localcloud.ontap import OntapStandIn
+from scripts.localcloud.permissions import FilePermissions
 from scripts.localcloud.resources import StackInfo, create_skipped, describe_stack
 from scripts.localcloud.runtime import Invocation, LambdaRuntime
 from scripts.localcloud.sagemaker import ModelFn, SageMakerAdapter
