@@ -97,14 +97,15 @@ def _each_state_ran_once_and_outputs_cover_every_passed_cloud(summary: Summary) 
 
 
 def _metrics_were_extracted_from_every_invocation(summary: Summary) -> None:
-    # Five standard metrics per invocation, four discovery metrics per run (listed, skipped,
-    # deferred, deletions reconciled), plus the three transform-job outcome metrics (completed,
-    # failed, duration) for each job the callback settled: the real job and the failure-path job.
+    # Five standard metrics per invocation, five discovery metrics per run (listed, skipped,
+    # deferred, deletions reconciled, runs skipped as in flight: 0), plus the three transform-job
+    # outcome metrics (completed, failed, duration) for each job the callback settled: the real job
+    # and the failure-path job.
     invocations = sum(summary.extra["functions invoked"].values())
     settled_jobs = 2
-    # The run that found another in flight emits RunsInFlightSkipped instead of the four.
+    # The run that found another in flight emits only RunsInFlightSkipped (1).
     runs = summary.extra["runs"]
-    assert summary.metrics_emitted == 5 * invocations + 4 * (runs - 1) + 1 + 3 * settled_jobs
+    assert summary.metrics_emitted == 5 * invocations + 5 * (runs - 1) + 1 + 3 * settled_jobs
 
 
 def test_demo_summary(tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -86,10 +86,12 @@ def _references(node: Any) -> set[str]:
     return found
 
 
-def test_only_the_producer_has_reserved_concurrency_and_it_is_one(template: dict[str, Any]) -> None:
+def test_the_producer_reserves_one_and_only_the_ai_callers_reserve_more(template: dict[str, Any]) -> None:
     functions = {k: r for k, r in template["Resources"].items() if r["Type"] == "AWS::Lambda::Function"}
     reserved = {k: r["Properties"].get("ReservedConcurrentExecutions") for k, r in functions.items()}
     assert int(reserved.pop("StreamProducerFunction")) == 1
+    ai_callers = {"ImageTaggingFunction", "CatalogMetadataFunction", "StreamConsumerFunction"}
+    assert {json.dumps(reserved.pop(name)) for name in ai_callers} == {json.dumps({"Ref": "AiConcurrency"})}
     assert set(map(json.dumps, reserved.values())) == {json.dumps({"Ref": "AWS::NoValue"})}
 
 
@@ -140,8 +142,11 @@ def test_the_deployed_producer_runs_alone_and_a_failed_cycle_is_tried_once() -> 
         lambda_ = cloud.client("lambda")
         producer = ids["StreamProducerFunction"]
         assert lambda_.get_function_concurrency(FunctionName=producer)["ReservedConcurrentExecutions"] == 1
+        # The consumer calls Rekognition and Bedrock: AiConcurrency (default 20) bounds it.
         consumer = lambda_.get_function_concurrency(FunctionName=ids["StreamConsumerFunction"])
-        assert "ReservedConcurrentExecutions" not in consumer
+        assert consumer["ReservedConcurrentExecutions"] == 20
+        discovery = lambda_.get_function_concurrency(FunctionName=ids["DiscoveryFunction"])
+        assert "ReservedConcurrentExecutions" not in discovery
         invoke = lambda_.get_function_event_invoke_config(FunctionName=producer)
         assert (invoke["MaximumRetryAttempts"], invoke["MaximumEventAgeInSeconds"]) == (0, 60)
         schedule = cloud.client("scheduler").get_schedule(Name="overlap-stream-producer")
