@@ -577,3 +577,62 @@ def test_the_documented_skeleton_is_a_lint_clean_template(tmp_path: Path) -> Non
     effective.write_text(cfn_template.dump(cfn_template.drop_unused_mappings(template)), encoding="utf-8")
     # The skeleton leaves out ProcessPolicy and the definition file; nothing else may be missing.
     assert [f for f in _lint(effective) if "ProcessPolicy" not in f] == []
+
+
+# --------------------------------------------------------------------------------------------------
+# AI services have account quotas: one parameter bounds every function that calls them
+
+AI_ACTIONS = ("rekognition:", "bedrock:", "textract:", "comprehend:", "comprehendmedical:")
+
+
+def ai_concurrency_problems(template: dict[str, Any]) -> list[str]:
+    """Every function whose policies call an AI service reserves ``AiConcurrency``; no other does."""
+    resources = template["Resources"]
+    callers: set[str] = set()
+    for resource in resources.values():
+        if resource.get("Type") != "AWS::IAM::Policy":
+            continue
+        statements = resource["Properties"]["PolicyDocument"]["Statement"]
+        actions = [
+            action
+            for statement in statements
+            if isinstance(statement, dict) and "Action" in statement
+            for action in _as_list(statement["Action"])
+        ]
+        if any(str(action).startswith(AI_ACTIONS) for action in actions):
+            for role in resource["Properties"]["Roles"]:
+                callers.add(str(role["Ref"]).removesuffix("Role"))
+    problems = []
+    if callers and "AiConcurrency" not in template["Parameters"]:
+        problems.append("functions call AI services but the template has no AiConcurrency parameter")
+    for name, resource in resources.items():
+        if resource.get("Type") != "AWS::Lambda::Function":
+            continue
+        reserved = resource["Properties"].get("ReservedConcurrentExecutions")
+        bounded = reserved == {"Ref": "AiConcurrency"}
+        if name.removesuffix("Function") in callers and not bounded:
+            problems.append(f"{name} calls an AI service without reserving AiConcurrency")
+        if bounded and name.removesuffix("Function") not in callers:
+            problems.append(f"{name} reserves AiConcurrency but calls no AI service")
+    return problems
+
+
+@pytest.mark.parametrize("uc", USE_CASES, ids=[uc.name for uc in USE_CASES])
+def test_the_ai_callers_are_bounded_by_one_concurrency_parameter(uc: catalog.UseCase) -> None:
+    assert ai_concurrency_problems(cfn_template.load(uc.template)) == []
+
+
+def test_the_ai_concurrency_check_can_fail() -> None:
+    template = cfn_template.load(catalog.find("retail-catalog").template)
+    unbounded = copy.deepcopy(template)
+    unbounded["Resources"]["ImageTaggingFunction"]["Properties"].pop("ReservedConcurrentExecutions")
+    assert ai_concurrency_problems(unbounded) == [
+        "ImageTaggingFunction calls an AI service without reserving AiConcurrency"
+    ]
+    stray = copy.deepcopy(template)
+    stray["Resources"]["QualityCheckFunction"]["Properties"]["ReservedConcurrentExecutions"] = {
+        "Ref": "AiConcurrency"
+    }
+    assert ai_concurrency_problems(stray) == [
+        "QualityCheckFunction reserves AiConcurrency but calls no AI service"
+    ]
