@@ -52,9 +52,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-import botocore.handlers
 from botocore.awsrequest import AWSResponse
 
+from scripts.localcloud import hooks
 from scripts.localcloud.ai_standins import _stash_params
 
 logger = logging.getLogger(__name__)
@@ -309,25 +309,11 @@ class AthenaStandIn:
     )
 
     def install(self) -> None:
-        for operation in self.OPERATIONS:
-            self._handlers.append((f"before-parameter-build.athena.{operation}", _stash_params))
-            self._handlers.append((f"before-call.athena.{operation}", self._make_handler(operation)))
-        botocore.handlers.BUILTIN_HANDLERS.extend(self._handlers)
-        import boto3
-
-        if boto3.DEFAULT_SESSION is not None:
-            for event, handler in self._handlers:
-                boto3.DEFAULT_SESSION.events.register(event, handler)
+        self._handlers.extend(hooks.hooks_for("athena", self.OPERATIONS, _stash_params, self._make_handler))
+        hooks.install(self._handlers)
 
     def uninstall(self) -> None:
-        import boto3
-
-        for item in self._handlers:
-            if item in botocore.handlers.BUILTIN_HANDLERS:
-                botocore.handlers.BUILTIN_HANDLERS.remove(item)
-            if boto3.DEFAULT_SESSION is not None:
-                boto3.DEFAULT_SESSION.events.unregister(*item)
-        self._handlers.clear()
+        hooks.uninstall(self._handlers)
 
     def _make_handler(self, operation: str) -> Callable[..., Any]:
         def before_call(context: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:

@@ -15,8 +15,9 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import botocore.handlers
 from botocore.awsrequest import AWSResponse
+
+from scripts.localcloud import hooks
 
 logger = logging.getLogger(__name__)
 
@@ -69,22 +70,8 @@ class FilePermissions:
         return before_call
 
     def install(self) -> None:
-        for operation in OPERATIONS:
-            self._handlers.append((f"before-parameter-build.s3.{operation}", _stash_params))
-            self._handlers.append((f"before-call.s3.{operation}", self._make_handler(operation)))
-        botocore.handlers.BUILTIN_HANDLERS.extend(self._handlers)
-        import boto3
-
-        if boto3.DEFAULT_SESSION is not None:
-            for event, handler in self._handlers:
-                boto3.DEFAULT_SESSION.events.register(event, handler)
+        self._handlers.extend(hooks.hooks_for("s3", OPERATIONS, _stash_params, self._make_handler))
+        hooks.install(self._handlers)
 
     def uninstall(self) -> None:
-        import boto3
-
-        for item in self._handlers:
-            if item in botocore.handlers.BUILTIN_HANDLERS:
-                botocore.handlers.BUILTIN_HANDLERS.remove(item)
-            if boto3.DEFAULT_SESSION is not None:
-                boto3.DEFAULT_SESSION.events.unregister(item[0], item[1])
-        self._handlers.clear()
+        hooks.uninstall(self._handlers)
