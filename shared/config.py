@@ -34,6 +34,14 @@ def parse_bool(raw: str) -> bool:
     raise ValueError(f"expected one of {sorted(_TRUE | _FALSE)}")
 
 
+def parse_suffixes(raw: str) -> tuple[str, ...]:
+    """A listing filter: ``".jpg, .PNG"`` -> ``(".jpg", ".png")``; never empty, every suffix dotted."""
+    values = tuple(s.strip().lower() for s in raw.split(",") if s.strip())
+    if not values or any(not s.startswith(".") for s in values):
+        raise ValueError("a comma-separated list of extensions such as .jpg,.png")
+    return values
+
+
 def env(name: str, default: Any = dataclasses.MISSING, *, parse: Callable[[str], Any] | None = None) -> Any:
     """A dataclass field read from environment variable ``name``."""
     metadata = {"env": name, "parse": parse}

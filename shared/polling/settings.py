@@ -9,18 +9,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-from shared.config import CommonConfig, env
+from shared.config import CommonConfig, env, parse_suffixes
 from shared.polling.contract import DEFAULT_CHUNK_SIZE
 
 logger = logging.getLogger(__name__)
-
-
-def parse_suffixes(raw: str) -> tuple[str, ...]:
-    """A comma-separated list of extensions (``.jpg,.png``), lower-cased."""
-    values = tuple(s.strip().lower() for s in raw.split(",") if s.strip())
-    if not values or any(not s.startswith(".") for s in values):
-        raise ValueError("a comma-separated list of extensions such as .jpg,.png")
-    return values
 
 
 def parse_budget(raw: str) -> int:

@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 from shared import config
 from shared.clients import aws_client
-from shared.config import env
+from shared.config import env, parse_suffixes
 from shared.errors import ConfigError, PatternError
 from shared.observability import stats
 from shared.s3ap import S3AccessPoint
@@ -29,14 +29,6 @@ from shared.streaming.changes import CycleSummary, ManifestStore, S3Lister, run_
 from shared.streaming.kinesis import STRATEGIES, StreamingConfig, StreamingHelper
 
 logger = logging.getLogger(__name__)
-
-
-def parse_suffixes(raw: str) -> tuple[str, ...]:
-    """``".jpg, .PNG"`` -> ``(".jpg", ".png")``; refuses an empty list or a suffix without its dot."""
-    values = tuple(s.strip().lower() for s in raw.split(",") if s.strip())
-    if not values or any(not s.startswith(".") for s in values):
-        raise ValueError("a comma-separated list of extensions such as .jpg,.png")
-    return values
 
 
 def parse_prefix(raw: str) -> str:
