@@ -187,12 +187,7 @@ class Walker:
             raise DataFlowError(f"{name} requires {sorted(missing)} which its input lacks")
         if waits and "$$.Task.Token" not in set(reads(payload)):
             raise DataFlowError(f"{name} waits for a task token but does not pass $$.Task.Token")
-        if (
-            invoke
-            and not waits
-            and state.get("OutputPath") != "$.Payload"
-            and "ResultSelector" not in state
-        ):
+        if invoke and not waits and state.get("OutputPath") != "$.Payload" and "ResultSelector" not in state:
             raise DataFlowError(
                 f"{name} keeps Lambda's invoke envelope: set OutputPath $.Payload or a ResultSelector"
             )
@@ -372,3 +367,48 @@ def test_the_walk_catches_each_deliberate_breakage(case: str) -> None:
     breakage(broken)
     with pytest.raises(DataFlowError, match=re.escape(message)):
         Walker(contracts).walk(broken["States"], broken["StartAt"], {}, None)
+
+
+def _uc9() -> tuple[dict[str, Any], Mapping[str, StepContract], Mapping[str, tuple[str, ...]]]:
+    uc = catalog.find("autonomous-driving")
+    contracts = step_contracts(uc)
+    assert contracts is not None
+    return dict(state_machines(uc))["StateMachine"], contracts, item_fields(uc)
+
+
+Items = Mapping[str, tuple[str, ...]]
+
+
+def _token_not_passed(definition: dict[str, Any], items: Items) -> Items:
+    definition["States"]["Segment"]["Parameters"]["Payload"]["task_token.$"] = "$.discovery.run_id"
+    return items
+
+
+def _annotate_without_chunks(definition: dict[str, Any], items: Items) -> Items:
+    definition["States"]["Annotate"]["Parameters"].pop("chunks_key.$")
+    return items
+
+
+def _items_without_kind(definition: dict[str, Any], items: Items) -> Items:
+    return ITEM_FIELDS
+
+
+UC9_BREAKAGES = {
+    "a task-token wait that does not pass its token": (_token_not_passed, "does not pass $$.Task.Token"),
+    "the annotation step without the run's chunks": (
+        _annotate_without_chunks,
+        "Annotate requires ['chunks_key']",
+    ),
+    "items without the kind the per-file choice routes on": (_items_without_kind, "item field 'kind'"),
+}
+
+
+@pytest.mark.parametrize("case", list(UC9_BREAKAGES), ids=list(UC9_BREAKAGES))
+def test_the_walk_catches_each_deliberate_breakage_of_uc9(case: str) -> None:
+    definition, contracts, items = _uc9()
+    Walker(contracts, items).walk(definition["States"], definition["StartAt"], {}, None)  # intact
+    breakage, message = UC9_BREAKAGES[case]
+    broken = copy.deepcopy(definition)
+    broken_items = breakage(broken, items)
+    with pytest.raises(DataFlowError, match=re.escape(message)):
+        Walker(contracts, broken_items).walk(broken["States"], broken["StartAt"], {}, None)

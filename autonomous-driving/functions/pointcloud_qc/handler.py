@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from autonomous_driving.qc import QcConfig, process_pointcloud
 from autonomous_driving.contract import POINTCLOUD_QC
+from autonomous_driving.qc import QcConfig, process_pointcloud
 from autonomous_driving.quality import QCThresholds
 from autonomous_driving.results import SourceFile
 from shared import config

@@ -12,8 +12,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from autonomous_driving.job import MOCK, SAGEMAKER, InvokeConfig, report_failure, segment
 from autonomous_driving.contract import SEGMENT
+from autonomous_driving.job import MOCK, SAGEMAKER, InvokeConfig, report_failure, segment
 from shared import config
 from shared.clients import aws_client
 from shared.observability import append_log_keys, trace_lambda_handler

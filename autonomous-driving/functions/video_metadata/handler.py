@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from autonomous_driving.results import SourceFile
 from autonomous_driving.contract import VIDEO_METADATA
+from autonomous_driving.results import SourceFile
 from autonomous_driving.video import VideoConfig, process_video
 from shared import config
 from shared.clients import aws_client
