@@ -174,7 +174,7 @@ class Walker:
         resource = LAMBDA_INVOKE.match(str(state.get("Resource", "")))
         invoke = resource is not None
         # A task-token wait's result is the token's answer, not Lambda's invoke envelope.
-        waits = invoke and resource is not None and resource.group(1) is not None
+        waits = resource is not None and resource.group(1) is not None
         payload: Any = params.get("Payload") if invoke and params else params
         if invoke and params and params.get("Payload.$") == "$":
             received = set(available)
