@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from shared.polling.contract import ContractError
 from tests.autonomous_driving.uc9_helpers import (
     OUTPUT_BUCKET,
     Uc9,
+    annotate,
     cloud_bytes,
+    invoke,
     jpeg,
     mp4,
     patch_clients,
     qc,
+    video,
 )
 
 # -- discovery ------------------------------------------------------------------------------------
@@ -224,7 +229,25 @@ def test_qc_thresholds_come_from_the_environment(uc9: Uc9) -> None:
     assert "below the minimum 5000" in uc9.result("lidar/scan.bin")["reason"]
 
 
-def test_a_per_file_step_rejects_an_event_without_its_file_fields(uc9: Uc9) -> None:
-    with pytest.raises(KeyError):
-        qc.handler({"run_id": "run-1", "etag": "x"}, None)
+# A step fails loudly, naming what is missing, before it reads or writes anything.
+FILE = {"key": "lidar/scan.pcd", "etag": "e1", "size": 10, "last_modified": "2026-11-26T12:00:00+00:00"}
+RUN = {"run_id": "run-1", "execution_id": "arn:aws:states:us-east-1:123456789012:execution:m:run-1"}
+
+
+@pytest.mark.parametrize(
+    ("handler", "event", "missing"),
+    [
+        (qc, {"run_id": "run-1", "etag": "x"}, ["key", "size", "last_modified"]),
+        # An etag defaulted to "" would file the result under no version at all.
+        (video, {k: v for k, v in {**FILE, "run_id": "run-1"}.items() if k != "etag"}, ["etag"]),
+        (invoke, {"task_token": "t", "execution_id": RUN["execution_id"]}, ["run_id"]),
+        (annotate, {**RUN, "segmentation": {"status": "SKIPPED"}}, ["chunks_key"]),
+    ],
+    ids=["qc-file-fields", "video-etag", "invoke-run-id", "annotate-chunks-key"],
+)
+def test_each_step_checks_its_input_against_its_contract(
+    uc9: Uc9, handler: Any, event: dict[str, Any], missing: list[str]
+) -> None:
+    with pytest.raises(ContractError, match=re.escape(f"input lacks {missing}")):
+        handler.handler(event, None)
     assert OUTPUT_BUCKET

@@ -37,9 +37,10 @@ CONTEXT_PATHS = re.compile(
 )
 PATH_IN_TEXT = re.compile(r"\$\$?(?:\.[A-Za-z0-9_]+)+|\$(?=[,)])")
 CHUNK_FIELDS = tuple(field.name for field in dataclasses.fields(Chunk))
-# Lists a Task returns whose items a Map iterates, by key: the skeleton's chunk of files.
+# Lists a Task returns whose items a Map iterates, by key: the skeleton's chunk of files. A use
+# case whose loaded files carry more declares its own ``ITEM_FIELDS`` next to its ``STEPS``.
 ITEM_FIELDS: dict[str, tuple[str, ...]] = {"files": FILE_ITEM}
-LAMBDA_INVOKE = re.compile(r"^arn:[a-z-]+:states:::lambda:invoke$")
+LAMBDA_INVOKE = re.compile(r"^arn:[a-z-]+:states:::lambda:invoke(\.waitForTaskToken)?$")
 
 
 class DataFlowError(AssertionError):
@@ -58,14 +59,23 @@ def state_machines(uc: catalog.UseCase) -> Iterator[tuple[str, dict[str, Any]]]:
             yield logical_id, cfn_template.definition_document(template, logical_id)
 
 
-def step_contracts(uc: catalog.UseCase) -> Mapping[str, StepContract] | None:
-    """``STEPS`` of ``<package>.contract``, or None when the use case declares none."""
+def _contract_module(uc: catalog.UseCase) -> Any:
     try:
-        module = importlib.import_module(f"{uc.package}.contract")
+        return importlib.import_module(f"{uc.package}.contract")
     except ModuleNotFoundError:
         return None
-    steps = getattr(module, "STEPS", None)
+
+
+def step_contracts(uc: catalog.UseCase) -> Mapping[str, StepContract] | None:
+    """``STEPS`` of ``<package>.contract``, or None when the use case declares none."""
+    steps = getattr(_contract_module(uc), "STEPS", None)
     return steps if isinstance(steps, Mapping) else None
+
+
+def item_fields(uc: catalog.UseCase) -> Mapping[str, tuple[str, ...]]:
+    """The fields of the items a Map iterates, by list key: the skeleton's, or the use case's own."""
+    fields = getattr(_contract_module(uc), "ITEM_FIELDS", None)
+    return {**ITEM_FIELDS, **fields} if isinstance(fields, Mapping) else ITEM_FIELDS
 
 
 def reads(node: Any) -> Iterator[str]:
@@ -93,6 +103,7 @@ class Walker:
     """Walks one definition; raises :class:`DataFlowError` at the first unproven read."""
 
     contracts: Mapping[str, StepContract]
+    items: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=lambda: ITEM_FIELDS)
     seen: list[str] = dataclasses.field(default_factory=list)
     _visited: set[tuple[str, str]] = dataclasses.field(default_factory=set)
 
@@ -160,7 +171,10 @@ class Walker:
         contract = self.contracts.get(name)
         if contract is None:
             raise DataFlowError(f"{name} has no step contract (STEPS) saying what it needs and produces")
-        invoke = bool(LAMBDA_INVOKE.match(str(state.get("Resource", ""))))
+        resource = LAMBDA_INVOKE.match(str(state.get("Resource", "")))
+        invoke = resource is not None
+        # A task-token wait's result is the token's answer, not Lambda's invoke envelope.
+        waits = resource is not None and resource.group(1) is not None
         payload: Any = params.get("Payload") if invoke and params else params
         if invoke and params and params.get("Payload.$") == "$":
             received = set(available)
@@ -171,7 +185,9 @@ class Walker:
         missing = set(contract.requires) - received
         if missing:
             raise DataFlowError(f"{name} requires {sorted(missing)} which its input lacks")
-        if invoke and state.get("OutputPath") != "$.Payload" and "ResultSelector" not in state:
+        if waits and "$$.Task.Token" not in set(reads(payload)):
+            raise DataFlowError(f"{name} waits for a task token but does not pass $$.Task.Token")
+        if invoke and not waits and state.get("OutputPath") != "$.Payload" and "ResultSelector" not in state:
             raise DataFlowError(
                 f"{name} keeps Lambda's invoke envelope: set OutputPath $.Payload or a ResultSelector"
             )
@@ -250,7 +266,7 @@ class Walker:
         else:
             items_path = state.get("ItemsPath", "$")
             self.check_path(name, items_path, available, item)
-            map_item = ITEM_FIELDS.get(items_path.removeprefix("$."))
+            map_item = self.items.get(items_path.removeprefix("$."))
         selector = state.get("ItemSelector") or state.get("Parameters")
         if selector is not None:
             self.check_block(name, selector, available, map_item)
@@ -285,7 +301,7 @@ def test_every_state_reads_only_what_the_state_before_produced(
     contracts = step_contracts(uc)
     if contracts is None:
         pytest.skip(f"{uc.name} declares no step contracts yet ({uc.package}.contract.STEPS)")
-    walker = Walker(contracts)
+    walker = Walker(contracts, item_fields(uc))
     walker.walk(definition["States"], definition["StartAt"], {}, None)
     unreached = set(contracts) - set(walker.seen)
     assert not unreached, f"contracts of states the walk never reached: {sorted(unreached)}"
@@ -351,3 +367,48 @@ def test_the_walk_catches_each_deliberate_breakage(case: str) -> None:
     breakage(broken)
     with pytest.raises(DataFlowError, match=re.escape(message)):
         Walker(contracts).walk(broken["States"], broken["StartAt"], {}, None)
+
+
+def _uc9() -> tuple[dict[str, Any], Mapping[str, StepContract], Mapping[str, tuple[str, ...]]]:
+    uc = catalog.find("autonomous-driving")
+    contracts = step_contracts(uc)
+    assert contracts is not None
+    return dict(state_machines(uc))["StateMachine"], contracts, item_fields(uc)
+
+
+Items = Mapping[str, tuple[str, ...]]
+
+
+def _token_not_passed(definition: dict[str, Any], items: Items) -> Items:
+    definition["States"]["Segment"]["Parameters"]["Payload"]["task_token.$"] = "$.discovery.run_id"
+    return items
+
+
+def _annotate_without_chunks(definition: dict[str, Any], items: Items) -> Items:
+    definition["States"]["Annotate"]["Parameters"].pop("chunks_key.$")
+    return items
+
+
+def _items_without_kind(definition: dict[str, Any], items: Items) -> Items:
+    return ITEM_FIELDS
+
+
+UC9_BREAKAGES = {
+    "a task-token wait that does not pass its token": (_token_not_passed, "does not pass $$.Task.Token"),
+    "the annotation step without the run's chunks": (
+        _annotate_without_chunks,
+        "Annotate requires ['chunks_key']",
+    ),
+    "items without the kind the per-file choice routes on": (_items_without_kind, "item field 'kind'"),
+}
+
+
+@pytest.mark.parametrize("case", list(UC9_BREAKAGES), ids=list(UC9_BREAKAGES))
+def test_the_walk_catches_each_deliberate_breakage_of_uc9(case: str) -> None:
+    definition, contracts, items = _uc9()
+    Walker(contracts, items).walk(definition["States"], definition["StartAt"], {}, None)  # intact
+    breakage, message = UC9_BREAKAGES[case]
+    broken = copy.deepcopy(definition)
+    broken_items = breakage(broken, items)
+    with pytest.raises(DataFlowError, match=re.escape(message)):
+        Walker(contracts, broken_items).walk(broken["States"], broken["StartAt"], {}, None)

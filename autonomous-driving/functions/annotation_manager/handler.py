@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from autonomous_driving.annotations import AnnotationConfig, annotate_run, finish_clouds, run_files
+from autonomous_driving.contract import ANNOTATE
 from shared import config
 from shared.clients import aws_client
 from shared.observability import append_log_keys, trace_lambda_handler
@@ -21,6 +22,7 @@ logger = logging.getLogger(__name__)
 @trace_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     cfg = config.load(AnnotationConfig)
+    ANNOTATE.check_input(event)
     run_id = str(event["run_id"])
     append_log_keys(run_id=run_id)
     output = S3AccessPoint(cfg.output_bucket, aws_client("s3"))

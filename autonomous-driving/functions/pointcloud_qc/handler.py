@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from autonomous_driving.contract import POINTCLOUD_QC
 from autonomous_driving.qc import QcConfig, process_pointcloud
 from autonomous_driving.quality import QCThresholds
 from autonomous_driving.results import SourceFile
@@ -24,6 +25,7 @@ logger = logging.getLogger(__name__)
 @trace_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     cfg = config.load(QcConfig)
+    POINTCLOUD_QC.check_input(event)
     file = SourceFile.from_event(event)
     append_log_keys(run_id=str(event["run_id"]), file_key=file.key)
     s3 = aws_client("s3")

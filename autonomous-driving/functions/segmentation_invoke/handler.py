@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from autonomous_driving.contract import SEGMENT
 from autonomous_driving.job import MOCK, SAGEMAKER, InvokeConfig, report_failure, segment
 from shared import config
 from shared.clients import aws_client
@@ -24,8 +25,9 @@ logger = logging.getLogger(__name__)
 @trace_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     cfg = config.load(InvokeConfig)
+    SEGMENT.check_input(event)
     token = event["task_token"]
-    run_id = str(event.get("run_id", ""))
+    run_id = str(event["run_id"])
     append_log_keys(run_id=run_id)
     clients = {
         "stepfunctions": aws_client("stepfunctions"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from autonomous_driving.contract import VIDEO_METADATA
 from autonomous_driving.results import SourceFile
 from autonomous_driving.video import VideoConfig, process_video
 from shared import config
@@ -23,6 +24,7 @@ logger = logging.getLogger(__name__)
 @trace_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     cfg = config.load(VideoConfig)
+    VIDEO_METADATA.check_input(event)
     file = SourceFile.from_event(event)
     append_log_keys(run_id=str(event["run_id"]), file_key=file.key)
     s3 = aws_client("s3")
