@@ -7,8 +7,8 @@ import logging
 
 from retail_catalog.contract import DEFAULT_SUFFIXES
 from retail_catalog.images import QualityRules
-from shared.config import CommonConfig, env
-from shared.polling.settings import PollingConfig, parse_suffixes
+from shared.config import CommonConfig, env, parse_suffixes
+from shared.polling.settings import PollingConfig
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from typing import Any
 from autonomous_driving.results import SUFFIXES, kind_of
 from shared import config
 from shared.clients import aws_client
-from shared.config import env
+from shared.config import env, parse_suffixes
 from shared.observability import trace_lambda_handler
 from shared.polling import settings as polling
 from shared.polling.steps import handle
@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 class DiscoveryConfig(polling.PollingConfig):
     """The skeleton's discovery configuration with UC9's suffixes and budget (the template's default)."""
 
-    suffixes: tuple[str, ...] = env("SUFFIXES", SUFFIXES, parse=polling.parse_suffixes)
+    suffixes: tuple[str, ...] = env("SUFFIXES", SUFFIXES, parse=parse_suffixes)
     max_files_per_run: int = env("MAX_FILES_PER_RUN", 50, parse=polling.parse_budget)
 
 
