@@ -38,13 +38,12 @@ from shared.config import CommonConfig, env
 from shared.errors import FAILED, SKIPPED, SUCCEEDED, ObjectNotFoundError, aws_error_code, failed_result
 from shared.formats.pointcloud import LABELS
 from shared.observability import stats, xray_subsegment
+from shared.polling import aws
 from shared.polling.discovery import Chunk, load_chunk
 from shared.polling.results import write_result
 from shared.s3ap import S3AccessPoint
 
 logger = logging.getLogger(__name__)
-
-_THROTTLED = {"ThrottlingException", "ServiceUnavailableException", "InternalServerException"}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -177,17 +176,18 @@ def bedrock_summary(cfg: AnnotationConfig, bedrock: Any, facts: dict[str, Any]) 
     )
     try:
         with xray_subsegment("bedrock_converse", {"model": cfg.bedrock_model_id}):
-            response = bedrock.converse(
+            # Throttling and service faults raise TransientServiceError, which the state retries.
+            response = aws.call(
+                "bedrock",
+                "Converse",
+                bedrock.converse,
                 modelId=cfg.bedrock_model_id,
                 messages=[{"role": "user", "content": [{"text": prompt}]}],
                 inferenceConfig={"maxTokens": cfg.max_summary_tokens, "temperature": 0.2},
             )
-    except ClientError as error:
-        code = aws_error_code(error)
-        if code in _THROTTLED:
-            raise  # transient: the state's Retry runs the step again
+    except ClientError as error:  # the summary is optional: a refusal is recorded, the run goes on
         stats().failed()
-        return failed_result(f"Bedrock Converse refused the request: {code}: {error}")
+        return failed_result(f"Bedrock Converse refused the request: {aws_error_code(error)}: {error}")
     parts = response.get("output", {}).get("message", {}).get("content", [])
     text = "".join(part.get("text", "") for part in parts).strip()
     if not text:

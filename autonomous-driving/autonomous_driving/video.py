@@ -17,14 +17,14 @@ import logging
 import posixpath
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from autonomous_driving import results
 from autonomous_driving.results import SourceFile
 from shared.config import CommonConfig, env
-from shared.errors import SKIPPED, SUCCEEDED, ObjectNotFoundError, aws_error_code, failed_result
+from shared.errors import SKIPPED, SUCCEEDED, ObjectNotFoundError, failed_result
 from shared.formats.mp4 import MediaError, probe, sample_times
 from shared.observability import stats, xray_subsegment
+from shared.polling import aws
+from shared.polling.errors import FileRejectedError
 from shared.polling.results import write_result
 from shared.s3ap import S3AccessPoint
 
@@ -33,7 +33,9 @@ logger = logging.getLogger(__name__)
 THUMBNAIL_SUFFIXES = (".jpg", ".jpeg", ".png")
 MAX_IMAGE_BYTES = 5 * 1024 * 1024  # DetectLabels limit for image bytes
 # Rekognition errors that are about this one image, not about the service: recorded per video.
-_IMAGE_ERRORS = {"InvalidImageFormatException", "ImageTooLargeException", "InvalidParameterException"}
+_IMAGE_ERRORS = frozenset(
+    {"InvalidImageFormatException", "ImageTooLargeException", "InvalidParameterException"}
+)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -83,14 +85,19 @@ def label_still(source: S3AccessPoint, rekognition: Any, key: str, cfg: VideoCon
         return failed_result("the thumbnail vanished between HEAD and GET", source=image_key)
     try:
         with xray_subsegment("detect_labels", {"key": image_key}):
-            response = rekognition.detect_labels(
-                Image={"Bytes": image}, MaxLabels=cfg.max_labels, MinConfidence=cfg.min_confidence
+            # Throttling and service faults raise TransientServiceError: the state retries it, and
+            # after the retries the skeleton leaves the version for the next run.
+            response = aws.call(
+                "rekognition",
+                "DetectLabels",
+                rekognition.detect_labels,
+                per_item_codes=_IMAGE_ERRORS,
+                Image={"Bytes": image},
+                MaxLabels=cfg.max_labels,
+                MinConfidence=cfg.min_confidence,
             )
-    except ClientError as error:
-        code = aws_error_code(error)
-        if code not in _IMAGE_ERRORS:
-            raise  # throttling and service faults: let Step Functions retry the state
-        return failed_result(f"Rekognition rejected the thumbnail: {code}", source=image_key)
+    except FileRejectedError as error:
+        return failed_result(f"Rekognition rejected the thumbnail: {error.details['code']}", source=image_key)
     labels = [
         {"name": label["Name"], "confidence": round(float(label.get("Confidence", 0.0)), 2)}
         for label in response.get("Labels", [])

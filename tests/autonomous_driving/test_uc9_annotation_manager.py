@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from shared.polling.errors import TransientServiceError
 from tests.autonomous_driving.uc9_helpers import (
     OUTPUT_BUCKET,
     StepFunctionsRecorder,
@@ -189,7 +190,7 @@ def test_bedrock_throttling_raises_so_the_state_retries(uc9: Uc9, monkeypatch: p
     patch_clients(monkeypatch, bedrock_runtime=Converse(error="ThrottlingException"))
     uc9.env(ENABLE_BEDROCK_SUMMARY="true", BEDROCK_MODEL_ID="amazon.nova-lite-v1:0")
     found, analysis = uc9.analyse()
-    with pytest.raises(ClientError):
+    with pytest.raises(TransientServiceError, match="ThrottlingException"):
         _annotate(uc9, found, analysis, SKIPPED_STEP)
 
 

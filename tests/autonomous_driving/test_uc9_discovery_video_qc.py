@@ -10,6 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from shared.polling.contract import ContractError
+from shared.polling.errors import TransientServiceError
 from tests.autonomous_driving.uc9_helpers import (
     OUTPUT_BUCKET,
     Uc9,
@@ -160,7 +161,7 @@ def test_rekognition_throttling_fails_the_invocation_so_the_state_retries(
     patch_clients(monkeypatch, rekognition=RejectingRekognition("ThrottlingException"))
     uc9.put("drive/clip.mp4", mp4())
     uc9.put("drive/clip.jpg", jpeg())
-    with pytest.raises(ClientError):
+    with pytest.raises(TransientServiceError, match="ThrottlingException"):
         uc9.analyse()
     assert uc9.output_keys("results/") == []  # nothing recorded: the state retries, then the Catch does
 
