@@ -636,3 +636,131 @@ def test_the_ai_concurrency_check_can_fail() -> None:
     assert ai_concurrency_problems(stray) == [
         "QualityCheckFunction reserves AiConcurrency but calls no AI service"
     ]
+
+
+# --------------------------------------------------------------------------------------------------
+# Streaming mode: one set of shared snippets, taken over as they are
+
+STREAMING_BLOCKS = ROOT / "shared" / "cfn" / "blocks" / "streaming"
+# What a use case offering streaming declares itself, the same way as the reference use case.
+STREAMING_PARAMETERS = (
+    "EnableStreamingMode",
+    "StreamingScheduleExpression",
+    "KinesisStreamMode",
+    "KinesisShardCount",
+    "KinesisRetentionHours",
+    "StreamBatchSize",
+    "PartitionStrategy",
+    "PartitionBuckets",
+    "QuietPolls",
+)
+STREAMING_CONDITIONS = ("StreamingEnabled", "StreamingAlarms", "KinesisOnDemand", "PollingWithStreaming")
+# What the snippets may refer to besides one another: the documented interface.
+STREAMING_INTERFACE = {
+    "StreamProducerFunction",
+    "StreamConsumerFunction",
+    "StreamProducerRole",
+    "StreamConsumerRole",
+    "StreamConsumerPolicy",
+    "DiscoveryRole",
+    "EncryptionKey",
+    "OutputBucket",
+    "AlertTopic",
+    "AccessPointName",
+    "OutputBucketName",
+    "Environment",
+    "AlertTopicArn",
+    "CreateOutputBucket",
+    "NoAlertTopicArn",
+    *STREAMING_PARAMETERS,
+    *STREAMING_CONDITIONS,
+}
+USE_CASE_WORDS = re.compile(r"retail|catalog|image|rekognition|bedrock|textract|comprehend", re.IGNORECASE)
+
+
+def streaming_snippets() -> dict[str, Path]:
+    """Each shared streaming snippet by the logical id it is included as (its name in CamelCase)."""
+    return {
+        "".join(part.capitalize() for part in path.stem.split("-")): path
+        for path in sorted(STREAMING_BLOCKS.glob("*.yaml"))
+    }
+
+
+def _references(node: Any) -> set[str]:
+    """Logical ids, parameters and conditions a template fragment refers to."""
+    found: set[str] = set()
+    if isinstance(node, list):
+        for item in node:
+            found |= _references(item)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key in {"Ref", "Condition"} and isinstance(value, str):
+                found.add(value)
+            elif key == "Fn::GetAtt":
+                found.add(value[0])
+            elif key == "Fn::If":
+                found.add(value[0])
+                found |= _references(value[1:])
+            elif key == "Fn::Sub":
+                text, names = (value[0], value[1]) if isinstance(value, list) else (value, {})
+                found |= {m.split(".")[0] for m in re.findall(r"\$\{([^}!]+)\}", text)} - set(names)
+                found |= _references(names)
+            else:
+                found |= _references(value)
+    return {name for name in found if not name.startswith("AWS::")}
+
+
+def streaming_problems(raw: dict[str, Any], reference: dict[str, Any]) -> list[str]:
+    """A template offering streaming includes every shared snippet and declares the interface alike."""
+    if "EnableStreamingMode" not in raw.get("Parameters", {}):
+        return []
+    problems: list[str] = []
+    resources = raw["Resources"]
+    for logical_id, path in streaming_snippets().items():
+        resource = resources.get(logical_id)
+        location = cfn_template.include_location((resource or {}).get("Fn::Transform"))
+        if (
+            not location
+            or not location.endswith(f"shared/cfn/blocks/streaming/{path.name}")
+            or len(resource) > 1
+        ):
+            problems.append(f"{logical_id}: not the shared snippet streaming/{path.name} as it is")
+    for name in STREAMING_PARAMETERS:
+        if raw["Parameters"].get(name) != reference["Parameters"][name]:
+            problems.append(f"parameter {name}: differs from {REFERENCE.name}'s")
+    for name in STREAMING_CONDITIONS:
+        if raw.get("Conditions", {}).get(name) != reference["Conditions"][name]:
+            problems.append(f"condition {name}: differs from {REFERENCE.name}'s")
+    return problems
+
+
+STREAMING_USE_CASES = [
+    uc for uc in USE_CASES if "EnableStreamingMode" in cfn_template.load(uc.template, raw=True)["Parameters"]
+]
+
+
+@pytest.mark.parametrize("uc", STREAMING_USE_CASES, ids=[uc.name for uc in STREAMING_USE_CASES])
+def test_streaming_comes_from_the_shared_snippets(uc: catalog.UseCase) -> None:
+    reference = cfn_template.load(REFERENCE.template, raw=True)
+    assert streaming_problems(cfn_template.load(uc.template, raw=True), reference) == []
+
+
+def test_the_streaming_check_catches_a_copied_resource_and_a_drifted_parameter() -> None:
+    reference = cfn_template.load(REFERENCE.template, raw=True)
+    copied = copy.deepcopy(reference)
+    copied["Resources"]["StateTable"] = {"Type": "AWS::DynamoDB::Table", "Properties": {}}
+    copied["Parameters"]["StreamBatchSize"]["Default"] = 500
+    problems = streaming_problems(copied, reference)
+    assert any("StateTable" in p for p in problems) and any("StreamBatchSize" in p for p in problems)
+
+
+def test_the_streaming_snippets_name_no_use_case_and_use_only_their_interface() -> None:
+    snippets = streaming_snippets()
+    assert len(snippets) == 14
+    for logical_id, path in snippets.items():
+        text = path.read_text(encoding="utf-8")
+        body = cfn_template.loads(text)
+        assert "!" not in re.sub(r"#.*", "", text).replace("!=", ""), f"{path.name}: short-form tag"
+        assert not USE_CASE_WORDS.search(json.dumps(body)), f"{path.name} names a use case"
+        outside = _references(body) - STREAMING_INTERFACE - set(snippets)
+        assert outside == set(), f"{logical_id} refers to {outside}, outside the streaming interface"
