@@ -74,7 +74,7 @@ deploy: $(STAMP) ## Deploy UC=<name> [STACK=…] [REGION=…] [PARAMS="K=V …"]
 delete: $(STAMP) ## Delete the stack of UC=<name> and empty its own buckets (asks first; YES=1 off a terminal)
 	$(PY) -m scripts.deploy delete $(UC) $(if $(STACK),--stack $(STACK)) $(if $(REGION),--region $(REGION)) $(if $(filter 1 yes true,$(YES)),--yes)
 
-demo: $(STAMP) ## Run UC=<name> end to end on the embedded local cloud
+demo: $(STAMP) ## Run UC=<name> (or UC=all, every use case on one cloud) end to end on the embedded local cloud
 	$(PY) -m scripts.localcloud demo $(UC) --files $(if $(FILES),$(FILES),50)
 
 invoke: $(STAMP) ## Run one function on the embedded cloud: UC=… FN=… EVENT=path

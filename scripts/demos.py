@@ -13,6 +13,10 @@ functions:
 the local cloud, deploys, seeds, drives, times every step, draws the shared dashboard from the
 metrics the run emitted (``build/<use case>/dashboard.png``), prints the summary and tells the
 caller whether every flow succeeded.
+
+:func:`run_fleet` (``make demo UC=all``) runs every built use case, one after another, on one local
+cloud: each gets its own access point and stack, a use case that fails does not stop the others,
+and the fleet dashboard is drawn from the metrics all of them emitted (``build/fleet/``).
 """
 
 from __future__ import annotations
@@ -162,42 +166,173 @@ def run_demo(
 
     use_case = resolve(uc)
     chosen: Any = driver or driver_for(use_case)
-    summary = Summary(use_case=use_case.name)
     step = Step(out)
     started = time.perf_counter()
-    with LocalCloud(out=out if verbose else None, build_root=build_root or DEFAULT_BUILD_ROOT) as cloud:
-        with step("create the access point standing in for the FSx for ONTAP volume"):
-            access_point = cloud.create_access_point()
-        with step(f"package and deploy {use_case.name} with its Phase 3 features on"):
-            stack = deploy_with_fallback(cloud, use_case, chosen.parameters(access_point), pip, out)
-            out(
-                f"    stack {stack.name}: {len(stack.physical_ids)} resources by CloudFormation, "
-                f"{len(stack.created)} created locally"
-            )
-        with step(f"seed {files} sample files"):
-            summary.files_seeded = chosen.seed(cloud, access_point, files)
-        chosen.drive(cloud, stack, access_point, summary, step)
-        summary.metrics_emitted = cloud.emf.total
+    root = build_root or DEFAULT_BUILD_ROOT
+    with LocalCloud(out=out if verbose else None, build_root=root) as cloud:
+        summary = drive_one(cloud, use_case, chosen, files, step, out, pip)
         with step("draw the shared dashboard from the metrics this run emitted"):
-            picture = draw_dashboard(cloud, use_case, build_root or DEFAULT_BUILD_ROOT)
+            picture = draw_dashboard(cloud, use_case, root)
             out(f"    dashboard: {_shown(picture)}")
         summary.extra["dashboard picture"] = _shown(picture)
     summary.elapsed_seconds = time.perf_counter() - started
     return summary
 
 
-def draw_dashboard(cloud: Any, uc: catalog.UseCase, build_root: Path) -> Path:
+def drive_one(
+    cloud: Any,
+    use_case: catalog.UseCase,
+    driver: Driver | ModuleType,
+    files: int,
+    step: Step,
+    out: Out,
+    pip: Any = None,
+    *,
+    volume: tuple[str, str] = ("fsxn-volume", "fsxn-ap"),
+) -> Summary:
+    """Create an access point, deploy, seed and drive one use case on an open local cloud.
+
+    ``volume`` names the bucket and access point; a fleet run gives each use case its own.
+    """
+    summary = Summary(use_case=use_case.name)
+    metrics_before = cloud.emf.total
+    with step("create the access point standing in for the FSx for ONTAP volume"):
+        access_point = cloud.create_access_point(*volume)
+    with step(f"package and deploy {use_case.name} with its Phase 3 features on"):
+        stack = deploy_with_fallback(cloud, use_case, driver.parameters(access_point), pip, out)
+        out(
+            f"    stack {stack.name}: {len(stack.physical_ids)} resources by CloudFormation, "
+            f"{len(stack.created)} created locally"
+        )
+    with step(f"seed {files} sample files"):
+        summary.files_seeded = driver.seed(cloud, access_point, files)
+    driver.drive(cloud, stack, access_point, summary, step)
+    summary.metrics_emitted = cloud.emf.total - metrics_before
+    return summary
+
+
+@dataclass
+class FleetRow:
+    """One use case of a fleet run: its summary, or the error that stopped it."""
+
+    use_case: catalog.UseCase
+    summary: Summary | None
+    seconds: float
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.summary is not None and not self.error and self.summary.ok
+
+    def failures(self) -> list[str]:
+        if self.summary is None or self.error:
+            return [self.error or "did not run"]
+        return [f"{f.name}: {f.detail}" if f.detail else f.name for f in self.summary.flows if not f.ok]
+
+
+@dataclass
+class Fleet:
+    """Every use case a fleet run drove, in catalog order, and the fleet dashboard it drew."""
+
+    rows: list[FleetRow] = field(default_factory=list)
+    dashboard: str = ""
+    elapsed_seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.rows) and all(row.ok for row in self.rows)
+
+    def render(self) -> str:
+        header = ("use case", "flows ok", "files", "seconds", "failures")
+        table = [header]
+        for row in self.rows:
+            flows = row.summary.flows if row.summary else []
+            table.append(
+                (
+                    f"{row.use_case.code} {row.use_case.name}",
+                    f"{sum(f.ok for f in flows)}/{len(flows)}",
+                    str(row.summary.files_seeded if row.summary else 0),
+                    f"{row.seconds:.1f}",
+                    "; ".join(row.failures()) or "-",
+                )
+            )
+        widths = [max(len(line[i]) for line in table) for i in range(len(header) - 1)]
+        lines = [
+            "  ".join(cell.ljust(w) for cell, w in zip(line[:-1], widths, strict=True)) + "  " + line[-1]
+            for line in table
+        ]
+        lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * len(header[-1]))
+        failed = [row.use_case.name for row in self.rows if not row.ok]
+        lines.append(f"fleet dashboard: {self.dashboard or '-'}")
+        lines.append(f"total {self.elapsed_seconds:.1f} s")
+        lines.append(
+            f"result: all {len(self.rows)} use cases succeeded"
+            if self.ok
+            else f"result: {len(failed)} of {len(self.rows)} FAILED ({', '.join(failed) or 'none ran'})"
+        )
+        return "\n".join(lines)
+
+
+def built_use_cases() -> list[catalog.UseCase]:
+    """The use cases that have a template, in catalog order (by number)."""
+    return sorted((uc for uc in catalog.USE_CASES if uc.exists), key=lambda uc: uc.number)
+
+
+def run_fleet(
+    files: int,
+    *,
+    out: Out = print,
+    use_cases: list[catalog.UseCase] | None = None,
+    drivers: dict[str, Driver | ModuleType] | None = None,
+    build_root: Path | None = None,
+    pip: Any = None,
+) -> Fleet:
+    """Run each use case's demo on one local cloud, one after another, and draw the fleet dashboard.
+
+    A use case whose deploy or driver raises is recorded with the error and the next one runs:
+    the table then shows every failure at once, and :attr:`Fleet.ok` is false.
+    """
+    from scripts.localcloud import LocalCloud
+    from scripts.packaging import DEFAULT_BUILD_ROOT
+
+    root = build_root or DEFAULT_BUILD_ROOT
+    fleet = Fleet()
+    started = time.perf_counter()
+    with LocalCloud(build_root=root) as cloud:
+        for use_case in use_cases or built_use_cases():
+            out(f"== {use_case.code} {use_case.name} ==")
+            began = time.perf_counter()
+            try:
+                driver = (drivers or {}).get(use_case.name) or driver_for(use_case)
+                volume = (f"{use_case.name}-volume", f"{use_case.name}-ap")
+                summary = drive_one(cloud, use_case, driver, files, Step(out), out, pip, volume=volume)
+                row = FleetRow(use_case, summary, time.perf_counter() - began)
+            except Exception as error:  # reported in the table, and the run exits non-zero
+                logger.debug("fleet: %s failed", use_case.name, exc_info=True)
+                reason = f"{type(error).__name__}: {error}"
+                row = FleetRow(use_case, None, time.perf_counter() - began, reason)
+            fleet.rows.append(row)
+            out(f"   {use_case.name}: {'ok' if row.ok else 'FAILED'} in {row.seconds:.1f} s")
+        out("== the fleet dashboard, from the metrics every use case emitted ==")
+        fleet.dashboard = _shown(draw_dashboard(cloud, None, root))
+    fleet.elapsed_seconds = time.perf_counter() - started
+    return fleet
+
+
+def draw_dashboard(cloud: Any, uc: catalog.UseCase | None, build_root: Path) -> Path:
     """Render the shared dashboard's queries over the run's metrics to ``<build>/<uc>/dashboard.png``.
 
     The searches are evaluated against the local CloudWatch (ListMetrics, GetMetricData); the
     values the run put are recorded beside the picture (``metrics.json``), the input from which
-    ``shared/cfn/dashboard-metrics.json`` is refreshed.
+    ``shared/cfn/dashboard-metrics.json`` is refreshed. Without a use case it is the fleet's
+    dashboard, every use case at once, under ``<build>/fleet/``.
     """
     from scripts import render_dashboard
 
-    folder = build_root / uc.name
+    folder = build_root / (uc.name if uc else "fleet")
     points = list(cloud.emf.points)
-    render_dashboard.write_snapshot(points, folder / "metrics.json", f"make demo UC={uc.name}")
+    note = f"make demo UC={uc.name if uc else 'all'}"
+    render_dashboard.write_snapshot(points, folder / "metrics.json", note)
     source = render_dashboard.CloudWatchSource(cloud.client("cloudwatch"), points)
     return render_dashboard.render_points(points, folder / "dashboard.png", source, uc)
 

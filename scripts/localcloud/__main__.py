@@ -1,7 +1,8 @@
 """Command line of the embedded local cloud (behind ``make demo`` and ``make invoke``).
 
 ``python -m scripts.localcloud demo [UC] [--files N]`` runs a use case end to end and prints a
-summary; it exits 1 if a flow failed and 2 if the use case is not built yet.
+summary; it exits 1 if a flow failed and 2 if the use case is not built yet. ``demo all`` runs
+every built use case on one local cloud and prints one table; it exits 1 if any flow failed.
 ``python -m scripts.localcloud invoke UC FN [--event PATH]`` deploys the use case, seeds a few
 sample files, runs one function with a sample event and prints its result and log lines.
 """
@@ -23,9 +24,20 @@ INVOKE_SEED_FILES = 3
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from scripts.demos import NotBuiltError, run_demo
+    from scripts.demos import NotBuiltError, run_demo, run_fleet
     from scripts.deploy import DeployError
 
+    if args.uc == "all":
+        fleet = run_fleet(args.files)
+        print(fleet.render())
+        if args.json:
+            rows = [
+                {"use_case": row.use_case.name, "ok": row.ok, "seconds": round(row.seconds, 1),
+                 "failures": row.failures(), "summary": row.summary.to_dict() if row.summary else None}
+                for row in fleet.rows
+            ]  # fmt: skip
+            Path(args.json).write_text(json.dumps(rows, indent=2, default=str), encoding="utf-8")
+        return 0 if fleet.ok else 1
     try:
         summary = run_demo(args.uc, args.files, verbose=args.verbose)
     except (NotBuiltError, catalog.UnknownUseCaseError) as error:
@@ -93,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.localcloud", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="run a use case end to end and print a summary")
-    demo.add_argument("uc", nargs="?", default="retail-catalog")
+    demo.add_argument("uc", nargs="?", default="retail-catalog", help="a use case, or all")
     demo.add_argument("--files", type=int, default=50)
     demo.add_argument("--json", help="also write the summary to this JSON file")
     demo.add_argument("--verbose", action="store_true", help="show the deploy's own output")

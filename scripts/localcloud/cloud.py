@@ -226,8 +226,12 @@ class LocalCloud:
         return info
 
     def physical_id(self, logical_or_name: str) -> str:
-        """The physical id of a logical id in any deployed stack, or the input unchanged."""
-        for info in self.stacks.values():
+        """The physical id of a logical id in any deployed stack, or the input unchanged.
+
+        The newest stack is searched first: a demo drives the stack it has just deployed, also when
+        others, with the same logical ids, share the cloud (``make demo UC=all``).
+        """
+        for info in reversed(self.stacks.values()):
             if logical_or_name in info.physical_ids:
                 return info.physical_ids[logical_or_name]
             if logical_or_name in info.created:
