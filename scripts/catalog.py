@@ -147,12 +147,41 @@ def make_importable() -> None:
             sys.path.append(str(folder))
 
 
+def offers_streaming(uc: UseCase) -> bool:
+    """Whether the use case's template has the streaming switch (``EnableStreamingMode``)."""
+    from scripts import cfn_template
+
+    return uc.exists and "EnableStreamingMode" in cfn_template.load(uc.template, raw=True).get(
+        "Parameters", {}
+    )
+
+
+def table_row(uc: UseCase, demo_seconds: float | None = None) -> str:
+    """The use case's row of the README table; the demo time comes from a ``make demo UC=all`` run."""
+    streaming = "yes" if offers_streaming(uc) else "no"
+    built = f"[{uc.name}]({uc.folder})" if uc.exists else f"{uc.name} (planned)"
+    demo = f"{demo_seconds:.0f} s" if demo_seconds is not None else "-"
+    return f"| {uc.code} | {built} | {uc.industry} | {uc.summary} | {streaming} | {demo} |"
+
+
+def table(timings: dict[str, float] | None = None) -> str:
+    """The README's use-case table: ``python -m scripts.catalog table --timings <summary.json>``."""
+    lines = [
+        "| UC | Use case | Industry | What it does | Streaming | Demo |",
+        "|----|----------|----------|--------------|-----------|------|",
+    ]
+    lines.extend(table_row(uc, (timings or {}).get(uc.name)) for uc in USE_CASES)
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("templates", help="print the path of every template that exists")
     sub.add_parser("list", help="print the catalog as a table")
     sub.add_parser("package-folders", help="print the folder of every use case that has its own package")
+    markdown = sub.add_parser("table", help="print the README's use-case table")
+    markdown.add_argument("--timings", help="the JSON summary of a make demo UC=all run, for the demo times")
     show = sub.add_parser("path", help="print the folder of one use case")
     show.add_argument("name")
     args = parser.parse_args(argv)
@@ -162,6 +191,11 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "package-folders":
         for folder in package_folders():
             print(folder.relative_to(ROOT))
+    elif args.command == "table":
+        import json
+
+        rows = json.loads(Path(args.timings).read_text(encoding="utf-8")) if args.timings else []
+        print(table({row["use_case"]: float(row["seconds"]) for row in rows}))
     elif args.command == "list":
         for uc in ALL:
             state = "ready" if uc.exists else "planned"

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import json
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -242,6 +243,19 @@ class Fleet:
     def ok(self) -> bool:
         return bool(self.rows) and all(row.ok for row in self.rows)
 
+    def to_rows(self) -> list[dict[str, Any]]:
+        """One JSON object per use case (``build/fleet/summary.json``; the README table reads it)."""
+        return [
+            {
+                "use_case": row.use_case.name,
+                "ok": row.ok,
+                "seconds": round(row.seconds, 1),
+                "failures": row.failures(),
+                "summary": row.summary.to_dict() if row.summary else None,
+            }
+            for row in self.rows
+        ]
+
     def render(self) -> str:
         header = ("use case", "flows ok", "files", "seconds", "failures")
         table = [header]
@@ -316,6 +330,9 @@ def run_fleet(
         out("== the fleet dashboard, from the metrics every use case emitted ==")
         fleet.dashboard = _shown(draw_dashboard(cloud, None, root))
     fleet.elapsed_seconds = time.perf_counter() - started
+    rows = root / "fleet" / "summary.json"
+    rows.write_text(json.dumps(fleet.to_rows(), indent=2, default=str), encoding="utf-8")
+    out(f"   summary: {_shown(rows)} (python -m scripts.catalog table --timings {_shown(rows)})")
     return fleet
 
 

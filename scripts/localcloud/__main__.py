@@ -31,12 +31,7 @@ def _demo(args: argparse.Namespace) -> int:
         fleet = run_fleet(args.files)
         print(fleet.render())
         if args.json:
-            rows = [
-                {"use_case": row.use_case.name, "ok": row.ok, "seconds": round(row.seconds, 1),
-                 "failures": row.failures(), "summary": row.summary.to_dict() if row.summary else None}
-                for row in fleet.rows
-            ]  # fmt: skip
-            Path(args.json).write_text(json.dumps(rows, indent=2, default=str), encoding="utf-8")
+            Path(args.json).write_text(json.dumps(fleet.to_rows(), indent=2, default=str), encoding="utf-8")
         return 0 if fleet.ok else 1
     try:
         summary = run_demo(args.uc, args.files, verbose=args.verbose)

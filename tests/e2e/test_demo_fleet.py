@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -65,4 +66,9 @@ def test_use_cases_share_one_cloud_and_a_failing_one_does_not_stop_the_rest(tmp_
     assert passed.summary is not None and passed.summary.metrics_emitted > 0
     assert not fleet.ok
     assert (tmp_path / "fleet" / "dashboard.png").stat().st_size > 0
+    rows = json.loads((tmp_path / "fleet" / "summary.json").read_text(encoding="utf-8"))
+    assert [(r["use_case"], r["ok"]) for r in rows] == [
+        ("autonomous-driving", False),
+        ("retail-catalog", True),
+    ]
     assert "== UC11 retail-catalog ==" in lines

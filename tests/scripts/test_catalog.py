@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from scripts import catalog
@@ -48,17 +50,31 @@ def test_cli_path_and_unknown(capsys: pytest.CaptureFixture[str]) -> None:
     assert "unknown use case" in capsys.readouterr().err
 
 
-def test_readme_catalog_matches(capsys: pytest.CaptureFixture[str]) -> None:
+def test_readme_catalog_matches() -> None:
+    """Every row of the README's table is the catalog's, with streaming as the template offers it."""
     readme = (catalog.ROOT / "README.md").read_text()
     for uc in catalog.USE_CASES:
-        assert f"| {uc.code} | {uc.name} | {uc.industry} | `{uc.folder}` |" in readme
+        row = catalog.table_row(uc).rsplit("|", 2)[0]  # all but the measured demo time
+        assert row in readme, f"README row of {uc.code} is not: {row}"
+
+
+def test_the_table_takes_demo_times_from_a_fleet_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    summary = tmp_path / "summary.json"
+    summary.write_text('[{"use_case": "retail-catalog", "seconds": 41.6}]', encoding="utf-8")
+    assert catalog.main(["table", "--timings", str(summary)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "| UC11 | [retail-catalog](retail-catalog) | Retail |" in lines[12]
+    assert lines[12].endswith("| yes | 42 s |")
+    assert lines[10].endswith("| no | - |")  # UC9 has no streaming, and no time in this summary
 
 
 def test_each_use_case_names_its_package_and_demo_driver() -> None:
     uc = catalog.find("use-cases/legal-compliance")
     assert (uc.package, uc.demo_module) == ("legal_compliance", "legal_compliance.demo")
     assert uc.package_dir == catalog.ROOT / "use-cases" / "legal-compliance" / "legal_compliance"
-    assert not uc.has_package  # planned: no folder yet
+    assert uc.has_package == (uc.package_dir / "__init__.py").is_file()
     assert catalog.find("retail-catalog").has_package
 
 
@@ -68,10 +84,11 @@ def test_make_importable_adds_each_package_folder_once(
     import sys
 
     folders = [str(f) for f in catalog.package_folders()]
-    assert folders == [str(catalog.ROOT / "autonomous-driving"), str(catalog.ROOT / "retail-catalog")]
+    assert folders == [str(uc.path) for uc in catalog.USE_CASES if uc.has_package]
+    assert {str(catalog.ROOT / "autonomous-driving"), str(catalog.ROOT / "retail-catalog")} <= set(folders)
     monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in folders])
     catalog.make_importable()
     catalog.make_importable()
     assert [p for p in sys.path if p in folders] == folders
     assert catalog.main(["package-folders"]) == 0
-    assert capsys.readouterr().out.split() == ["autonomous-driving", "retail-catalog"]
+    assert capsys.readouterr().out.split() == [uc.folder for uc in catalog.USE_CASES if uc.has_package]
