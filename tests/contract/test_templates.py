@@ -229,7 +229,11 @@ def _snapshot_parameters(label: str) -> dict[str, str]:
     return parameters
 
 
-@pytest.mark.parametrize("uc", USE_CASES, ids=[uc.name for uc in USE_CASES])
+# The use cases that existed before the shared blocks; those built on them have no earlier resources.
+SNAPSHOT_USE_CASES = [uc for uc in USE_CASES if uc.name in json.loads(SNAPSHOT.read_text())]
+
+
+@pytest.mark.parametrize("uc", SNAPSHOT_USE_CASES, ids=[uc.name for uc in SNAPSHOT_USE_CASES])
 def test_the_expanded_resources_are_the_snapshot_plus_declared_changes(uc: catalog.UseCase) -> None:
     snapshot = json.loads(SNAPSHOT.read_text())[uc.name]
     template = cfn_template.load(uc.template)
