@@ -42,10 +42,25 @@ Renderer = Callable[[str, int, int], None]
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _REF = re.compile(r"\{\{\s*([^}]*?)\s*\}\}")
 _RANGE_ITEM = re.compile(r"^\s*(-?\d+)\s*(?:-\s*(-?\d+)\s*(?::\s*(-?\d+)\s*)?)?$")
-_TOP_KEYS = {"specificationVersion", "$schema", "name", "description", "parameterDefinitions",
-             "jobEnvironments", "steps", "extensions"}
-_STEP_KEYS = {"name", "description", "parameterSpace", "script", "stepEnvironments", "dependencies",
-              "hostRequirements"}
+_TOP_KEYS = {
+    "specificationVersion",
+    "$schema",
+    "name",
+    "description",
+    "parameterDefinitions",
+    "jobEnvironments",
+    "steps",
+    "extensions",
+}
+_STEP_KEYS = {
+    "name",
+    "description",
+    "parameterSpace",
+    "script",
+    "stepEnvironments",
+    "dependencies",
+    "hostRequirements",
+}
 _PARAM_TYPES = {"STRING": "string", "INT": "int", "FLOAT": "float", "PATH": "path"}
 _TASK_TYPES = {"INT", "FLOAT", "STRING", "PATH", "CHUNK[INT]"}
 _PROGRESS = ("READY", "RUNNING")
@@ -100,12 +115,16 @@ def _check_refs(node: Any, job_params: set[str], task_params: set[str] | None, w
                 raise TemplateError(f"{where}: {{{{{ref}}}}} is not a value reference OpenJD defines")
 
 
-def validate(template: dict[str, Any], parameters: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+def validate(
+    template: dict[str, Any], parameters: dict[str, Any]
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """The job parameters' values and the (step, task range) list; raises :class:`TemplateError`."""
     if not isinstance(template, dict):
         raise TemplateError("the template is not an object")
     if template.get("specificationVersion") != SPEC:
-        raise TemplateError(f"specificationVersion must be {SPEC!r}, not {template.get('specificationVersion')!r}")
+        raise TemplateError(
+            f"specificationVersion must be {SPEC!r}, not {template.get('specificationVersion')!r}"
+        )
     unknown = set(template) - _TOP_KEYS
     if unknown:
         raise TemplateError(f"unknown top-level key(s) {sorted(unknown)}")
@@ -166,12 +185,16 @@ def validate(template: dict[str, Any], parameters: dict[str, Any]) -> tuple[dict
             for tdef in tdefs:
                 tname, ttype, trange = tdef.get("name"), tdef.get("type"), tdef.get("range")
                 if not isinstance(tname, str) or not _IDENT.match(tname) or tname in task_params:
-                    raise TemplateError(f"step {sname!r}: task parameter name {tname!r} is invalid or repeated")
+                    raise TemplateError(
+                        f"step {sname!r}: task parameter name {tname!r} is invalid or repeated"
+                    )
                 if ttype not in _TASK_TYPES:
                     raise TemplateError(f"step {sname!r}: task parameter {tname!r} has type {ttype!r}")
                 if isinstance(trange, str):
                     if ttype not in {"INT", "CHUNK[INT]"}:
-                        raise TemplateError(f"step {sname!r}: only INT task parameters take a range expression")
+                        raise TemplateError(
+                            f"step {sname!r}: only INT task parameters take a range expression"
+                        )
                     _check_refs(trange, set(defined), None, f"step {sname!r} range")
                     resolved = _REF.sub(lambda m: str(values.get(m[1].split(".")[-1], "")), trange)
                     parse_range(resolved)
@@ -228,7 +251,9 @@ class DeadlineStandIn:
         try:
             template = json.loads(raw) if params.get("templateType") == "JSON" else yaml.safe_load(raw)
         except (ValueError, yaml.YAMLError) as error:
-            raise TemplateError(f"the template does not parse as {params.get('templateType')}: {error}") from error
+            raise TemplateError(
+                f"the template does not parse as {params.get('templateType')}: {error}"
+            ) from error
         values, ranges = validate(template, params.get("parameters") or {})
         job_id = "job-" + uuid.uuid4().hex
         now = dt.datetime.now(dt.UTC)
@@ -260,7 +285,7 @@ class DeadlineStandIn:
             try:
                 if self.renderer is not None:
                     self.renderer(str(values.get("Sequence", "")), frame, int(values.get("Padding", 4)))
-            except Exception:  # noqa: BLE001 - a failed task fails the job, as on a worker
+            except Exception:  # a failed task fails the job, as on a worker
                 logger.exception("re-render of frame %s failed", frame)
                 failed += 1
         job["taskRunStatus"] = "FAILED" if failed else "SUCCEEDED"
@@ -285,7 +310,10 @@ class DeadlineStandIn:
         job = self.jobs.get(params.get("jobId", ""))
         if job is None:
             raise LookupError(f"job {params.get('jobId')!r} does not exist")
-        if params.get("targetTaskRunStatus") == "CANCELED" and job["taskRunStatus"] not in {"SUCCEEDED", "FAILED"}:
+        if params.get("targetTaskRunStatus") == "CANCELED" and job["taskRunStatus"] not in {
+            "SUCCEEDED",
+            "FAILED",
+        }:
             job["taskRunStatus"] = "CANCELED"
         return {}
 
@@ -294,7 +322,9 @@ class DeadlineStandIn:
     OPERATIONS = ("CreateJob", "GetJob", "UpdateJob")
 
     def _make_handler(self, operation: str) -> Callable[..., Any]:
-        method = {"CreateJob": self.create_job, "GetJob": self.get_job, "UpdateJob": self.update_job}[operation]
+        method = {"CreateJob": self.create_job, "GetJob": self.get_job, "UpdateJob": self.update_job}[
+            operation
+        ]
 
         def before_call(context: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
             meta = {"RequestId": str(uuid.uuid4()), "HTTPHeaders": {"x-local-stand-in": "deadline"}}
@@ -302,12 +332,16 @@ class DeadlineStandIn:
                 parsed = method(context.get(_PARAMS_KEY, {}))
             except TemplateError as error:
                 self.rejected.append(str(error))
-                body = {"Error": {"Code": "ValidationException", "Message": str(error)},
-                        "ResponseMetadata": {**meta, "HTTPStatusCode": 400}}
+                body = {
+                    "Error": {"Code": "ValidationException", "Message": str(error)},
+                    "ResponseMetadata": {**meta, "HTTPStatusCode": 400},
+                }
                 return AWSResponse("https://local.stand-in", 400, {}, None), body
             except LookupError as error:
-                body = {"Error": {"Code": "ResourceNotFoundException", "Message": str(error)},
-                        "ResponseMetadata": {**meta, "HTTPStatusCode": 404}}
+                body = {
+                    "Error": {"Code": "ResourceNotFoundException", "Message": str(error)},
+                    "ResponseMetadata": {**meta, "HTTPStatusCode": 404},
+                }
                 return AWSResponse("https://local.stand-in", 404, {}, None), body
             parsed["ResponseMetadata"] = {**meta, "HTTPStatusCode": 200}
             return AWSResponse("https://local.stand-in", 200, {}, None), parsed

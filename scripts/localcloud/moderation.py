@@ -62,10 +62,14 @@ class ModerationStandIn:
             try:
                 if "Bytes" not in image:
                     raise ValueError("InvalidParameterException")
-                parsed = detect_moderation_labels(bytes(image["Bytes"]), float(params.get("MinConfidence", 50.0)))
+                parsed = detect_moderation_labels(
+                    bytes(image["Bytes"]), float(params.get("MinConfidence", 50.0))
+                )
             except ValueError as error:
-                body = {"Error": {"Code": str(error), "Message": f"local stand-in: {error}"},
-                        "ResponseMetadata": {**meta, "HTTPStatusCode": 400}}
+                body = {
+                    "Error": {"Code": str(error), "Message": f"local stand-in: {error}"},
+                    "ResponseMetadata": {**meta, "HTTPStatusCode": 400},
+                }
                 return AWSResponse("https://local.stand-in", 400, {}, None), body
             parsed["ResponseMetadata"] = {**meta, "HTTPStatusCode": 200}
             return AWSResponse("https://local.stand-in", 200, {}, None), parsed
@@ -76,7 +80,9 @@ class ModerationStandIn:
         def stash(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
             context[_PARAMS_KEY] = params
 
-        self._handlers.extend(hooks.hooks_for("rekognition", ("DetectModerationLabels",), stash, self._make_handler))
+        self._handlers.extend(
+            hooks.hooks_for("rekognition", ("DetectModerationLabels",), stash, self._make_handler)
+        )
         hooks.install(self._handlers)
 
     def uninstall(self) -> None:

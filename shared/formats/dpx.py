@@ -115,8 +115,12 @@ class DpxHeader:
             "height": self.height,
             "elements": [e.to_dict() for e in self.elements],
             # The fields a sequence compares frame to frame, named as for EXR.
-            "channels": [{"name": DESCRIPTORS.get(first.descriptor, str(first.descriptor)),
-                          "pixel_type": f"{first.bit_depth}-bit"}],
+            "channels": [
+                {
+                    "name": DESCRIPTORS.get(first.descriptor, str(first.descriptor)),
+                    "pixel_type": f"{first.bit_depth}-bit",
+                }
+            ],
             "compression": "RLE" if first.encoding else "NONE",
             "data_window": [0, 0, self.width - 1, self.height - 1],
             "header_bytes": HEADER_BYTES,
@@ -132,7 +136,9 @@ def read_header(f: IO[bytes]) -> DpxHeader:
     start = f.tell()
     data = f.read(HEADER_BYTES)
     if len(data) < 4:
-        raise DpxTruncatedError(f"file ends at byte {start + len(data)}, before the magic number", offset=start)
+        raise DpxTruncatedError(
+            f"file ends at byte {start + len(data)}, before the magic number", offset=start
+        )
     if data[:4] == MAGIC_BIG:
         order, e = "big", ">"
     elif data[:4] == MAGIC_LITTLE:
@@ -151,9 +157,13 @@ def read_header(f: IO[bytes]) -> DpxHeader:
     )
     version_text = _text(version)
     if not version_text.startswith("V"):
-        raise DpxError(f"version field {version!r} at byte {start + 8} is not 'V1.0' or 'V2.0'", offset=start + 8)
+        raise DpxError(
+            f"version field {version!r} at byte {start + 8} is not 'V1.0' or 'V2.0'", offset=start + 8
+        )
     if image_offset < HEADER_BYTES:
-        raise DpxError(f"image data offset {image_offset} (byte {start + 4}) points inside the headers", offset=start + 4)
+        raise DpxError(
+            f"image data offset {image_offset} (byte {start + 4}) points inside the headers", offset=start + 4
+        )
     orientation, count, width, height = struct.unpack_from(f"{e}HHII", data, 768)
     if not 1 <= count <= 8:
         raise DpxError(f"element count {count} at byte {start + 770} is not 1..8", offset=start + 770)
@@ -169,7 +179,9 @@ def read_header(f: IO[bytes]) -> DpxHeader:
             raise DpxError(
                 f"element {index} has bit depth {depth} (byte {start + at + 23})", offset=start + at + 23
             )
-        elements.append(Element(sign, low, high, desc, transfer, colori, depth, packing, encoding, offset, eol))
+        elements.append(
+            Element(sign, low, high, desc, transfer, colori, depth, packing, encoding, offset, eol)
+        )
     return DpxHeader(
         byte_order=order,
         version=version_text,
@@ -224,7 +236,9 @@ def read_pixels(f: IO[bytes], file_size: int) -> tuple[DpxHeader, dict[str, np.n
     f.seek(start + offset)
     raw = f.read(row_bytes * height)
     if len(raw) < row_bytes * height:
-        raise DpxTruncatedError(f"file ends inside the image data at byte {start + offset + len(raw)}", offset=offset)
+        raise DpxTruncatedError(
+            f"file ends inside the image data at byte {start + offset + len(raw)}", offset=offset
+        )
     rows = np.frombuffer(raw, dtype=np.uint8).reshape(height, row_bytes)
     if element.bit_depth == 10:
         words = np.ascontiguousarray(rows[:, : -(-values // 3) * 4]).view(f"{e}u4").astype(np.uint32)

@@ -246,9 +246,7 @@ def _read_cstring(f: IO[bytes], limit: int, what: str) -> str:
             break
         out += byte
         if len(out) > limit:
-            raise ExrError(
-                f"{what} at byte {offset} is longer than {limit} bytes", what=what, offset=offset
-            )
+            raise ExrError(f"{what} at byte {offset} is longer than {limit} bytes", what=what, offset=offset)
     try:
         return out.decode("ascii")
     except UnicodeDecodeError as error:
@@ -301,7 +299,9 @@ def _decode(name: str, kind: str, value: bytes, offset: int) -> Any:
         need(16)
         box = struct.unpack_from("<4i", value)
         if box[2] < box[0] or box[3] < box[1]:
-            raise ExrError(f"attribute {name!r} at byte {offset} is an empty box {box}", what=name, offset=offset)
+            raise ExrError(
+                f"attribute {name!r} at byte {offset} is an empty box {box}", what=name, offset=offset
+            )
         return box
     if kind == "lineOrder":
         need(1)
@@ -470,7 +470,9 @@ def _split_lines(data: bytes, channels: list[Channel], width: int, lines: int) -
     for channel in channels:
         size = PIXEL_BYTES[channel.pixel_type] * width
         block = np.ascontiguousarray(rows[:, pos : pos + size])
-        out[channel.name] = block.view(NUMPY_TYPES[channel.pixel_type]).reshape(lines, width).astype(np.float32)
+        out[channel.name] = (
+            block.view(NUMPY_TYPES[channel.pixel_type]).reshape(lines, width).astype(np.float32)
+        )
         pos += size
     return out
 
@@ -508,7 +510,9 @@ def read_pixels(f: IO[bytes], file_size: int) -> tuple[ExrHeader, dict[str, np.n
         y, size = struct.unpack("<ii", _read_exact(f, 8, f"chunk header at byte {offset}"))
         row = y - y0
         if row < 0 or row >= height or row % per_chunk:
-            raise ExrError(f"chunk at byte {offset} starts at line {y}, outside the data window", offset=offset)
+            raise ExrError(
+                f"chunk at byte {offset} starts at line {y}, outside the data window", offset=offset
+            )
         lines = min(per_chunk, height - row)
         raw = _read_exact(f, size, f"chunk data at byte {offset}")
         data = _chunk_data(raw, part.compression, pixel_row * width * lines, offset)

@@ -36,6 +36,7 @@ ACTIONS_WITHOUT_RESOURCES = {
     "logs:PutResourcePolicy",
     "logs:UpdateLogDelivery",
     "rekognition:DetectLabels",
+    "rekognition:DetectModerationLabels",  # the base model has no resource (an adapter's project version only)
     "xray:GetSamplingRules",
     "xray:GetSamplingTargets",
     "xray:PutTelemetryRecords",
@@ -231,7 +232,10 @@ def _snapshot_parameters(label: str) -> dict[str, str]:
 
 @pytest.mark.parametrize("uc", USE_CASES, ids=[uc.name for uc in USE_CASES])
 def test_the_expanded_resources_are_the_snapshot_plus_declared_changes(uc: catalog.UseCase) -> None:
-    snapshot = json.loads(SNAPSHOT.read_text())[uc.name]
+    snapshots = json.loads(SNAPSHOT.read_text())
+    if uc.name not in snapshots:
+        pytest.skip(f"{uc.name} was built on the shared blocks from the start: it has no earlier snapshot")
+    snapshot = snapshots[uc.name]
     template = cfn_template.load(uc.template)
     for label, before_list in snapshot.items():
         before = dict(item.split(" ") for item in before_list)

@@ -42,14 +42,49 @@ def write(
         data = np.pad(comps.astype(f"{e}u2"), ((0, 0), (0, pad))).tobytes()
     size = IMAGE_OFFSET + len(data)
     head = bytearray(IMAGE_OFFSET)
-    struct.pack_into(f"{e}4sI8sIIIII", head, 0, b"SDPX" if e == ">" else b"XPDS", IMAGE_OFFSET,
-                     b"V2.0", size, 1, 1664, 384, 0)
-    struct.pack_into("100s24s100s200s200s", head, 36, file_name.encode(), b"2026:11:26:10:00:00",
-                     creator.encode(), b"fsxn-patterns", b"")
+    struct.pack_into(
+        f"{e}4sI8sIIIII",
+        head,
+        0,
+        b"SDPX" if e == ">" else b"XPDS",
+        IMAGE_OFFSET,
+        b"V2.0",
+        size,
+        1,
+        1664,
+        384,
+        0,
+    )
+    struct.pack_into(
+        "100s24s100s200s200s",
+        head,
+        36,
+        file_name.encode(),
+        b"2026:11:26:10:00:00",
+        creator.encode(),
+        b"fsxn-patterns",
+        b"",
+    )
     struct.pack_into(f"{e}I", head, 660, 0xFFFFFFFF)
     struct.pack_into(f"{e}HHII", head, 768, 0, 1, width, height)
-    struct.pack_into(f"{e}IIfIfBBBBHHII", head, 780, 0, 0, 0.0, levels, 2.047, 50, 2, 2, bit_depth,
-                     1 if bit_depth == 10 else 0, 0, IMAGE_OFFSET, 0)
+    struct.pack_into(
+        f"{e}IIfIfBBBBHHII",
+        head,
+        780,
+        0,
+        0,
+        0.0,
+        levels,
+        2.047,
+        50,
+        2,
+        2,
+        bit_depth,
+        1 if bit_depth == 10 else 0,
+        0,
+        IMAGE_OFFSET,
+        0,
+    )
     # Elements 2..8 undefined.
     for index in range(1, 8):
         struct.pack_into(f"{e}I", head, 780 + index * 72, 0xFFFFFFFF)

@@ -48,8 +48,15 @@ def zip_encode(raw: bytes) -> bytes:
     return packed if len(packed) < len(raw) else raw
 
 
-def _rows(planes: Mapping[str, np.ndarray], names: Sequence[str], pixel_type: str, y: int, lines: int,
-          x: int = 0, width: int | None = None) -> bytes:
+def _rows(
+    planes: Mapping[str, np.ndarray],
+    names: Sequence[str],
+    pixel_type: str,
+    y: int,
+    lines: int,
+    x: int = 0,
+    width: int | None = None,
+) -> bytes:
     out = bytearray()
     for row in range(y, y + lines):
         for name in names:
@@ -115,7 +122,9 @@ def write(
     return header + struct.pack(f"<{len(offsets)}Q", *offsets) + b"".join(chunks)
 
 
-def gradient(width: int, height: int, *, seed: int = 0, scale: float = 1.0, channels: str = "RGB") -> dict[str, np.ndarray]:
+def gradient(
+    width: int, height: int, *, seed: int = 0, scale: float = 1.0, channels: str = "RGB"
+) -> dict[str, np.ndarray]:
     """A smooth test image (a ramp per channel, shifted by ``seed``), values in [0, scale]."""
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
     base = (xx / max(width - 1, 1) + yy / max(height - 1, 1)) / 2.0

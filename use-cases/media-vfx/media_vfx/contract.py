@@ -14,7 +14,9 @@ from shared.polling.contract import STEPS as POLLING_STEPS
 
 logger = logging.getLogger(__name__)
 
-FRAME_CHECK = StepContract("FrameCheck", requires=(*FILE_ITEM, "run_id"), produces=("key", "status", "output_key"))
+FRAME_CHECK = StepContract(
+    "FrameCheck", requires=(*FILE_ITEM, "run_id"), produces=("key", "status", "output_key")
+)
 REPORT_SEQUENCES = StepContract(
     "ReportSequences",
     requires=("action", "run_id", "chunks_key"),

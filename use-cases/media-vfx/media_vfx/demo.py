@@ -79,7 +79,10 @@ def _function_counts(cloud: Any, stack: Any) -> dict[str, int]:
 
 
 def _reports(cloud: Any, bucket: str, run_id: str) -> list[dict[str, Any]]:
-    return [_json(cloud, bucket, entry["report_key"]) for entry in _json(cloud, bucket, f"runs/{run_id}/sequences.json")]
+    return [
+        _json(cloud, bucket, entry["report_key"])
+        for entry in _json(cloud, bucket, f"runs/{run_id}/sequences.json")
+    ]
 
 
 def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) -> None:
@@ -134,14 +137,17 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
         render = output.get("render") or {}
         summary.extra["deadline jobs"] = jobs
         summary.extra["render polls"] = render.get("polls")
-        summary.extra["recheck"] = {k: recheck.get(k) for k in ("render_state", "frames_fixed", "frames_still_bad")}
+        summary.extra["recheck"] = {
+            k: recheck.get(k) for k in ("render_state", "frames_fixed", "frames_still_bad")
+        }
         summary.flow(
             "re-render on Deadline Cloud and recheck",
             bool(jobs)
             and all(s == "SUCCEEDED" for s in jobs.values())
             and recheck.get("render_state") == "SUCCEEDED"
             and recheck.get("frames_fixed") == report.get("frames_to_render"),
-            f"{len(jobs)} job(s), {recheck.get('frames_fixed')} of {report.get('frames_to_render')} frame(s) fixed",
+            f"{len(jobs)} job(s), {recheck.get('frames_fixed')} of "
+            f"{report.get('frames_to_render')} frame(s) fixed",
         )
     with step("outputs are in the output bucket only"):
         written_to_volume = set(_keys(cloud, access_point.bucket)) - seeded
@@ -149,7 +155,7 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
         summary.flow(
             "nothing but re-rendered frames reached the volume",
             written_to_volume == rerendered,
-            f"{len(rerendered)} frame(s) written back by the render farm, nothing else",
+            f"{len(rerendered)} new frame key(s) from the render farm, nothing else",
         )
     with step("run again: every frame version has its result, so nothing is processed"):
         again = cloud.run_state_machine("StateMachine", {}, timeout_seconds=300)
@@ -174,15 +180,19 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
         cloud.deadline.register_renderer(_renderer(cloud, access_point, fail=True))
         cloud.client("s3").delete_object(Bucket=access_point.arn, Key=f"{samples.SH030}0002.dpx")
         cloud.client("s3").put_object(
-            Bucket=access_point.arn, Key=f"{samples.SH030}0007.dpx", Body=samples.good_frame(
-                f"{samples.SH030}####.dpx", 7, 4)[1]
+            Bucket=access_point.arn,
+            Key=f"{samples.SH030}0007.dpx",
+            Body=samples.good_frame(f"{samples.SH030}####.dpx", 7, 4)[1],
         )
         failing = cloud.run_state_machine("StateMachine", {}, timeout_seconds=300)
         out = failing.output if isinstance(failing.output, dict) else {}
         state = (out.get("recheck") or {}).get("render_state")
         summary.extra["failure path render state"] = state
-        summary.flow("a failed render job is reported, not passed", failing.succeeded and state == "FAILED",
-                     f"{failing.status}, render {state}")
+        summary.flow(
+            "a failed render job is reported, not passed",
+            failing.succeeded and state == "FAILED",
+            f"{failing.status}, render {state}",
+        )
     summary.extra["runs"] = 3
     summary.output_keys = sorted(_keys(cloud, bucket))
     summary.extra["functions invoked"] = _function_counts(cloud, stack)

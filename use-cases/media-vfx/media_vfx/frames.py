@@ -15,7 +15,7 @@ import dataclasses
 import io
 import logging
 from collections.abc import Mapping
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import numpy as np
 
@@ -121,8 +121,12 @@ def pixel_stats(planes: Mapping[str, np.ndarray]) -> dict[str, Any]:
     nan = int(sum(int(np.isnan(p).sum()) for p in planes.values()))
     inf = int(sum(int(np.isinf(p).sum()) for p in planes.values()))
     finite = stack[np.isfinite(stack)]
-    out: dict[str, Any] = {"status": CHECKED, "nan_count": nan, "inf_count": inf, "channels_checked": sorted(
-        name for name in planes if name.upper() in COLOUR) or sorted(planes)}
+    out: dict[str, Any] = {
+        "status": CHECKED,
+        "nan_count": nan,
+        "inf_count": inf,
+        "channels_checked": sorted(name for name in planes if name.upper() in COLOUR) or sorted(planes),
+    }
     if finite.size:
         out.update(min=float(finite.min()), max=float(finite.max()), mean=float(finite.mean()))
         out["black"] = bool(np.abs(finite).max() <= BLACK_EPSILON)
@@ -148,7 +152,9 @@ def jpeg(rgb: np.ndarray, width: int, quality: int = 85) -> bytes:
 
     image = Image.fromarray(rgb, "RGB")
     if image.width > width:
-        image = image.resize((width, max(1, round(image.height * width / image.width))), Image.Resampling.BILINEAR)
+        image = image.resize(
+            (width, max(1, round(image.height * width / image.width))), Image.Resampling.BILINEAR
+        )
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=quality)
     return buffer.getvalue()
@@ -169,8 +175,15 @@ def check_frame(
     sections: dict[str, Any] = {"run_id": run_id, "size": size, "format": fmt}
 
     def failed(reason: str, error: str) -> dict[str, Any]:
-        doc = result_document(key=key, etag=etag, status=FAILED, source=source.target, reason=reason,
-                              error=error, sections=sections)
+        doc = result_document(
+            key=key,
+            etag=etag,
+            status=FAILED,
+            source=source.target,
+            reason=reason,
+            error=error,
+            sections=sections,
+        )
         write_result(output, doc)
         stats().failed()
         return doc
@@ -180,7 +193,7 @@ def check_frame(
     ranged = RangedFile(lambda start, end: source.get_range(key, start, end), size)
     try:
         with xray_subsegment("read_header", {"format": fmt}):
-            header = read_header(ranged, fmt)
+            header = read_header(cast(IO[bytes], ranged), fmt)
     except PatternError as error:
         return failed(f"unreadable {fmt.upper()} header: {error.reason}", type(error).__name__)
     sections["header"] = header
@@ -188,11 +201,16 @@ def check_frame(
     if not cfg.pixel_checks:
         sections["pixels"] = {"status": NOT_CHECKED, "reason": "pixel checks are off (PIXEL_CHECKS=false)"}
     elif size > cfg.max_frame_mib * 1024 * 1024:
-        sections["pixels"] = {"status": NOT_CHECKED, "reason": f"frame is above MAX_FRAME_MIB={cfg.max_frame_mib}"}
+        sections["pixels"] = {
+            "status": NOT_CHECKED,
+            "reason": f"frame is above MAX_FRAME_MIB={cfg.max_frame_mib}",
+        }
     else:
         data = source.get_bytes(key, max_bytes=cfg.max_frame_mib * 1024 * 1024)
         try:
-            with xray_subsegment("decode_pixels", {"format": fmt, "compression": header.get("compression", "")}):
+            with xray_subsegment(
+                "decode_pixels", {"format": fmt, "compression": header.get("compression", "")}
+            ):
                 planes = decode(data, fmt)
         except (exr.ExrUnsupportedError, dpx.DpxUnsupportedError) as error:
             sections["pixels"] = {"status": NOT_CHECKED, "reason": error.reason}

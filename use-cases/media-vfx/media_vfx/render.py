@@ -53,19 +53,33 @@ def job_template(name: str = "fsxn media-vfx re-render") -> dict[str, Any]:
         "name": name,
         "description": "Re-renders the missing or bad frames of one sequence, one task per frame.",
         "parameterDefinitions": [
-            {"name": "Sequence", "type": "STRING", "description": "Frame pattern, #### for the number.",
-             "minLength": 1},
-            {"name": "Frames", "type": "STRING", "description": "Frames to render, a range expression (12,17-19).",
-             "minLength": 1},
+            {
+                "name": "Sequence",
+                "type": "STRING",
+                "description": "Frame pattern, #### for the number.",
+                "minLength": 1,
+            },
+            {
+                "name": "Frames",
+                "type": "STRING",
+                "description": "Frames to render, a range expression (12,17-19).",
+                "minLength": 1,
+            },
             {"name": "Padding", "type": "INT", "default": 4, "minValue": 1, "maxValue": 10},
-            {"name": "RenderCommand", "type": "STRING", "default": "render-frame",
-             "description": "The renderer's wrapper on the worker: <command> <pattern> <frame> <padding>."},
+            {
+                "name": "RenderCommand",
+                "type": "STRING",
+                "default": "render-frame",
+                "description": "The renderer's wrapper on the worker: <command> <pattern> <frame> <padding>.",
+            },
         ],
         "steps": [
             {
                 "name": "RenderFrames",
                 "parameterSpace": {
-                    "taskParameterDefinitions": [{"name": "Frame", "type": "INT", "range": "{{Param.Frames}}"}]
+                    "taskParameterDefinitions": [
+                        {"name": "Frame", "type": "INT", "range": "{{Param.Frames}}"}
+                    ]
                 },
                 "script": {
                     "actions": {
@@ -95,8 +109,9 @@ def client_token(run_id: str, entry: Mapping[str, Any]) -> str:
     return hashlib.sha256(f"{run_id}\n{entry['sequence']}\n{entry['version']}".encode()).hexdigest()[:64]
 
 
-def submit(deadline: Any, request: Mapping[str, Any], cfg: RenderConfig, *, now: float | None = None
-           ) -> dict[str, Any]:
+def submit(
+    deadline: Any, request: Mapping[str, Any], cfg: RenderConfig, *, now: float | None = None
+) -> dict[str, Any]:
     """Create one job per sequence; the state the status loop carries (jobs, submission time)."""
     template = json.dumps(job_template())
     jobs = []
@@ -113,9 +128,15 @@ def submit(deadline: Any, request: Mapping[str, Any], cfg: RenderConfig, *, now:
             clientToken=client_token(str(request["run_id"]), entry),
         )
         jobs.append({"job_id": answer["jobId"], "sequence": entry["sequence"], "frames": entry["range"]})
-        logger.info("submitted re-render job %s for %s frames %s", answer["jobId"], entry["sequence"], entry["range"])
-    return {"state": RUNNING, "jobs": jobs, "submitted_at": int(now if now is not None else time.time()),
-            "polls": 0}
+        logger.info(
+            "submitted re-render job %s for %s frames %s", answer["jobId"], entry["sequence"], entry["range"]
+        )
+    return {
+        "state": RUNNING,
+        "jobs": jobs,
+        "submitted_at": int(now if now is not None else time.time()),
+        "polls": 0,
+    }
 
 
 def _job_state(job: Mapping[str, Any]) -> str:
@@ -129,28 +150,43 @@ def _job_state(job: Mapping[str, Any]) -> str:
     return RUNNING
 
 
-def status(deadline: Any, render: Mapping[str, Any], cfg: RenderConfig, *, now: float | None = None
-           ) -> dict[str, Any]:
+def status(
+    deadline: Any, render: Mapping[str, Any], cfg: RenderConfig, *, now: float | None = None
+) -> dict[str, Any]:
     """One poll of the run's jobs: RUNNING, SUCCEEDED, FAILED (any job failed) or TIMED_OUT."""
     jobs: list[dict[str, Any]] = []
     for job in render["jobs"]:
         answer = deadline.get_job(farmId=cfg.farm_id, queueId=cfg.queue_id, jobId=job["job_id"])
-        jobs.append({**job, "state": _job_state(answer), "task_run_status": answer.get("taskRunStatus", ""),
-                     "lifecycle_status": answer.get("lifecycleStatus", ""),
-                     "task_counts": answer.get("taskRunStatusCounts", {})})
+        jobs.append(
+            {
+                **job,
+                "state": _job_state(answer),
+                "task_run_status": answer.get("taskRunStatus", ""),
+                "lifecycle_status": answer.get("lifecycleStatus", ""),
+                "task_counts": answer.get("taskRunStatusCounts", {}),
+            }
+        )
     states = {j["state"] for j in jobs}
     elapsed = int((now if now is not None else time.time()) - int(render["submitted_at"]))
     if RUNNING in states and elapsed >= cfg.render_deadline_seconds:
         for job in jobs:
             if job["state"] == RUNNING:
-                deadline.update_job(farmId=cfg.farm_id, queueId=cfg.queue_id, jobId=job["job_id"],
-                                    targetTaskRunStatus="CANCELED")
+                deadline.update_job(
+                    farmId=cfg.farm_id,
+                    queueId=cfg.queue_id,
+                    jobId=job["job_id"],
+                    targetTaskRunStatus="CANCELED",
+                )
                 job["state"] = "CANCELED"
         state = TIMED_OUT
     elif RUNNING in states:
         state = RUNNING
     else:
         state = SUCCEEDED if states <= {SUCCEEDED} else FAILED
-    return {"state": state, "jobs": jobs, "submitted_at": render["submitted_at"],
-            "polls": int(render.get("polls", 0)) + 1, "elapsed_seconds": elapsed}
-
+    return {
+        "state": state,
+        "jobs": jobs,
+        "submitted_at": render["submitted_at"],
+        "polls": int(render.get("polls", 0)) + 1,
+        "elapsed_seconds": elapsed,
+    }

@@ -79,8 +79,12 @@ def read_result(output: S3AccessPoint, frame: seq.Frame) -> dict[str, Any] | Non
     return body
 
 
-def analyse(pattern: str, members: Sequence[seq.Frame], docs: Mapping[str, Mapping[str, Any] | None],
-            cfg: ReportConfig) -> dict[str, Any]:
+def analyse(
+    pattern: str,
+    members: Sequence[seq.Frame],
+    docs: Mapping[str, Mapping[str, Any] | None],
+    cfg: ReportConfig,
+) -> dict[str, Any]:
     """The findings of one sequence from its frames and their result documents (no I/O)."""
     padding = seq.detect_padding(members)
     numbers = [f.number for f in members]
@@ -92,24 +96,38 @@ def analyse(pattern: str, members: Sequence[seq.Frame], docs: Mapping[str, Mappi
     for key, doc in docs.items():
         if doc and doc.get("status") != FAILED and doc.get("header"):
             h = doc["header"]
-            headers[key] = {"width": h.get("width"), "height": h.get("height"), "compression": h.get("compression"),
-                            "channels": [[c.get("name"), c.get("pixel_type")] for c in h.get("channels", [])]}
+            headers[key] = {
+                "width": h.get("width"),
+                "height": h.get("height"),
+                "compression": h.get("compression"),
+                "channels": [[c.get("name"), c.get("pixel_type")] for c in h.get("channels", [])],
+            }
             pixels[key] = dict(doc.get("pixels") or {})
     checked = {k: p for k, p in pixels.items() if p.get("status") == frame_mod.CHECKED}
     black = sorted(k for k, p in checked.items() if p.get("black"))
-    non_finite = {k: {"nan": p.get("nan_count", 0), "inf": p.get("inf_count", 0)}
-                  for k, p in checked.items() if p.get("nan_count") or p.get("inf_count")}
+    non_finite = {
+        k: {"nan": p.get("nan_count", 0), "inf": p.get("inf_count", 0)}
+        for k, p in checked.items()
+        if p.get("nan_count") or p.get("inf_count")
+    }
     usable = {k: p for k, p in checked.items() if k not in black and p.get("max") is not None}
     out_of_range: dict[str, Any] = {}
     for measure in ("max", "mean", "min"):
-        found = seq.robust_outliers({k: float(p[measure]) for k, p in usable.items()},
-                                    z=cfg.pixel_outlier_z, min_relative=0.5, floor=1e-3)
+        found = seq.robust_outliers(
+            {k: float(p[measure]) for k, p in usable.items()},
+            z=cfg.pixel_outlier_z,
+            min_relative=0.5,
+            floor=1e-3,
+        )
         for key, detail in found.items():
             out_of_range.setdefault(key, {})[measure] = detail
-    size_outliers = seq.robust_outliers({f.key: float(f.size) for f in members}, z=cfg.size_outlier_z,
-                                        min_relative=0.25)
+    size_outliers = seq.robust_outliers(
+        {f.key: float(f.size) for f in members}, z=cfg.size_outlier_z, min_relative=0.25
+    )
     mismatched = seq.inconsistent(headers, CONSISTENCY_FIELDS)
-    not_checked = {k: str(p.get("reason", "")) for k, p in pixels.items() if p.get("status") != frame_mod.CHECKED}
+    not_checked = {
+        k: str(p.get("reason", "")) for k, p in pixels.items() if p.get("status") != frame_mod.CHECKED
+    }
     missing = seq.missing_numbers(numbers)
     bad_keys = set(unreadable) | set(black) | set(non_finite) | set(out_of_range) | set(mismatched)
     rerender = sorted(set(missing) | {by_key[k].number for k in bad_keys if k in by_key})
@@ -137,17 +155,26 @@ def analyse(pattern: str, members: Sequence[seq.Frame], docs: Mapping[str, Mappi
     }
 
 
-def _proxy(source: S3AccessPoint, members: Sequence[seq.Frame], docs: Mapping[str, Mapping[str, Any] | None],
-           findings: Mapping[str, Any], cfg: ReportConfig) -> tuple[bytes, str] | None:
+def _proxy(
+    source: S3AccessPoint,
+    members: Sequence[seq.Frame],
+    docs: Mapping[str, Mapping[str, Any] | None],
+    findings: Mapping[str, Any],
+    cfg: ReportConfig,
+) -> tuple[bytes, str] | None:
     """A review JPEG of the sequence's middle good frame, under the 5 MB limit; None without one."""
     bad = set(findings["black"]) | set(findings["non_finite"]) | set(findings["out_of_range"])
-    good = [f for f in members if (docs.get(f.key) or {}).get("pixels", {}).get("status") == frame_mod.CHECKED
-            and f.key not in bad]
+    good = [
+        f
+        for f in members
+        if (docs.get(f.key) or {}).get("pixels", {}).get("status") == frame_mod.CHECKED and f.key not in bad
+    ]
     if not good:
         return None
     frame = good[len(good) // 2]
-    planes = frame_mod.decode(source.get_bytes(frame.key, max_bytes=cfg.max_frame_mib * 1024 * 1024),
-                              frame_mod.format_of(frame.key))
+    planes = frame_mod.decode(
+        source.get_bytes(frame.key, max_bytes=cfg.max_frame_mib * 1024 * 1024), frame_mod.format_of(frame.key)
+    )
     rgb = frame_mod.to_rgb8(planes)
     width, quality = cfg.proxy_width, 85
     body = frame_mod.jpeg(rgb, width, quality)
@@ -157,8 +184,12 @@ def _proxy(source: S3AccessPoint, members: Sequence[seq.Frame], docs: Mapping[st
     return body, frame.key
 
 
-def contact_sheet(output: S3AccessPoint, members: Sequence[seq.Frame],
-                  docs: Mapping[str, Mapping[str, Any] | None], findings: Mapping[str, Any]) -> bytes:
+def contact_sheet(
+    output: S3AccessPoint,
+    members: Sequence[seq.Frame],
+    docs: Mapping[str, Mapping[str, Any] | None],
+    findings: Mapping[str, Any],
+) -> bytes:
     """A grid of the frames' thumbnails in number order: missing frames grey, flagged ones framed red."""
     from PIL import Image, ImageDraw
 
@@ -166,8 +197,13 @@ def contact_sheet(output: S3AccessPoint, members: Sequence[seq.Frame],
     by_number = {f.number: f for f in members}
     first, last = findings["first"], findings["last"]
     numbers = list(range(first, last + 1))[:CONTACT_MAX_FRAMES] if first is not None else []
-    flagged = (set(findings["black"]) | set(findings["non_finite"]) | set(findings["out_of_range"])
-               | set(findings["unreadable"]) | set(findings["header_mismatches"]))
+    flagged = (
+        set(findings["black"])
+        | set(findings["non_finite"])
+        | set(findings["out_of_range"])
+        | set(findings["unreadable"])
+        | set(findings["header_mismatches"])
+    )
     rows = max(1, -(-len(numbers) // CONTACT_COLUMNS))
     sheet = Image.new("RGB", (CONTACT_COLUMNS * cell_w, rows * (cell_h + label)), (24, 24, 24))
     draw = ImageDraw.Draw(sheet)
@@ -193,16 +229,34 @@ def rekognition_findings(client: Any, image: bytes) -> dict[str, Any]:
     """Labels and moderation labels of the proxy (image bytes, never an S3 object)."""
     from shared.polling.aws import call
 
-    labels = call("rekognition", "DetectLabels", client.detect_labels, Image={"Bytes": image}, MaxLabels=10,
-                  MinConfidence=60.0)
-    moderation = call("rekognition", "DetectModerationLabels", client.detect_moderation_labels,
-                      Image={"Bytes": image}, MinConfidence=60.0)
+    labels = call(
+        "rekognition",
+        "DetectLabels",
+        client.detect_labels,
+        Image={"Bytes": image},
+        MaxLabels=10,
+        MinConfidence=60.0,
+    )
+    moderation = call(
+        "rekognition",
+        "DetectModerationLabels",
+        client.detect_moderation_labels,
+        Image={"Bytes": image},
+        MinConfidence=60.0,
+    )
     return {
-        "labels": [{"name": lb["Name"], "confidence": round(float(lb["Confidence"]), 1)}
-                   for lb in labels.get("Labels", [])],
-        "moderation": [{"name": lb["Name"], "parent": lb.get("ParentName", ""),
-                        "confidence": round(float(lb["Confidence"]), 1)}
-                       for lb in moderation.get("ModerationLabels", [])],
+        "labels": [
+            {"name": lb["Name"], "confidence": round(float(lb["Confidence"]), 1)}
+            for lb in labels.get("Labels", [])
+        ],
+        "moderation": [
+            {
+                "name": lb["Name"],
+                "parent": lb.get("ParentName", ""),
+                "confidence": round(float(lb["Confidence"]), 1),
+            }
+            for lb in moderation.get("ModerationLabels", [])
+        ],
     }
 
 
@@ -210,9 +264,17 @@ def sequence_prefix(pattern: str, version: str) -> str:
     return f"sequences/{seq.sequence_id(pattern)}/{version}/"
 
 
-def report_sequence(source: S3AccessPoint, output: S3AccessPoint, head: str, ext: str, *, run_id: str,
-                    cfg: ReportConfig, rekognition: Any = None, extra: Mapping[str, Any] | None = None
-                    ) -> dict[str, Any]:
+def report_sequence(
+    source: S3AccessPoint,
+    output: S3AccessPoint,
+    head: str,
+    ext: str,
+    *,
+    run_id: str,
+    cfg: ReportConfig,
+    rekognition: Any = None,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """List, analyse and write one sequence's report, proxy and contact sheet; returns the report."""
     members = list_sequence(source, head, ext)
     pattern = seq.pattern(head, ext, seq.detect_padding(members))
@@ -236,8 +298,11 @@ def report_sequence(source: S3AccessPoint, output: S3AccessPoint, head: str, ext
     if extra:
         report.update(extra)
     report["report_key"] = prefix + "report.json"
-    output.put(report["report_key"], json.dumps(report, indent=1, sort_keys=True).encode(),
-               content_type="application/json")
+    output.put(
+        report["report_key"],
+        json.dumps(report, indent=1, sort_keys=True).encode(),
+        content_type="application/json",
+    )
     return report
 
 
@@ -254,22 +319,43 @@ def render_request(reports: Sequence[Mapping[str, Any]], limit: int) -> list[dic
         if not frames:
             continue
         budget -= len(frames)
-        out.append({"sequence": report["sequence"], "version": report["version"], "padding": report["padding"],
-                    "frames": frames, "range": seq.compress_ranges(frames)})
+        out.append(
+            {
+                "sequence": report["sequence"],
+                "version": report["version"],
+                "padding": report["padding"],
+                "frames": frames,
+                "range": seq.compress_ranges(frames),
+            }
+        )
     return out
 
 
-def report_run(source: S3AccessPoint, output: S3AccessPoint, *, run_id: str, chunks_key: str, cfg: ReportConfig,
-               rekognition: Any = None) -> dict[str, Any]:
+def report_run(
+    source: S3AccessPoint,
+    output: S3AccessPoint,
+    *,
+    run_id: str,
+    chunks_key: str,
+    cfg: ReportConfig,
+    rekognition: Any = None,
+) -> dict[str, Any]:
     """The ``report`` action: a report per touched sequence, and the run's render request."""
-    reports = [report_sequence(source, output, head, ext, run_id=run_id, cfg=cfg, rekognition=rekognition)
-               for head, ext in touched_bases(run_keys(output, chunks_key))]
+    reports = [
+        report_sequence(source, output, head, ext, run_id=run_id, cfg=cfg, rekognition=rekognition)
+        for head, ext in touched_bases(run_keys(output, chunks_key))
+    ]
     request = render_request(reports, cfg.max_rerender_frames)
     request_key = f"runs/{run_id}/render-request.json"
-    output.put(request_key, json.dumps({"run_id": run_id, "sequences": request}).encode(),
-               content_type="application/json")
+    output.put(
+        request_key,
+        json.dumps({"run_id": run_id, "sequences": request}).encode(),
+        content_type="application/json",
+    )
     index_key = f"runs/{run_id}/sequences.json"
-    output.put(index_key, json.dumps([_index_entry(r) for r in reports]).encode(), content_type="application/json")
+    output.put(
+        index_key, json.dumps([_index_entry(r) for r in reports]).encode(), content_type="application/json"
+    )
     return {
         "run_id": run_id,
         "sequences": len(reports),
@@ -281,8 +367,11 @@ def report_run(source: S3AccessPoint, output: S3AccessPoint, *, run_id: str, chu
 
 
 def _index_entry(report: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: report[k] for k in ("sequence", "version", "frames", "flagged_frames", "report_key",
-                                   "rerender_range") if k in report}
+    return {
+        k: report[k]
+        for k in ("sequence", "version", "frames", "flagged_frames", "report_key", "rerender_range")
+        if k in report
+    }
 
 
 def _frame_key(pattern: str, number: int, padding: int) -> str:
@@ -290,17 +379,31 @@ def _frame_key(pattern: str, number: int, padding: int) -> str:
     return f"{head}{number:0{max(padding, 1)}d}{ext}"
 
 
-def recheck_run(source: S3AccessPoint, output: S3AccessPoint, *, run_id: str, render_request_key: str,
-                render: Mapping[str, Any], cfg: ReportConfig, rekognition: Any = None) -> dict[str, Any]:
+def recheck_run(
+    source: S3AccessPoint,
+    output: S3AccessPoint,
+    *,
+    run_id: str,
+    render_request_key: str,
+    render: Mapping[str, Any],
+    cfg: ReportConfig,
+    rekognition: Any = None,
+) -> dict[str, Any]:
     """The ``recheck`` action: check the re-rendered frames again and report their sequences anew."""
     request = json.loads(output.get_bytes(render_request_key))
-    frame_cfg = frame_mod.FrameConfig(access_point=cfg.access_point, output_bucket=cfg.output_bucket,
-                                      use_case=cfg.use_case, pixel_checks=cfg.pixel_checks,
-                                      max_frame_mib=cfg.max_frame_mib)
+    frame_cfg = frame_mod.FrameConfig(
+        access_point=cfg.access_point,
+        output_bucket=cfg.output_bucket,
+        use_case=cfg.use_case,
+        pixel_checks=cfg.pixel_checks,
+        max_frame_mib=cfg.max_frame_mib,
+    )
     outcome: list[dict[str, Any]] = []
     for entry in request["sequences"]:
         pattern, padding = str(entry["sequence"]), int(entry["padding"])
-        fixed, still_bad, absent = [], [], []
+        fixed: list[int] = []
+        still_bad: list[int] = []
+        absent: list[int] = []
         for number in entry["frames"]:
             key = _frame_key(pattern, number, padding)
             try:
@@ -310,22 +413,57 @@ def recheck_run(source: S3AccessPoint, output: S3AccessPoint, *, run_id: str, re
                 continue
             frame = seq.Frame(key, number, str(number), "", "", info.size, info.etag)
             doc = read_result(output, frame) or frame_mod.check_frame(
-                source, output, {"key": key, "etag": info.etag, "size": info.size}, run_id=run_id, cfg=frame_cfg)
+                source,
+                output,
+                {"key": key, "etag": info.etag, "size": info.size},
+                run_id=run_id,
+                cfg=frame_cfg,
+            )
             pixels = doc.get("pixels") or {}
-            good = (doc["status"] != FAILED and pixels.get("status") == frame_mod.CHECKED
-                    and not pixels.get("black") and not pixels.get("nan_count") and not pixels.get("inf_count"))
+            good = (
+                doc["status"] != FAILED
+                and pixels.get("status") == frame_mod.CHECKED
+                and not pixels.get("black")
+                and not pixels.get("nan_count")
+                and not pixels.get("inf_count")
+            )
             (fixed if good else still_bad).append(number)
         head, _, ext = pattern.partition("#" * max(padding, 1))
-        rerender = {"requested": entry["frames"], "fixed": fixed, "still_bad": still_bad, "absent": absent,
-                    "previous_version": entry["version"], "render": dict(render)}
-        report = report_sequence(source, output, head, ext, run_id=run_id, cfg=cfg, rekognition=rekognition,
-                                 extra={"rerender": rerender})
-        outcome.append({"sequence": pattern, "version": report["version"], "report_key": report["report_key"],
-                        "fixed": len(fixed), "still_bad": len(still_bad), "absent": len(absent),
-                        "remaining_rerender": report["rerender_range"]})
+        rerender = {
+            "requested": entry["frames"],
+            "fixed": fixed,
+            "still_bad": still_bad,
+            "absent": absent,
+            "previous_version": entry["version"],
+            "render": dict(render),
+        }
+        report = report_sequence(
+            source,
+            output,
+            head,
+            ext,
+            run_id=run_id,
+            cfg=cfg,
+            rekognition=rekognition,
+            extra={"rerender": rerender},
+        )
+        outcome.append(
+            {
+                "sequence": pattern,
+                "version": report["version"],
+                "report_key": report["report_key"],
+                "fixed": len(fixed),
+                "still_bad": len(still_bad),
+                "absent": len(absent),
+                "remaining_rerender": report["rerender_range"],
+            }
+        )
     key = f"runs/{run_id}/rerender.json"
-    output.put(key, json.dumps({"run_id": run_id, "render": dict(render), "sequences": outcome}).encode(),
-               content_type="application/json")
+    output.put(
+        key,
+        json.dumps({"run_id": run_id, "render": dict(render), "sequences": outcome}).encode(),
+        content_type="application/json",
+    )
     return {
         "run_id": run_id,
         "render_state": str(render.get("state", "")),
@@ -338,4 +476,3 @@ def recheck_run(source: S3AccessPoint, output: S3AccessPoint, *, run_id: str, re
 def iter_reports(output: S3AccessPoint, index_key: str) -> Iterator[dict[str, Any]]:
     for entry in json.loads(output.get_bytes(index_key)):
         yield json.loads(output.get_bytes(str(entry["report_key"])))
-

@@ -38,8 +38,18 @@ class Sample:
     defect: str = ""
 
 
-def _exr_frame(number: int, *, pixel_type: str, compression: str, tile: int | None = None, scale: float = 1.0,
-               width: int = WIDTH, height: int = HEIGHT, black: bool = False, nan: bool = False) -> bytes:
+def _exr_frame(
+    number: int,
+    *,
+    pixel_type: str,
+    compression: str,
+    tile: int | None = None,
+    scale: float = 1.0,
+    width: int = WIDTH,
+    height: int = HEIGHT,
+    black: bool = False,
+    nan: bool = False,
+) -> bytes:
     planes = exr_writer.gradient(width, height, seed=number, scale=scale)
     if black:
         planes = {k: np.zeros_like(v) for k, v in planes.items()}
@@ -67,8 +77,14 @@ def plan() -> list[Sample]:
         if n == 1005:
             continue
         defect = {1003: "black", 1007: "nan", 1009: "out_of_range", 1010: "truncated"}.get(n, "")
-        body = _exr_frame(n, pixel_type="HALF", compression="ZIP", black=defect == "black", nan=defect == "nan",
-                          scale=1000.0 if defect == "out_of_range" else 1.0)
+        body = _exr_frame(
+            n,
+            pixel_type="HALF",
+            compression="ZIP",
+            black=defect == "black",
+            nan=defect == "nan",
+            scale=1000.0 if defect == "out_of_range" else 1.0,
+        )
         if defect == "truncated":
             body = body[: len(body) * 2 // 3]
         out.append(Sample(f"{SH010}{n:04d}.exr", body, defect))
@@ -77,8 +93,12 @@ def plan() -> list[Sample]:
             body = _exr_frame(n, pixel_type="FLOAT", compression="NONE", tile=16, width=48, height=27)
             out.append(Sample(f"{SH020}{n:04d}.exr", body, "header_mismatch"))
             continue
-        out.append(Sample(f"{SH020}{n:04d}.exr", _exr_frame(n, pixel_type="FLOAT", compression="ZIPS", tile=16)))
-    out.append(Sample(f"{SH020}004.exr", _exr_frame(4, pixel_type="FLOAT", compression="ZIPS", tile=16), "duplicate"))
+        out.append(
+            Sample(f"{SH020}{n:04d}.exr", _exr_frame(n, pixel_type="FLOAT", compression="ZIPS", tile=16))
+        )
+    out.append(
+        Sample(f"{SH020}004.exr", _exr_frame(4, pixel_type="FLOAT", compression="ZIPS", tile=16), "duplicate")
+    )
     for n in range(1, 7):
         if n == 4:
             continue

@@ -159,7 +159,9 @@ def robust_outliers(
     return out
 
 
-def inconsistent(headers: Mapping[str, Mapping[str, Any]], fields: Sequence[str]) -> dict[str, dict[str, Any]]:
+def inconsistent(
+    headers: Mapping[str, Mapping[str, Any]], fields: Sequence[str]
+) -> dict[str, dict[str, Any]]:
     """Frames whose header differs from the sequence's most common value, field by field."""
     out: dict[str, dict[str, Any]] = {}
     for name in fields:

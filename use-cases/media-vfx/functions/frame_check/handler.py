@@ -28,6 +28,11 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     run_id = str(event["run_id"])
     append_log_keys(run_id=run_id, file_key=str(event["key"]))
     s3 = aws_client("s3")
-    doc = check_frame(S3AccessPoint(cfg.access_point, s3), S3AccessPoint(cfg.output_bucket, s3), event,
-                      run_id=run_id, cfg=cfg)
+    doc = check_frame(
+        S3AccessPoint(cfg.access_point, s3),
+        S3AccessPoint(cfg.output_bucket, s3),
+        event,
+        run_id=run_id,
+        cfg=cfg,
+    )
     return summary(doc)

@@ -31,5 +31,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return status(deadline, event["render"], cfg)
     SUBMIT_RENDER.check_input(event)
     append_log_keys(run_id=str(event["run_id"]))
-    request = json.loads(S3AccessPoint(cfg.output_bucket, aws_client("s3")).get_bytes(str(event["render_request_key"])))
+    request = json.loads(
+        S3AccessPoint(cfg.output_bucket, aws_client("s3")).get_bytes(str(event["render_request_key"]))
+    )
     return submit(deadline, request, cfg)

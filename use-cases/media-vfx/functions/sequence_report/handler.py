@@ -30,10 +30,22 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if event.get("action") == "recheck":
         RECHECK.check_input(event)
         append_log_keys(run_id=str(event["run_id"]))
-        return recheck_run(source, output, run_id=str(event["run_id"]),
-                           render_request_key=str(event["render_request_key"]), render=event["render"],
-                           cfg=cfg, rekognition=rekognition)
+        return recheck_run(
+            source,
+            output,
+            run_id=str(event["run_id"]),
+            render_request_key=str(event["render_request_key"]),
+            render=event["render"],
+            cfg=cfg,
+            rekognition=rekognition,
+        )
     REPORT_SEQUENCES.check_input(event)
     append_log_keys(run_id=str(event["run_id"]))
-    return report_run(source, output, run_id=str(event["run_id"]), chunks_key=str(event["chunks_key"]), cfg=cfg,
-                      rekognition=rekognition)
+    return report_run(
+        source,
+        output,
+        run_id=str(event["run_id"]),
+        chunks_key=str(event["chunks_key"]),
+        cfg=cfg,
+        rekognition=rekognition,
+    )
