@@ -36,7 +36,7 @@ ACTIONS_WITHOUT_RESOURCES = {
     "logs:PutResourcePolicy",
     "logs:UpdateLogDelivery",
     "rekognition:DetectLabels",
-    "rekognition:DetectModerationLabels",  # the base model has no resource (an adapter's project version only)
+    "rekognition:DetectModerationLabels",  # no resource for the base model (adapters only)
     "xray:GetSamplingRules",
     "xray:GetSamplingTargets",
     "xray:PutTelemetryRecords",
