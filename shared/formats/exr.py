@@ -410,9 +410,10 @@ def _unzip(data: bytes, expected: int, offset: int) -> bytes:
         raise ExrError(
             f"chunk at byte {offset} inflates to {len(raw)} bytes, expected {expected}", offset=offset
         )
-    buf = np.frombuffer(raw, dtype=np.uint8)
-    # t[0] stays; t[i] = t[i-1] + d[i] - 128 (mod 256), i.e. a running sum.
-    undone = (np.cumsum(np.concatenate(([buf[0]], buf[1:].astype(np.int64) - 128))) & 0xFF).astype(np.uint8)
+    # The predictor: t[0] stays, t[i] = t[i-1] + d[i] - 128 (mod 256), a running sum in uint8.
+    deltas = np.frombuffer(raw, dtype=np.uint8) - np.uint8(128)
+    deltas[0] = raw[0]
+    undone = np.cumsum(deltas, dtype=np.uint8)
     half = (expected + 1) // 2
     out = np.empty(expected, dtype=np.uint8)
     out[0::2] = undone[:half]
