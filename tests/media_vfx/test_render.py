@@ -222,3 +222,14 @@ def test_the_moderation_standin_takes_jpeg_bytes_only() -> None:
     assert "ModerationLabels" in detect_moderation_labels(buffer.getvalue())
     with pytest.raises(ValueError, match="InvalidImageFormatException"):
         detect_moderation_labels(b"\x76\x2f\x31\x01" + bytes(100))  # EXR bytes
+
+
+def test_every_schedule_leaves_the_run_time_after_the_render_deadline() -> None:
+    from scripts import catalog, cfn_template
+
+    template = cfn_template.load(catalog.find("media-vfx").template, raw=True)
+    rows = template["Mappings"]["RunTimeouts"]
+    for minutes, row in rows.items():
+        # The execution ends 5 minutes before the next run; the recheck gets 15 after the deadline.
+        assert row["Execution"] == int(minutes) * 60 - 300
+        assert row["Render"] == row["Execution"] - 900
