@@ -14,6 +14,7 @@ what inflating alone costs); the absolute frames/s depend on the machine and are
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import math
@@ -71,6 +72,10 @@ def _inflate_only(data: bytes) -> None:
         zlib.decompress(data[offset + 8 : offset + 8 + size])
 
 
+def _pixel_check(data: bytes, fmt: str) -> None:
+    frames.pixel_stats(frames.decode(data, fmt))
+
+
 def run(report: Report) -> None:
     for name, (fmt, data) in _samples().items():
         ranged = frames.RangedFile(lambda start, end, d=data: d[start : end + 1], len(data))
@@ -84,8 +89,12 @@ def run(report: Report) -> None:
             target=f"<= {HEADER_SHARE_TARGET:.0%} of the frame",
             met=share <= HEADER_SHARE_TARGET,
         )
-        seconds = _best(lambda d=data, f=fmt: frames.pixel_stats(frames.decode(d, f)))
-        floor = _best(lambda d=data: _inflate_only(d)) if name in {"exr half zip", "exr half zips"} else None
+        seconds = _best(functools.partial(_pixel_check, data, fmt))
+        floor = (
+            _best(functools.partial(_inflate_only, data))
+            if name in {"exr half zip", "exr half zips"}
+            else None
+        )
         targeted = name == "exr half zip"
         report.add(
             f"{name}: pixel check",
