@@ -46,6 +46,14 @@ SWITCHES: dict[str, dict[str, dict[str, str]]] = {
     },
     "xray": {"on": {"EnableXRayTracing": "true"}, "off": {"EnableXRayTracing": "false"}},
     "alarms": {"on": {"EnableCloudWatchAlarms": "true"}, "off": {"EnableCloudWatchAlarms": "false"}},
+    "render": {
+        "off": {"EnableRenderResubmit": "false"},
+        "on": {
+            "EnableRenderResubmit": "true",
+            "DeadlineFarmId": "farm-0123456789abcdef0123456789abcdef",
+            "DeadlineQueueId": "queue-0123456789abcdef0123456789abcdef",
+        },
+    },
 }
 
 

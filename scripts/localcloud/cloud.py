@@ -36,9 +36,11 @@ from scripts.localcloud import delivery
 from scripts.localcloud.ai_standins import AIStandIns
 from scripts.localcloud.async_invoke import AsyncInvoker
 from scripts.localcloud.athena import AthenaStandIn
+from scripts.localcloud.deadline import DeadlineStandIn
 from scripts.localcloud.emf import EmfExtractor
 from scripts.localcloud.eventbridge import EventBridgeAdapter
 from scripts.localcloud.kinesis_poller import KinesisPoller, MappingStats
+from scripts.localcloud.moderation import ModerationStandIn
 from scripts.localcloud.ontap import OntapStandIn
 from scripts.localcloud.permissions import FilePermissions
 from scripts.localcloud.resources import StackInfo, create_skipped, describe_stack
@@ -122,6 +124,11 @@ class LocalCloud:
         self.athena = AthenaStandIn(self.client)
         self.athena.install()
         self._installed.append(self.athena)
+        # UC4: AWS Deadline Cloud jobs and Rekognition DetectModerationLabels (moto has neither).
+        self.deadline, self.moderation = DeadlineStandIn(), ModerationStandIn()
+        for standin in (self.deadline, self.moderation):
+            standin.install()
+            self._installed.append(standin)
         self.session = boto3.Session(region_name=self.region)
         self._clients: dict[str, Any] = {}
         self.account_id = self.client("sts").get_caller_identity()["Account"]

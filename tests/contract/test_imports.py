@@ -96,6 +96,15 @@ COLD_START: dict[str, tuple[tuple[str, ...], dict[str, set[str]]]] = {
             },
         },
     ),
+    "media-vfx": (
+        ("media_vfx.frames", "media_vfx.report", "media_vfx.render"),
+        {
+            "discovery": set(),
+            "frame_check": {"numpy", "media_vfx.frames"},
+            "sequence_report": {"numpy", "media_vfx.frames", "media_vfx.report"},
+            "render": {"media_vfx.render"},
+        },
+    ),
 }
 
 

@@ -36,6 +36,7 @@ ACTIONS_WITHOUT_RESOURCES = {
     "logs:PutResourcePolicy",
     "logs:UpdateLogDelivery",
     "rekognition:DetectLabels",
+    "rekognition:DetectModerationLabels",  # no resource for the base model (adapters only)
     "xray:GetSamplingRules",
     "xray:GetSamplingTargets",
     "xray:PutTelemetryRecords",
