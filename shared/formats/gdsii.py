@@ -67,19 +67,16 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_CHUNK_SIZE = 1 << 20
 
-RECORD_NAMES: dict[int, str] = {
-    i: name
-    for i, name in enumerate(
-        (
-            "HEADER BGNLIB LIBNAME UNITS ENDLIB BGNSTR STRNAME ENDSTR BOUNDARY PATH SREF AREF TEXT "
-            "LAYER DATATYPE WIDTH XY ENDEL SNAME COLROW TEXTNODE NODE TEXTTYPE PRESENTATION SPACING "
-            "STRING STRANS MAG ANGLE UINTEGER USTRING REFLIBS FONTS PATHTYPE GENERATIONS ATTRTABLE "
-            "STYPTABLE STRTYPE ELFLAGS ELKEY LINKTYPE LINKKEYS NODETYPE PROPATTR PROPVALUE BOX BOXTYPE "
-            "PLEX BGNEXTN ENDEXTN TAPENUM TAPECODE STRCLASS RESERVED FORMAT MASK ENDMASKS LIBDIRSIZE "
-            "SRFNAME LIBSECUR"
-        ).split()
-    )
-}
+# Record type -> name, in type order (0x00 HEADER ... 0x3B LIBSECUR).
+_NAMES = (
+    "HEADER BGNLIB LIBNAME UNITS ENDLIB BGNSTR STRNAME ENDSTR BOUNDARY PATH SREF AREF TEXT "
+    "LAYER DATATYPE WIDTH XY ENDEL SNAME COLROW TEXTNODE NODE TEXTTYPE PRESENTATION SPACING "
+    "STRING STRANS MAG ANGLE UINTEGER USTRING REFLIBS FONTS PATHTYPE GENERATIONS ATTRTABLE "
+    "STYPTABLE STRTYPE ELFLAGS ELKEY LINKTYPE LINKKEYS NODETYPE PROPATTR PROPVALUE BOX BOXTYPE "
+    "PLEX BGNEXTN ENDEXTN TAPENUM TAPECODE STRCLASS RESERVED FORMAT MASK ENDMASKS LIBDIRSIZE "
+    "SRFNAME LIBSECUR"
+)
+RECORD_NAMES: dict[int, str] = dict(enumerate(_NAMES.split()))
 HEADER, BGNLIB, LIBNAME, UNITS, ENDLIB, BGNSTR, STRNAME, ENDSTR = range(8)
 BOUNDARY, PATH, SREF, AREF, TEXT, LAYER, DATATYPE, WIDTH, XY, ENDEL, SNAME, COLROW = range(8, 20)
 NODE, TEXTTYPE, STRANS, MAG, ANGLE, BOX, BOXTYPE = 0x15, 0x16, 0x1A, 0x1B, 0x1C, 0x2D, 0x2E
@@ -117,8 +114,15 @@ _EXPECTED: dict[int, tuple[int, int | None]] = {
     MAG: (REAL8, 8),
     ANGLE: (REAL8, 8),
 }
-_ELEMENTS = {BOUNDARY: "boundary", PATH: "path", SREF: "sref", AREF: "aref", TEXT: "text", NODE: "node", BOX: "box"}
-_LAYER_TYPE_RECORD = {TEXT: TEXTTYPE, BOX: BOXTYPE}  # the record that plays DATATYPE's part
+_ELEMENTS = {
+    BOUNDARY: "boundary",
+    PATH: "path",
+    SREF: "sref",
+    AREF: "aref",
+    TEXT: "text",
+    NODE: "node",
+    BOX: "box",
+}
 _STRANS_REFLECT, _STRANS_ABS_MAG, _STRANS_ABS_ANGLE = 0x8000, 0x0004, 0x0002
 
 
@@ -455,7 +459,19 @@ def _area2(xs: tuple[int, ...], ys: tuple[int, ...]) -> int:
 
 
 class _Element:
-    __slots__ = ("kind", "offset", "layer", "datatype", "width", "xy", "sname", "strans", "mag", "angle", "colrow")
+    __slots__ = (
+        "angle",
+        "colrow",
+        "datatype",
+        "kind",
+        "layer",
+        "mag",
+        "offset",
+        "sname",
+        "strans",
+        "width",
+        "xy",
+    )
 
     def __init__(self, kind: int, offset: int) -> None:
         self.kind = kind
@@ -581,9 +597,7 @@ def read_gdsii(
     if units is None:
         raise GdsiiStructureError("the library has no UNITS record", offset=end, record="UNITS")
 
-    hierarchy = {
-        name: _children(c) for name, c in cells.items() if c.refs
-    }
+    hierarchy = {name: _children(c) for name, c in cells.items() if c.refs}
     referenced = {child for children in hierarchy.values() for child in children}
     for parent, children in hierarchy.items():
         for child in children:
@@ -624,7 +638,11 @@ def _children(cell: _Cell) -> dict[str, int]:
 
 
 def _finish(
-    el: _Element, cell: _Cell, layers: dict[tuple[int, int], int], elements: dict[str, int], findings: Findings
+    el: _Element,
+    cell: _Cell,
+    layers: dict[tuple[int, int], int],
+    elements: dict[str, int],
+    findings: Findings,
 ) -> int:
     """Fold one finished element into its cell; returns 1 for a reference with absolute flags."""
     kind = _ELEMENTS[el.kind]
@@ -660,6 +678,7 @@ def _finish(
             raise GdsiiStructureError(
                 f"{kind.upper()} element without an SNAME record", offset=el.offset, record=kind.upper()
             )
+        origins: list[tuple[float, float]]
         if el.kind == SREF:
             origins = [(xs[0], ys[0])]
             instances = 1
@@ -680,12 +699,12 @@ def _finish(
                 (x0 + i * cx + j * rx, y0 + i * cy + j * ry) for i in (0, cols - 1) for j in (0, rows - 1)
             ]
             instances = cols * rows
-        key = (el.sname, bool(el.strans & _STRANS_REFLECT), el.mag, el.angle % 360.0)
-        group = cell.refs.get(key)
+        ref_key = (el.sname, bool(el.strans & _STRANS_REFLECT), el.mag, el.angle % 360.0)
+        group = cell.refs.get(ref_key)
         ox = [o[0] for o in origins]
         oy = [o[1] for o in origins]
         if group is None:
-            cell.refs[key] = [min(ox), min(oy), max(ox), max(oy), instances]
+            cell.refs[ref_key] = [min(ox), min(oy), max(ox), max(oy), instances]
         else:
             group[0] = min(group[0], *ox)
             group[1] = min(group[1], *oy)
@@ -699,8 +718,10 @@ def _finish(
 def transform_box(box: Box, *, reflect: bool, mag: float, angle: float) -> Box:
     """The box of ``box`` reflected about x (first), magnified, then rotated counter-clockwise (degrees)."""
     quarter = angle / 90.0
+    cos: float
+    sin: float
     if quarter == int(quarter):  # exact for multiples of 90 degrees
-        cos, sin = ((1, 0), (0, 1), (-1, 0), (0, -1))[int(quarter) % 4]
+        cos, sin = ((1.0, 0.0), (0.0, 1.0), (-1.0, 0.0), (0.0, -1.0))[int(quarter) % 4]
     else:
         rad = math.radians(angle)
         cos, sin = math.cos(rad), math.sin(rad)

@@ -418,7 +418,9 @@ def _name_record(reader: _Reader, state: _State, rid: int, table: str) -> None:
             raise reader.error("CELLNAME records mix implicit and explicit reference numbers")
         state.cellname_mode = mode
         if refnum in state.cellnames and state.cellnames[refnum] != text:
-            raise reader.error(f"cell reference number {refnum} names both {state.cellnames[refnum]!r} and {text!r}")
+            raise reader.error(
+                f"cell reference number {refnum} names both {state.cellnames[refnum]!r} and {text!r}"
+            )
         state.cellnames[refnum] = text
 
 

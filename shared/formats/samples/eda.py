@@ -45,7 +45,13 @@ _DATE = (2026, 1, 15, 9, 30, 0)
 
 def gds_boundary(layer: int, datatype: int, points: Sequence[tuple[int, int]]) -> bytes:
     return b"".join(
-        (gds_record(0x08, 0), gds_int16(0x0D, layer), gds_int16(0x0E, datatype), gds_xy(points), gds_record(0x11, 0))
+        (
+            gds_record(0x08, 0),
+            gds_int16(0x0D, layer),
+            gds_int16(0x0E, datatype),
+            gds_xy(points),
+            gds_record(0x11, 0),
+        )
     )
 
 
@@ -203,12 +209,22 @@ def oas_real(value: float) -> bytes:
 @dataclass
 class OasisCell:
     name: str
-    rectangles: list[tuple[int, int, int, int, int, int]] = field(default_factory=list)  # layer, dt, x, y, w, h
+    rectangles: list[tuple[int, int, int, int, int, int]] = field(
+        default_factory=list
+    )  # layer, dt, x, y, w, h
     placements: list[tuple[str, int, int]] = field(default_factory=list)  # cell, x, y
 
 
 def oas_rectangle(layer: int, datatype: int, x: int, y: int, w: int, h: int) -> bytes:
-    return bytes([20, 0x7B]) + oas_uint(layer) + oas_uint(datatype) + oas_uint(w) + oas_uint(h) + oas_sint(x) + oas_sint(y)
+    return (
+        bytes([20, 0x7B])
+        + oas_uint(layer)
+        + oas_uint(datatype)
+        + oas_uint(w)
+        + oas_uint(h)
+        + oas_sint(x)
+        + oas_sint(y)
+    )
 
 
 def oas_placement_by_ref(refnum: int, x: int, y: int) -> bytes:
@@ -237,7 +253,9 @@ def oasis_file(
         body += oas_uint(13) + oas_uint(refnums[cell.name])
         body += oas_cblock(records) if compress and records else records
     if explicit_names:
-        names = b"".join(oas_uint(4) + oas_string(c.name) + oas_uint(refnums[c.name]) for c in reversed(cells))
+        names = b"".join(
+            oas_uint(4) + oas_string(c.name) + oas_uint(refnums[c.name]) for c in reversed(cells)
+        )
     else:
         names = b"".join(oas_uint(3) + oas_string(c.name) for c in cells)
     start = b"%SEMI-OASIS\r\n" + oas_uint(1) + oas_string("1.0") + oas_real(unit) + oas_uint(1)
