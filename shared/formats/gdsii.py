@@ -217,7 +217,9 @@ def iter_records(stream: BinaryIO, *, chunk_size: int = DEFAULT_CHUNK_SIZE) -> I
                 raise GdsiiTruncatedError(
                     "the file ends before its ENDLIB record", offset=offset, record="ENDLIB"
                 )
-            raise GdsiiTruncatedError("the file ends inside a record header", offset=offset, record="?")
+            raise GdsiiTruncatedError(
+                "the file ends inside a record header", offset=offset, record="(record header)"
+            )
         length, rtype, dtype = struct.unpack_from(">HBB", buf, pos)
         offset = base + pos
         if first:
