@@ -96,6 +96,11 @@ COLD_START: dict[str, tuple[tuple[str, ...], dict[str, set[str]]]] = {
             },
         },
     ),
+    # The GDSII and OASIS readers load on the first file, not at cold start.
+    "semiconductor-eda": (
+        ("shared.formats.gdsii", "shared.formats.oasis"),
+        {"discovery": set(), "validate": set(), "report": set()},
+    ),
 }
 
 
