@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import struct
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -142,7 +142,7 @@ def gds_cell(name: str, body: Iterable[bytes]) -> bytes:
 
 
 def gds_library(
-    library: str, cells: dict[str, Sequence[bytes]], *, user_unit: float = 1e-3, db_unit_m: float = 1e-9
+    library: str, cells: Mapping[str, Sequence[bytes]], *, user_unit: float = 1e-3, db_unit_m: float = 1e-9
 ) -> bytes:
     data = gds_header(library, user_unit=user_unit, db_unit_m=db_unit_m)
     data += b"".join(gds_cell(name, body) for name, body in cells.items())

@@ -1,4 +1,4 @@
-"""The contract of UC6's own states, on top of the polling skeleton's Discover, LoadChunk and RecordFailure."""
+"""The contract of UC6's own states, beside the polling skeleton's Discover, LoadChunk and RecordFailure."""
 
 from __future__ import annotations
 

@@ -75,9 +75,10 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
         per_file = {}
         for key, body in sorted(results.items()):
             design = body.get("design") or {}
+            top = design.get("top_cell") or ", ".join(design.get("top_cells") or ()) or "-"
             per_file[key] = (
                 f"{body['status']}: {design.get('format', '?')} library {design.get('library') or '-'}, "
-                f"{design.get('cell_count', 0)} cells, top {design.get('top_cell') or design.get('top_cells')}, "
+                f"{design.get('cell_count', 0)} cells, top {top}, "
                 f"findings {[f['code'] for f in design.get('findings', [])]}"
                 if body["status"] == "SUCCEEDED"
                 else f"FAILED: {body.get('reason')}"
@@ -96,7 +97,8 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
         mismatches = output.get("unit_mismatches") or []
         summary.extra["totals"] = totals
         summary.extra["unit mismatches"] = [
-            f"{m['project']}/{m['library']}: {m['db_unit_nm']} nm vs {m['project_db_unit_nm']} nm" for m in mismatches
+            f"{m['project']}/{m['library']}: {m['db_unit_nm']} nm vs {m['project_db_unit_nm']} nm"
+            for m in mismatches
         ]
         report_key = str(output.get("report_uri", "")).removeprefix(f"s3://{bucket}/")
         report = _json(cloud, bucket, report_key) if report_key else {}
@@ -130,5 +132,7 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
         )
     summary.extra["runs"] = 3
     summary.output_keys = sorted(
-        _keys(cloud, bucket, "results/") + _keys(cloud, bucket, "reports/") + _keys(cloud, bucket, "datasets/")
+        _keys(cloud, bucket, "results/")
+        + _keys(cloud, bucket, "reports/")
+        + _keys(cloud, bucket, "datasets/")
     )

@@ -285,13 +285,19 @@ def process_design(
                 reason, error = f"{exc.reason} ({details})" if details else exc.reason, type(exc).__name__
             bytes_fetched = ranged.stats.bytes_fetched
     if reason:
-        rows = {DESIGNS.name: [failed_row(file, fmt, run_id=run_id, project=project, reason=reason, error=error, now=now)]}
+        rows = {
+            DESIGNS.name: [
+                failed_row(file, fmt, run_id=run_id, project=project, reason=reason, error=error, now=now)
+            ]
+        }
         status = FAILED
     else:
         rows = summary_rows(design, run_id=run_id, project=project, file=file, now=now)
         status = SUCCEEDED
     schemas = {schema.name: schema for schema in SCHEMAS}
-    with DatasetWriter(output.target, root=DATASET_ROOT, run_id=writer_run_id(run_id, file), client=output.client) as w:
+    with DatasetWriter(
+        output.target, root=DATASET_ROOT, run_id=writer_run_id(run_id, file), client=output.client
+    ) as w:
         for name, records in rows.items():
             for record in records:
                 w.write(schemas[name], record, dt=now)
@@ -305,7 +311,13 @@ def process_design(
         source=source.target,
         reason=reason or None,
         error=error or None,
-        sections={"run_id": run_id, "project": project, "size": file.size, "bytes_read": bytes_fetched, "design": design_section},
+        sections={
+            "run_id": run_id,
+            "project": project,
+            "size": file.size,
+            "bytes_read": bytes_fetched,
+            "design": design_section,
+        },
     )
     key = write_result(output, document)
     logger.info("design %s: %s", file.key, status)

@@ -1,4 +1,4 @@
-"""The run's report: Athena summaries per project over the run's dataset rows, unit mismatches, the Bedrock report.
+"""The run's report: Athena summaries per project of the run's dataset rows, unit mismatches, Bedrock.
 
 Everything comes from the dataset the validate step wrote for this run (``run_id`` column, ``dt``
 from the run's start date for partition pruning), never from state keys:
@@ -85,7 +85,11 @@ def mismatch_query(run_id: str, day: str, project: str, unit: float) -> str:
 
 
 def unit_mismatches(
-    unit_rows: Sequence[Mapping[str, Any]], run_query: Callable[[str], list[dict[str, Any]]], *, run_id: str, day: str
+    unit_rows: Sequence[Mapping[str, Any]],
+    run_query: Callable[[str], list[dict[str, Any]]],
+    *,
+    run_id: str,
+    day: str,
 ) -> list[dict[str, Any]]:
     """One row per library whose database unit differs from its project's most common one."""
     by_project: dict[str, list[Mapping[str, Any]]] = {}

@@ -68,7 +68,13 @@ def io_ring() -> bytes:
 def chip_top() -> bytes:
     return eda.gds_library(
         "CHIP",
-        {"CHIP_TOP": [eda.gds_sref("ALU_TOP", 0, 0), eda.gds_sref("MISSING_MACRO", 20_000, 0), eda.gds_rect(0, 0, 0, 0, 30_000, 30_000)]},
+        {
+            "CHIP_TOP": [
+                eda.gds_sref("ALU_TOP", 0, 0),
+                eda.gds_sref("MISSING_MACRO", 20_000, 0),
+                eda.gds_rect(0, 0, 0, 0, 30_000, 30_000),
+            ]
+        },
     )
 
 
