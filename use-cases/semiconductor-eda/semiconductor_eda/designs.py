@@ -104,7 +104,7 @@ SCHEMAS = (DESIGNS, LAYERS, FINDINGS)
 class ValidateConfig(polling.PollingConfig):
     """The validate function's settings."""
 
-    max_design_mib: int = env("MAX_DESIGN_MIB", 4096)
+    max_design_mib: int = env("MAX_DESIGN_MIB", 2048)
     read_chunk_kib: int = env("READ_CHUNK_KIB", 1024)
 
 
