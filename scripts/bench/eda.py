@@ -93,5 +93,6 @@ def run(report: Report) -> None:
     oasis = eda.oasis_file(cells, compress=True)
     with stopwatch() as oasis_elapsed:
         result = read_oasis(io.BytesIO(oasis))
-    report.add(f"oasis file, {result.cblocks} CBLOCKs ({len(oasis) / 1024:.0f} KiB)", result.records, "records")
+    label = f"oasis file, {result.cblocks} CBLOCKs ({len(oasis) / 1024:.0f} KiB)"
+    report.add(label, result.records, "records")
     report.add("oasis records read (CBLOCKs inflated)", result.records / oasis_elapsed(), "records/s")
