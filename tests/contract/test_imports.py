@@ -101,6 +101,11 @@ COLD_START: dict[str, tuple[tuple[str, ...], dict[str, set[str]]]] = {
         ("shared.formats.gdsii", "shared.formats.oasis"),
         {"discovery": set(), "validate": set(), "report": set()},
     ),
+    # The STEP scanner and the PDF reader load on the first model or drawing, not at cold start.
+    "construction-bim": (
+        ("shared.formats.ifc", "shared.documents.pdf"),
+        {"discovery": set(), "process": set()},
+    ),
 }
 
 
