@@ -5,9 +5,9 @@ IFC
     entity snapshot (GlobalId -> type, name, digest) is stored beside the result under
     ``models/by-key/<key>/<etag token>.json.gz``. The previous revision is found through the key's
     own history, never a date path: the earlier result documents of the same key
-    (``results/by-key/<key>/``, one per processed version, FSx for ONTAP access points keep no
-    object versions), newest first by ``processed_at``; on a bucket with versioning the object's
-    ``ListObjectVersions`` history names the earlier ETags the same way. The diff counts entities
+    (``results/by-key/<key>/``, one per processed version), newest first by ``processed_at``.
+    FSx for ONTAP access points keep no object versions (``ListObjectVersions`` has nothing to
+    list there), so the key's result history is its version history. The diff counts entities
     added, removed and changed by GlobalId (:func:`shared.formats.ifc.diff_models`).
 
 Drawings (PDF)
