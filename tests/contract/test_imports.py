@@ -105,6 +105,14 @@ COLD_START: dict[str, tuple[tuple[str, ...], dict[str, set[str]]]] = {
             "render": {"media_vfx.render"},
         },
     ),
+    "semiconductor-eda": (
+        ("shared.formats.gdsii", "shared.formats.oasis"),
+        {"discovery": set(), "validate": set(), "report": set()},
+    ),
+    "construction-bim": (
+        ("shared.formats.ifc", "shared.documents.pdf"),
+        {"discovery": set(), "process": set()},
+    ),
 }
 
 

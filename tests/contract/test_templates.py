@@ -37,6 +37,7 @@ ACTIONS_WITHOUT_RESOURCES = {
     "logs:UpdateLogDelivery",
     "rekognition:DetectLabels",
     "rekognition:DetectModerationLabels",  # no resource for the base model (adapters only)
+    "textract:AnalyzeDocument",
     "xray:GetSamplingRules",
     "xray:GetSamplingTargets",
     "xray:PutTelemetryRecords",
