@@ -96,6 +96,15 @@ COLD_START: dict[str, tuple[tuple[str, ...], dict[str, set[str]]]] = {
             },
         },
     ),
+    "legal-compliance": (
+        ("legal_compliance.analyze", "legal_compliance.report"),
+        {
+            "discovery": set(),
+            "collect_acl": set(),
+            "analyze": {"legal_compliance.analyze"},
+            "report": {"legal_compliance.report"},
+        },
+    ),
 }
 
 
