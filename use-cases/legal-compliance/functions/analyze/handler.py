@@ -28,7 +28,7 @@ def _deadline(context: Any) -> float:
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     if remaining is None:
         return DEFAULT_DEADLINE_SECONDS
-    return max(1.0, remaining() / 1000.0 - MARGIN_SECONDS)
+    return max(1.0, float(remaining()) / 1000.0 - MARGIN_SECONDS)
 
 
 @trace_lambda_handler
