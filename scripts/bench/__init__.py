@@ -26,6 +26,7 @@ SUITES: tuple[str, ...] = (
     "analytics",
     "media",
     "eda",
+    "legal_compliance",
 )
 
 

@@ -43,6 +43,7 @@ SYSTEM_TEXT = (
 ANSWER_SHAPE = '{"title": "...", "summary": "...", "key_points": ["..."], "recommendations": ["..."]}'
 MAX_TITLE_CHARS = 200
 MAX_ITEMS = 20
+MAX_PROMPT_NOTES = 4  # every note is in the report; the prompt names the first few
 _FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL)
 _OK_STOPS = frozenset({"end_turn", "stop_sequence"})
 _REFUSALS = frozenset({"guardrail_intervened", "content_filtered"})
@@ -100,7 +101,9 @@ def user_text(subject: str, audience: str, facts_json: str, notes: tuple[str, ..
         "their numbers. recommendations: at most five concrete next steps.",
     ]
     if notes:
-        lines.append("Shortened to fit the prompt budget: " + "; ".join(notes))
+        shown = "; ".join(notes[:MAX_PROMPT_NOTES])
+        more = f"; and {len(notes) - MAX_PROMPT_NOTES} more" if len(notes) > MAX_PROMPT_NOTES else ""
+        lines.append("Shortened to fit the prompt budget: " + shown + more)
     lines.append("Facts (JSON): " + facts_json)
     return "\n".join(lines)
 

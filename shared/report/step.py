@@ -123,21 +123,29 @@ def console_url(bucket: str, key: str, region: str) -> str:
     return f"https://{region}.console.aws.amazon.com/s3/object/{urllib.parse.quote(bucket)}?{query}"
 
 
+FIT_ROUNDS = 16
+
+
 def fit_prompt(request: ReportRequest, budget_bytes: int) -> tuple[FittedFacts, Prompt]:
-    """Fit the facts so that the WHOLE prompt (instructions, notes, facts) is within ``budget_bytes``."""
+    """Fit the facts so that the WHOLE prompt (instructions, notes, facts) is within ``budget_bytes``.
+
+    The notes on what was cut go into the prompt too, so the facts' budget shrinks by whatever the
+    notes took until the prompt fits (a few rounds at most).
+    """
     facts_budget = budget_bytes - fixed_prompt_bytes(request.subject, request.audience)
-    for _ in range(8):
+    for _ in range(FIT_ROUNDS):
         if facts_budget <= 2:
             break
         fitted = fit_facts(request.facts, facts_budget)
         try:
             prompt = build_prompt(request.subject, request.audience, fitted, budget_bytes)
         except PromptBudgetError as error:  # the notes took room: leave that much more
-            facts_budget -= int(error.details["prompt_bytes"]) - budget_bytes
+            facts_budget -= max(64, int(error.details["prompt_bytes"]) - budget_bytes)
             continue
         return fitted, prompt
     raise PromptBudgetError(
-        f"a prompt budget of {budget_bytes} bytes leaves no room for facts after the instructions",
+        f"a prompt budget of {budget_bytes} bytes leaves too little room for the facts after the "
+        "instructions and the notes on what was cut; raise REPORT_PROMPT_BUDGET_BYTES",
         budget_bytes=budget_bytes,
     )
 

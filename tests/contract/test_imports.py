@@ -113,6 +113,15 @@ COLD_START: dict[str, tuple[tuple[str, ...], dict[str, set[str]]]] = {
         ("shared.formats.ifc", "shared.documents.pdf"),
         {"discovery": set(), "process": set()},
     ),
+    "legal-compliance": (
+        ("legal_compliance.analyze", "legal_compliance.report"),
+        {
+            "discovery": set(),
+            "collect_acl": set(),
+            "analyze": {"legal_compliance.analyze"},
+            "report": {"legal_compliance.report"},
+        },
+    ),
 }
 
 
