@@ -403,12 +403,14 @@ def apply_scalar(value: int, scalar: int) -> float:
     return float(value)
 
 
-def decode_samples(data: bytes, format_code: int, byte_order: str = ">") -> np.ndarray[Any, np.dtype[np.float64]]:
+def decode_samples(
+    data: bytes, format_code: int, byte_order: str = ">"
+) -> np.ndarray[Any, np.dtype[np.float64]]:
     """The samples of one trace as doubles (IBM words converted, integers widened)."""
     kind, size, _ = FORMATS[format_code]
     if len(data) % size:
         raise SegyTruncatedError(f"{len(data)} bytes is not a whole number of {size}-byte samples")
-    raw = np.frombuffer(data, dtype=np.dtype(kind).newbyteorder(byte_order))
+    raw = np.frombuffer(data, dtype=np.dtype(kind).newbyteorder("<" if byte_order == "<" else ">"))
     if format_code == 1:
         return ibm_to_ieee(raw)
     return raw.astype(np.float64)

@@ -119,7 +119,12 @@ def _float(value: Any) -> float | None:
 
 
 def _curve_stats(
-    mnemonic: str, unit: str, descr: str, data: np.ndarray[Any, Any], depth: np.ndarray[Any, Any], threshold: float
+    mnemonic: str,
+    unit: str,
+    descr: str,
+    data: np.ndarray[Any, Any],
+    depth: np.ndarray[Any, Any],
+    threshold: float,
 ) -> CurveStats:
     values = np.asarray(data, dtype=np.float64)
     finite = values[np.isfinite(values)]
@@ -184,7 +189,9 @@ def read_las(text: str, *, threshold: float = DEFAULT_THRESHOLD) -> WellLog:
         raise WellLogHeaderError("the ~Curve section declares no curves", section="~C")
     data = np.asarray(las.data, dtype=np.float64)
     if data.ndim != 2 or data.shape[0] == 0:
-        raise WellLogDataError(f"the ~A section (line {a_line}) holds no data rows", line=a_line, section="~A")
+        raise WellLogDataError(
+            f"the ~A section (line {a_line}) holds no data rows", line=a_line, section="~A"
+        )
     if data.shape[1] != len(las.curves):
         raise WellLogDataError(
             f"~A rows have {data.shape[1]} values, the ~C section declares {len(las.curves)} curves",
@@ -226,7 +233,9 @@ def read_las_bytes(fileobj: IO[bytes], *, max_bytes: int, threshold: float = DEF
     if len(raw) > max_bytes:
         raise WellLogError(f"LAS file is larger than {max_bytes} bytes", limit=max_bytes)
     if b"\x00" in raw[:4096]:
-        raise WellLogHeaderError("not a LAS well log: binary content (NUL bytes) in the first 4 KiB", offset=0)
+        raise WellLogHeaderError(
+            "not a LAS well log: binary content (NUL bytes) in the first 4 KiB", offset=0
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

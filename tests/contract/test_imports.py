@@ -96,6 +96,14 @@ COLD_START: dict[str, tuple[tuple[str, ...], dict[str, set[str]]]] = {
             },
         },
     ),
+    "energy-seismic": (
+        ("energy_seismic.inspect", "energy_seismic.report"),
+        {
+            "discovery": set(),
+            "inspect": {"numpy", "energy_seismic.inspect"},
+            "report": {"energy_seismic.report"},
+        },
+    ),
 }
 
 

@@ -71,7 +71,15 @@ def binary_header(
 
 
 def trace_header(
-    *, sequence: int, inline: int, crossline: int, x: float, y: float, scalar: int, samples: int, interval_us: int
+    *,
+    sequence: int,
+    inline: int,
+    crossline: int,
+    x: float,
+    y: float,
+    scalar: int,
+    samples: int,
+    interval_us: int,
 ) -> bytes:
     """One 240-byte trace header; ``x``/``y`` are stored as integers the ``scalar`` turns back into them."""
     factor = 1.0 / -scalar if scalar < 0 else float(scalar or 1)
@@ -88,7 +96,7 @@ def trace_header(
     return bytes(data)
 
 
-def ibm_words(values: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
+def ibm_words(values: np.ndarray) -> np.ndarray:
     """Doubles to IBM single words, vectorised (the same truncation as ``ieee_to_ibm``)."""
     magnitude = np.abs(values)
     words = np.zeros(values.shape, dtype=np.uint64)
@@ -108,7 +116,7 @@ def ibm_words(values: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
     return words.astype(np.uint32)
 
 
-def encode_samples(values: np.ndarray, format_code: int) -> bytes:  # type: ignore[type-arg]
+def encode_samples(values: np.ndarray, format_code: int) -> bytes:
     if format_code == 1:
         return ibm_words(np.asarray(values, dtype=np.float64)).astype(">u4").tobytes()
     kind = FORMATS[format_code][0]

@@ -82,7 +82,14 @@ def ibm_trace_words(*words: int) -> bytes:
 def small_survey(encoding: str = "ebcdic") -> bytes:
     text = (ebcdic_text if encoding == "ebcdic" else ascii_text)("C 1 HAND MADE", "C 2 CRS EPSG:23031")
     traces = b"".join(
-        trace(il, xl, 4310000 + xl * 1250, 65210000 + il * 1250, -100, ibm_trace_words(*[w for w, _ in IBM_KNOWN[1:5]]))
+        trace(
+            il,
+            xl,
+            4310000 + xl * 1250,
+            65210000 + il * 1250,
+            -100,
+            ibm_trace_words(*[w for w, _ in IBM_KNOWN[1:5]]),
+        )
         for il in (10, 11, 12)
         for xl in (100, 101)
     )
@@ -255,7 +262,7 @@ def test_declared_rev2_trace_count_must_agree() -> None:
 def test_trace_sample_count_must_match_the_binary_header() -> None:
     words = ibm_trace_words(0, 0, 0, 0)
     data = ebcdic_text("C 1") + binary() + trace(1, 1, 0, 0, 1, words, samples=9)
-    with pytest.raises(segy.SegyHeaderError, match="trace 0 .* declares 9 samples") as caught:
+    with pytest.raises(segy.SegyHeaderError, match=r"trace 0 .* declares 9 samples") as caught:
         segy.read_segy(io.BytesIO(data))
     assert caught.value.details["trace"] == 0
 

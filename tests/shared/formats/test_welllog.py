@@ -83,7 +83,7 @@ def test_lasio_files_wrapped_or_not(wrap: bool) -> None:
 
 def test_robust_anomalies_ignore_nan_and_need_a_scale() -> None:
     values = np.array([1.0, 1.1, 0.9, 1.0, np.nan, 30.0])
-    median, mad, mask = welllog.robust_anomalies(values)
+    median, _mad, mask = welllog.robust_anomalies(values)
     assert median == 1.0
     assert mask is not None and mask.tolist() == [False, False, False, False, False, True]
     assert welllog.robust_anomalies(np.array([2.0, 2.0, 2.0, 9.0]))[2] is None

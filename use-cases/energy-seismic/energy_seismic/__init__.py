@@ -1,4 +1,4 @@
-"""The energy-seismic (UC8) domain: SEG-Y survey summaries, LAS well-log checks, compliance findings, run report.
+"""The energy-seismic (UC8) domain: SEG-Y surveys, LAS well logs, compliance findings, the run report.
 
 Plain functions with no handler code, imported by the functions in ``use-cases/energy-seismic/functions``
 and packaged into their zips at the root, as ``energy_seismic``. The formats themselves are read in

@@ -61,7 +61,9 @@ def segy_findings(summary: SegySummary) -> list[dict[str, str]]:
         )
     if summary.binary.revision == "0":
         found.append(
-            finding("segy.revision_declared", WARNING, "binary header bytes 3501-3502 declare no revision (rev 0)")
+            finding(
+                "segy.revision_declared", WARNING, "binary header bytes 3501-3502 declare no revision (rev 0)"
+            )
         )
     if summary.binary.sample_interval_us == 0:
         found.append(
@@ -117,7 +119,9 @@ def las_findings(log: WellLog) -> list[dict[str, str]]:
         missing.append("UWI or API")
     if missing:
         found.append(
-            finding("las.required_headers", ERROR, f"~Well section lacks (or leaves empty) {', '.join(missing)}")
+            finding(
+                "las.required_headers", ERROR, f"~Well section lacks (or leaves empty) {', '.join(missing)}"
+            )
         )
     declared = [name for name in LAS_CRS_ITEMS if _has(items, name)]
     mentions_epsg = any(re.search(r"EPSG\s*[:#]?\s*\d{4,5}", v, re.IGNORECASE) for v in items.values())
@@ -126,11 +130,14 @@ def las_findings(log: WellLog) -> list[dict[str, str]]:
             finding(
                 "las.coordinate_reference",
                 ERROR,
-                "no coordinate reference declared (no GDAT, HZCS, CRS, EPSG or PROJ item in ~Well or ~Parameter)",
+                "no coordinate reference declared "
+                "(no GDAT, HZCS, CRS, EPSG or PROJ item in ~Well or ~Parameter)",
             )
         )
     if not any(_has(items, a) and _has(items, b) for a, b in LAS_POSITION_PAIRS):
-        found.append(finding("las.location", WARNING, "no well position (LATI/LONG or X/Y) in ~Well or ~Parameter"))
+        found.append(
+            finding("las.location", WARNING, "no well position (LATI/LONG or X/Y) in ~Well or ~Parameter")
+        )
     if log.start is not None and log.first_depth is not None and abs(log.start - log.first_depth) > 1e-6:
         found.append(
             finding(
@@ -149,7 +156,9 @@ def las_findings(log: WellLog) -> list[dict[str, str]]:
         )
     for curve in log.curves:
         if curve.samples and curve.nulls == curve.samples:
-            found.append(finding("las.empty_curve", WARNING, f"curve {curve.mnemonic} is null at every depth"))
+            found.append(
+                finding("las.empty_curve", WARNING, f"curve {curve.mnemonic} is null at every depth")
+            )
     return found
 
 

@@ -18,6 +18,7 @@ from contextlib import AbstractContextManager
 from typing import IO, Any
 
 from energy_seismic import compliance
+from energy_seismic.files import LAS, SEGY, SUFFIXES, SourceFile, kind_of
 from shared.config import CommonConfig, env
 from shared.errors import FAILED, SUCCEEDED
 from shared.formats.segy import DEFAULT_SAMPLED_TRACES, SegyError, read_segy
@@ -27,10 +28,6 @@ from shared.polling.results import result_document, write_result
 from shared.s3ap import S3AccessPoint
 
 logger = logging.getLogger(__name__)
-
-SEGY = "segy"
-LAS = "las"
-SUFFIXES = (".sgy", ".segy", ".las")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -42,28 +39,6 @@ class InspectConfig(CommonConfig):
     anomaly_threshold: float = env("ANOMALY_THRESHOLD", DEFAULT_THRESHOLD)
     # Bytes per ranged GET: one sampled trace of a typical survey (1-4 KB) fits many times over.
     read_block_bytes: int = env("READ_BLOCK_BYTES", 65536)
-
-
-def kind_of(key: str) -> str:
-    """``segy`` or ``las`` by the key's suffix ("" for anything else)."""
-    lower = key.lower()
-    if lower.endswith((".sgy", ".segy")):
-        return SEGY
-    if lower.endswith(".las"):
-        return LAS
-    return ""
-
-
-@dataclasses.dataclass(frozen=True)
-class SourceFile:
-    key: str
-    etag: str
-    size: int
-    last_modified: str = ""
-
-    @classmethod
-    def from_event(cls, event: dict[str, Any]) -> SourceFile:
-        return cls(str(event["key"]), str(event["etag"]), int(event["size"]), str(event.get("last_modified", "")))
 
 
 class Opened(AbstractContextManager["Opened"]):
@@ -101,7 +76,12 @@ def inspect_file(
             sections["well_log"] = log.to_dict()
         else:
             sections["io"] = {**opened.cost(), "file_size": file.size}
-            return FAILED, sections, f"unsupported file type {file.key!r} (expected {SUFFIXES})", "UnsupportedFile"
+            return (
+                FAILED,
+                sections,
+                f"unsupported file type {file.key!r} (expected {SUFFIXES})",
+                "UnsupportedFile",
+            )
     except (SegyError, WellLogError) as error:
         sections["read_error"] = error.details
         sections["io"] = {**opened.cost(), "file_size": file.size}
@@ -119,7 +99,13 @@ def process_file(
         status, sections, reason, error = inspect_file(opened, file, cfg)
     sections["run_id"] = run_id
     document = result_document(
-        key=file.key, etag=file.etag, status=status, source=source, reason=reason, error=error, sections=sections
+        key=file.key,
+        etag=file.etag,
+        status=status,
+        source=source,
+        reason=reason,
+        error=error,
+        sections=sections,
     )
     key = write_result(output, document)
     metrics = stats()

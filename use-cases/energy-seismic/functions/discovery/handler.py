@@ -12,7 +12,7 @@ import dataclasses
 import logging
 from typing import Any
 
-from energy_seismic.inspect import SUFFIXES
+from energy_seismic.files import SUFFIXES
 from shared import config
 from shared.clients import aws_client
 from shared.config import env, parse_suffixes

@@ -11,7 +11,8 @@ import logging
 from typing import Any
 
 from energy_seismic.contract import INSPECT
-from energy_seismic.inspect import InspectConfig, Opened, SourceFile, process_file
+from energy_seismic.files import SourceFile
+from energy_seismic.inspect import InspectConfig, Opened, process_file
 from shared import config
 from shared.clients import aws_client
 from shared.formats.ranged import RangedReader

@@ -1,12 +1,13 @@
-"""Report: the run's result documents to dataset tables, Athena summaries and the run report.
+"""Report: the run's result documents to dataset tables, Athena summaries and the run report (Bedrock).
 
 Reads the run's chunk list (written by discovery) and each file version's result document, never
-keys no state set (``energy_seismic.report``).
+keys no state set (``energy_seismic.report``); the shared report step (``shared.report``) turns
+the aggregates into the Markdown + JSON report. A model error leaves the plain report (the same
+tables, no narrative) under the same keys, and the step says so.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 from typing import Any
@@ -16,23 +17,20 @@ from energy_seismic.report import markdown, summarise_run
 from shared import config
 from shared.analytics import AthenaRunner
 from shared.clients import aws_client
-from shared.config import CommonConfig, env
-from shared.errors import SUCCEEDED
+from shared.errors import FAILED, SUCCEEDED
 from shared.observability import append_log_keys, trace_lambda_handler
+from shared.report import ReportConfig, ReportModelError, ReportRequest, produce_report
+from shared.report.step import report_keys
 from shared.s3ap import S3AccessPoint
 
 logger = logging.getLogger(__name__)
 
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class RunReportConfig(CommonConfig):
-    output_bucket: str = env("OUTPUT_BUCKET")
-    report_prefix: str = env("REPORT_PREFIX", "reports/")
+AUDIENCE = "a subsurface data manager checking a delivery of seismic surveys and well logs"
 
 
 @trace_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    cfg = config.load(RunReportConfig)
+    cfg = config.load(ReportConfig)
     REPORT.check_input(event)
     run_id = str(event["run_id"])
     append_log_keys(run_id=run_id)
@@ -45,14 +43,25 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         athena=AthenaRunner.from_environment(),
         deadline_seconds=max(10.0, remaining / 5 - 5),
     )
-    base = f"{cfg.report_prefix}{run_id}/"
-    output.put(base + "report.md", markdown(summary).encode(), content_type="text/markdown")
-    output.put(
-        base + "report.json",
-        json.dumps(summary, default=str, sort_keys=True).encode(),
-        content_type="application/json",
-    )
     facts = summary["facts"]
+    request = ReportRequest(
+        run_id=run_id,
+        subject="SEG-Y surveys and LAS well logs: readability and compliance",
+        audience=AUDIENCE,
+        facts=facts,
+        tables={name: rows for name, rows in summary["tables"].items() if rows},
+    )
+    try:
+        outcome = produce_report(request, cfg, bedrock=aws_client("bedrock-runtime"), output=output)
+        narrative: dict[str, Any] = {"status": SUCCEEDED, **outcome.to_dict()}
+        report_uri = outcome.markdown_uri
+    except ReportModelError as error:
+        json_key, markdown_key = report_keys(cfg.report_prefix, run_id)
+        output.put(markdown_key, markdown(summary).encode(), content_type="text/markdown; charset=utf-8")
+        output.put(json_key, json.dumps(summary, default=str).encode(), content_type="application/json")
+        narrative = {"status": FAILED, "error": type(error).__name__, "reason": error.reason}
+        report_uri = f"s3://{cfg.output_bucket}/{markdown_key}"
+        logger.warning("report model failed (%s); the plain report was written", type(error).__name__)
     return {
         "run_id": run_id,
         "status": SUCCEEDED,
@@ -60,5 +69,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "succeeded": facts["succeeded"],
         "failed": facts["failed"],
         "pending": facts["pending"],
-        "report_uri": f"s3://{cfg.output_bucket}/{base}report.md",
+        "report_uri": report_uri,
+        "narrative": narrative,
+        "datasets": summary["datasets"],
+        "athena_bytes_scanned": summary["athena_bytes_scanned"],
     }
