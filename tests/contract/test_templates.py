@@ -231,7 +231,9 @@ def _snapshot_parameters(label: str) -> dict[str, str]:
 
 @pytest.mark.parametrize("uc", USE_CASES, ids=[uc.name for uc in USE_CASES])
 def test_the_expanded_resources_are_the_snapshot_plus_declared_changes(uc: catalog.UseCase) -> None:
-    snapshot = json.loads(SNAPSHOT.read_text())[uc.name]
+    snapshot = json.loads(SNAPSHOT.read_text()).get(uc.name)
+    if snapshot is None:
+        pytest.skip(f"{uc.name} was built on the shared blocks: there is no snapshot from before them")
     template = cfn_template.load(uc.template)
     for label, before_list in snapshot.items():
         before = dict(item.split(" ") for item in before_list)
