@@ -38,7 +38,7 @@ class InspectConfig(CommonConfig):
     max_las_mib: int = env("MAX_LAS_MIB", 64)
     anomaly_threshold: float = env("ANOMALY_THRESHOLD", DEFAULT_THRESHOLD)
     # Bytes per ranged GET: one sampled trace of a typical survey (1-4 KB) fits many times over.
-    read_block_bytes: int = env("READ_BLOCK_BYTES", 65536)
+    read_block_bytes: int = env("READ_BLOCK_BYTES", 16384)
 
 
 class Opened(AbstractContextManager["Opened"]):
