@@ -2,12 +2,14 @@
 
 ``lasio`` reads from a text stream, so a log is read straight from the object (:func:`read_las`
 takes text, :func:`read_las_bytes` a binary file object such as the ranged reader, decoded as
-UTF-8 or else Latin-1) with no copy in ``/tmp``. Wrapped files (``WRAP. YES``, one depth step over
-several lines) go through lasio's ``normal`` engine, the one that can unwrap them.
+UTF-8 or else Latin-1) with no copy in ``/tmp``. Unwrapped data goes through lasio's fast
+``numpy`` engine; wrapped files (``WRAP. YES``, one depth step over several lines) through its
+``normal`` engine, the one that can unwrap them (lasio switches by itself).
 
-The null value is never data: the header's ``NULL`` and the common sentinels (``-999.25``,
-``-9999.25`` and their positive forms, ``NA``, ``INF``, ``-``) become NaN (lasio's ``common`` null
-policy), are counted per curve as nulls and left out of every statistic.
+The null value is never data: the header's ``NULL`` (lasio's ``strict`` null policy) and the
+common sentinels ``-999.25`` and ``-9999.25`` and their positive forms, whatever the header
+declares, become NaN, are counted per curve as nulls and left out of every statistic. (lasio's own
+``common`` policy does the same and more, but takes seven times as long on a large log.)
 
 Anomalies are robust to the outliers they look for: per curve, the median and the median absolute
 deviation (MAD), and the modified z-score ``0.6745 * (x - median) / MAD``; a sample above
@@ -32,7 +34,8 @@ from shared.errors import PatternError
 
 logger = logging.getLogger(__name__)
 
-NULL_POLICY = "common"
+NULL_POLICY = "strict"  # the header NULL, by lasio; the sentinels below, by us (much faster)
+NULL_SENTINELS = (-999.25, 999.25, -9999.25, 9999.25)
 DEFAULT_THRESHOLD = 3.5
 MAX_ANOMALY_DEPTHS = 10
 REQUIRED_SECTIONS = ("V", "W", "C", "A")
@@ -175,7 +178,7 @@ def read_las(text: str, *, threshold: float = DEFAULT_THRESHOLD) -> WellLog:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            las = lasio.read(io.StringIO(text), engine="normal", null_policy=NULL_POLICY)
+            las = lasio.read(io.StringIO(text), null_policy=NULL_POLICY)
     except ValueError as error:  # lasio: "Cannot reshape ~A data size (N,) into K columns"
         raise WellLogDataError(
             f"~A data section (from line {a_line} to line {len(lines)}) does not fit the curves: {error}; "
@@ -187,7 +190,9 @@ def read_las(text: str, *, threshold: float = DEFAULT_THRESHOLD) -> WellLog:
         raise WellLogHeaderError(f"unreadable LAS header: {error}", section="header") from error
     if not las.curves:
         raise WellLogHeaderError("the ~Curve section declares no curves", section="~C")
-    data = np.asarray(las.data, dtype=np.float64)
+    data = np.array(las.data, dtype=np.float64)
+    if data.ndim == 2:
+        data[:, 1:][np.isin(data[:, 1:], NULL_SENTINELS)] = np.nan
     if data.ndim != 2 or data.shape[0] == 0:
         raise WellLogDataError(
             f"the ~A section (line {a_line}) holds no data rows", line=a_line, section="~A"
