@@ -87,7 +87,7 @@ def measure(path: Path) -> tuple[int, int, int, int]:
     source = S3AccessPoint("bench-bucket", client)
     tracemalloc.start()
     reader = RangedReader(source, path.name, etag="bench", size=client.size, block_size=BLOCK_BYTES)
-    summary = read_segy(reader, sampled_traces=SAMPLED_TRACES)  # type: ignore[arg-type]
+    summary = read_segy(reader, sampled_traces=SAMPLED_TRACES)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return reader.stats.bytes_fetched, reader.stats.requests, peak, summary.trace_count

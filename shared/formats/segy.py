@@ -35,7 +35,7 @@ import logging
 import math
 import struct
 from dataclasses import asdict, dataclass, field
-from typing import IO, Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -68,6 +68,14 @@ FORMATS: dict[int, tuple[str, int, str]] = {
     12: ("u8", 8, "uint64"),
     16: ("u1", 1, "uint8"),
 }
+
+
+class BinaryReader(Protocol):
+    """What the readers need of a file: a local file, ``io.BytesIO`` or the ranged reader."""
+
+    def seek(self, offset: int, whence: int = ..., /) -> int: ...
+
+    def read(self, size: int = ..., /) -> bytes | None: ...
 
 
 class SegyError(PatternError, ValueError):
@@ -202,7 +210,7 @@ class SegySummary:
 class _Counted:
     """Exact positioned reads on a binary file object, counting the bytes read."""
 
-    def __init__(self, fileobj: IO[bytes]) -> None:
+    def __init__(self, fileobj: BinaryReader) -> None:
         self.file = fileobj
         self.bytes_read = 0
         self.size = fileobj.seek(0, 2)
@@ -218,7 +226,7 @@ class _Counted:
                 **details,
             )
         self.file.seek(offset)
-        data = self.file.read(length)
+        data = self.file.read(length) or b""
         self.bytes_read += len(data)
         if len(data) != length:
             raise SegyTruncatedError(
@@ -474,7 +482,7 @@ def _extended_headers(reader: _Counted, binary: BinaryHeader, encoding: str) -> 
     return tuple(texts)
 
 
-def read_segy(fileobj: IO[bytes], *, sampled_traces: int = DEFAULT_SAMPLED_TRACES) -> SegySummary:
+def read_segy(fileobj: BinaryReader, *, sampled_traces: int = DEFAULT_SAMPLED_TRACES) -> SegySummary:
     """Read the headers and a sample of traces of one SEG-Y file (see the module docstring).
 
     ``fileobj`` is any seekable binary file object; only the headers and ``sampled_traces`` traces

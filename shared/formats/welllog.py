@@ -26,11 +26,12 @@ import logging
 import re
 import warnings
 from dataclasses import asdict, dataclass
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
 from shared.errors import PatternError
+from shared.formats.segy import BinaryReader
 
 logger = logging.getLogger(__name__)
 
@@ -232,9 +233,9 @@ def read_las(text: str, *, threshold: float = DEFAULT_THRESHOLD) -> WellLog:
     )
 
 
-def read_las_bytes(fileobj: IO[bytes], *, max_bytes: int, threshold: float = DEFAULT_THRESHOLD) -> WellLog:
+def read_las_bytes(fileobj: BinaryReader, *, max_bytes: int, threshold: float = DEFAULT_THRESHOLD) -> WellLog:
     """Read a LAS file from a binary file object (at most ``max_bytes``), UTF-8 or else Latin-1."""
-    raw = fileobj.read(max_bytes + 1)
+    raw = fileobj.read(max_bytes + 1) or b""
     if len(raw) > max_bytes:
         raise WellLogError(f"LAS file is larger than {max_bytes} bytes", limit=max_bytes)
     if b"\x00" in raw[:4096]:

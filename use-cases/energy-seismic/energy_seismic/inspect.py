@@ -15,13 +15,13 @@ import dataclasses
 import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import IO, Any
+from typing import Any, Protocol
 
 from energy_seismic import compliance
 from energy_seismic.files import LAS, SEGY, SUFFIXES, SourceFile, kind_of
 from shared.config import CommonConfig, env
 from shared.errors import FAILED, SUCCEEDED
-from shared.formats.segy import DEFAULT_SAMPLED_TRACES, SegyError, read_segy
+from shared.formats.segy import DEFAULT_SAMPLED_TRACES, BinaryReader, SegyError, read_segy
 from shared.formats.welllog import DEFAULT_THRESHOLD, WellLogError, read_las_bytes
 from shared.observability import stats, xray_subsegment
 from shared.polling.results import result_document, write_result
@@ -41,10 +41,14 @@ class InspectConfig(CommonConfig):
     read_block_bytes: int = env("READ_BLOCK_BYTES", 16384)
 
 
+class Source(BinaryReader, Protocol):
+    def close(self) -> None: ...
+
+
 class Opened(AbstractContextManager["Opened"]):
     """An open file object and what reading it cost (bytes fetched, requests)."""
 
-    def __init__(self, fileobj: IO[bytes], cost: Callable[[], dict[str, int]]) -> None:
+    def __init__(self, fileobj: Source, cost: Callable[[], dict[str, int]]) -> None:
         self.file = fileobj
         self.cost = cost
 
