@@ -104,6 +104,14 @@ COLD_START: dict[str, tuple[tuple[str, ...], dict[str, set[str]]]] = {
             "report": {"energy_seismic.report"},
         },
     ),
+    "healthcare-dicom": (
+        ("healthcare_dicom.deidentify", "healthcare_dicom.summary"),
+        {
+            "discovery": set(),
+            "deidentify": {"healthcare_dicom.deidentify"},
+            "summary": {"healthcare_dicom.summary"},
+        },
+    ),
 }
 
 
