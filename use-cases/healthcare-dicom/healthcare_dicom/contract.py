@@ -1,4 +1,4 @@
-"""UC5's own states (Deidentify, Summarize), on top of the skeleton's Discover, LoadChunk and RecordFailure."""
+"""UC5's own states (Deidentify, Summarize), beside the skeleton's Discover, LoadChunk, RecordFailure."""
 
 from __future__ import annotations
 
