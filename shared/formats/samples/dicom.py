@@ -51,6 +51,7 @@ def write_instance(
     private: bool = True,
     referenced_sop: str = "",
     frames: int = 1,
+    burned_in: bool = False,
 ) -> bytes:
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.sequence import Sequence
@@ -91,7 +92,7 @@ def write_instance(
     ds.PhotometricInterpretation = "MONOCHROME2"
     ds.RescaleSlope = 1
     ds.RescaleIntercept = -1024
-    ds.BurnedInAnnotation = "NO"
+    ds.BurnedInAnnotation = "YES" if burned_in else "NO"
     if frames > 1:
         ds.NumberOfFrames = frames
     if referenced_sop:

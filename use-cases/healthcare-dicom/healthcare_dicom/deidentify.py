@@ -72,8 +72,8 @@ class DeidentifyConfig(CommonConfig):
     comprehend_medical_region: str = env("COMPREHEND_MEDICAL_REGION", "")
     write_deidentified_copy: bool = env("WRITE_DEIDENTIFIED_COPY", True, parse=_flag)
     max_dicom_mib: int = env("MAX_DICOM_MIB", 512)
-    key_secret_arn: str = env("DEID_KEY_SECRET_ARN", "")
-    read_block_bytes: int = env("READ_BLOCK_BYTES", 65536)
+    key_secret_id: str = env("DEID_KEY_SECRET_ID", "")
+    read_block_bytes: int = env("READ_BLOCK_BYTES", 16384)
 
 
 def phi_region(cfg: DeidentifyConfig) -> tuple[str, str]:
@@ -261,9 +261,9 @@ def comprehend_medical_detector(region: str) -> Callable[[str], dict[str, Any]]:
     return detect
 
 
-def secret_key(secret_arn: str) -> bytes:
+def secret_key(secret_id: str) -> bytes:
     """The de-identification key from Secrets Manager (read once per cold start by the caller)."""
     from shared.clients import aws_client
 
-    value = aws_client("secretsmanager").get_secret_value(SecretId=secret_arn)["SecretString"]
+    value = aws_client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
     return str(value).encode()

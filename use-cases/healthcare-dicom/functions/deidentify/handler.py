@@ -31,8 +31,8 @@ logger = logging.getLogger(__name__)
 
 
 @functools.cache
-def _key(secret_arn: str) -> bytes:
-    return secret_key(secret_arn)
+def _key(secret_id: str) -> bytes:
+    return secret_key(secret_id)
 
 
 @trace_lambda_handler
@@ -62,7 +62,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         run_id=str(event["run_id"]),
         source=source.target,
         cfg=cfg,
-        deid_key=lambda: _key(cfg.key_secret_arn),
+        deid_key=lambda: _key(cfg.key_secret_id),
         detect=comprehend_medical_detector(region) if region else None,
         detect_reason=reason,
     )
