@@ -124,6 +124,18 @@ def test_free_text_findings_keep_types_and_offsets_never_text() -> None:
     found = free_text_phi({"ImageComments": "seen 2026-11-30 by Dr X"}, fake_detect, "")
     assert found["entities"]["ImageComments"] == [{"type": "DATE", "score": 0.99, "begin": 5, "end": 15}]
     assert "Dr X" not in json.dumps(found)
+    calls: list[str] = []
+
+    def counting(text: str) -> dict[str, Any]:
+        calls.append(text)
+        return fake_detect(text)
+
+    many = free_text_phi(
+        {"StudyDescription": "CT CHEST", "ImageComments": "on 2026-11-30", "ProtocolName": "P"}, counting, ""
+    )
+    assert len(calls) == 1 and many["calls"] == 1
+    assert many["entities"]["ImageComments"] == [{"type": "DATE", "score": 0.99, "begin": 3, "end": 13}]
+    assert many["phi_attributes"] == ["ImageComments"]
     skipped = free_text_phi({"ImageComments": "x"}, None, "not offered")
     assert skipped["status"] == "SKIPPED" and skipped["reason"] == "not offered"
 

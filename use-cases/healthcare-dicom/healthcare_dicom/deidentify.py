@@ -92,32 +92,59 @@ def phi_region(cfg: DeidentifyConfig) -> tuple[str, str]:
     return cfg.comprehend_medical_region, ""
 
 
+def _batches(texts: dict[str, str]) -> tuple[list[tuple[str, list[tuple[str, int]]]], list[str]]:
+    """The attributes joined into as few DetectPHI texts as fit (one per instance, typically).
+
+    Each batch is ``(text, [(keyword, start offset in text)])``; values are joined by newlines. A
+    value longer than the limit is cut to it (listed in the second item).
+    """
+    batches: list[tuple[str, list[tuple[str, int]]]] = []
+    truncated: list[str] = []
+    text = ""
+    spans: list[tuple[str, int]] = []
+    for keyword, value in sorted(texts.items()):
+        if len(value) > DETECT_PHI_MAX_CHARS:
+            truncated.append(keyword)
+            value = value[:DETECT_PHI_MAX_CHARS]
+        if text and len(text) + 1 + len(value) > DETECT_PHI_MAX_CHARS:
+            batches.append((text, spans))
+            text, spans = "", []
+        if text:
+            text += "\n"
+        spans.append((keyword, len(text)))
+        text += value
+    if text:
+        batches.append((text, spans))
+    return batches, truncated
+
+
 def free_text_phi(
     texts: dict[str, str], detect: Callable[[str], dict[str, Any]] | None, reason: str
 ) -> dict[str, Any]:
-    """DetectPHI over each free-text attribute: entity types, scores and offsets per attribute, no text."""
+    """DetectPHI over the free-text attributes, one call per 20,000 characters (one per instance,
+    typically, since DetectPHI bills at least 100 characters a call): entity types, scores and
+    offsets within each attribute's value, never the text."""
     if not texts:
         return {"status": SKIPPED, "reason": "no free-text attribute holds text"}
     if detect is None:
         return {"status": SKIPPED, "reason": reason, "attributes": sorted(texts)}
-    found: dict[str, list[dict[str, Any]]] = {}
-    truncated = []
-    for keyword, text in sorted(texts.items()):
-        if len(text) > DETECT_PHI_MAX_CHARS:
-            truncated.append(keyword)
-            text = text[:DETECT_PHI_MAX_CHARS]
-        entities = detect(text).get("Entities", [])
-        found[keyword] = [
-            {
-                "type": e.get("Type"),
-                "score": round(float(e.get("Score", 0.0)), 3),
-                "begin": e.get("BeginOffset"),
-                "end": e.get("EndOffset"),
-            }
-            for e in entities
-        ]
+    found: dict[str, list[dict[str, Any]]] = {keyword: [] for keyword in texts}
+    batches, truncated = _batches(texts)
+    for text, spans in batches:
+        for entity in detect(text).get("Entities", []):
+            begin = int(entity.get("BeginOffset", 0))
+            keyword, start = next((k, st) for k, st in reversed(spans) if st <= begin)
+            found[keyword].append(
+                {
+                    "type": entity.get("Type"),
+                    "score": round(float(entity.get("Score", 0.0)), 3),
+                    "begin": begin - start,
+                    "end": int(entity.get("EndOffset", begin)) - start,
+                }
+            )
     return {
         "status": SUCCEEDED,
+        "calls": len(batches),
         "entities": found,
         "phi_attributes": sorted(k for k, v in found.items() if v),
         "truncated": truncated,
