@@ -37,10 +37,12 @@ import struct
 import warnings
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.errors import PatternError
-from shared.formats.segy import BinaryReader
+
+if TYPE_CHECKING:  # only the Protocol: importing segy would load numpy, which this reader never needs
+    from shared.formats.segy import BinaryReader
 
 logger = logging.getLogger(__name__)
 
