@@ -27,6 +27,8 @@ SUITES: tuple[str, ...] = (
     "media",
     "eda",
     "legal_compliance",
+    "seismic",
+    "dicom",
 )
 
 

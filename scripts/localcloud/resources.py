@@ -4,7 +4,8 @@ moto 5.2.5 silently skips ``AWS::Scheduler::Schedule`` (and schedule groups),
 ``AWS::Lambda::EventInvokeConfig``,
 ``AWS::CloudWatch::Alarm``, ``AWS::CloudWatch::CompositeAlarm``, ``AWS::S3::AccessPoint``,
 ``AWS::Glue::Database``, ``AWS::Glue::Table`` and ``AWS::Athena::WorkGroup`` (which the local
-Athena, ``athena.py``, reads). After
+Athena, ``athena.py``, reads), and ``AWS::SecretsManager::Secret`` (its ``GenerateSecretString``
+gives a random value of that length). After
 a deploy this module reads the stack's template back, keeps the skipped resources whose Condition
 holds for the stack's parameters, resolves their properties against the deployed stack (physical
 ids, GetAtt of created resources, parameters, conditions) and creates them through the service
@@ -33,6 +34,7 @@ SKIPPED_TYPES = (
     "AWS::Glue::Database",
     "AWS::Glue::Table",
     "AWS::Athena::WorkGroup",
+    "AWS::SecretsManager::Secret",
 )
 _NAME_PROPERTY = {
     "AWS::Lambda::EventInvokeConfig": "FunctionName",
@@ -44,6 +46,7 @@ _NAME_PROPERTY = {
     "AWS::Glue::Database": "DatabaseInput.Name",
     "AWS::Glue::Table": "TableInput.Name",
     "AWS::Athena::WorkGroup": "Name",
+    "AWS::SecretsManager::Secret": "Name",
 }
 _ALARM_INTS = ("Period", "EvaluationPeriods", "DatapointsToAlarm")
 
@@ -204,6 +207,13 @@ def _create(session: Any, region: str, account_id: str, kind: str, name: str, pr
             AccountId=account_id, Name=name, Bucket=props["Bucket"]
         )
         return f"arn:aws:s3:{region}:{account_id}:accesspoint/{name}"
+    if kind == "AWS::SecretsManager::Secret":
+        import secrets
+
+        length = int((props.get("GenerateSecretString") or {}).get("PasswordLength", 32))
+        value = props.get("SecretString") or secrets.token_hex(length)[:length]
+        client = session.client("secretsmanager", region_name=region)
+        return str(client.create_secret(Name=name, SecretString=value)["ARN"])
     if kind in ("AWS::Glue::Database", "AWS::Glue::Table", "AWS::Athena::WorkGroup"):
         return _create_analytics(
             session.client(kind.split("::")[1].lower(), region_name=region), kind, name, props

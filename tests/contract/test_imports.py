@@ -122,6 +122,22 @@ COLD_START: dict[str, tuple[tuple[str, ...], dict[str, set[str]]]] = {
             "report": {"legal_compliance.report"},
         },
     ),
+    "energy-seismic": (
+        ("energy_seismic.inspect", "energy_seismic.report"),
+        {
+            "discovery": set(),
+            "inspect": {"numpy", "energy_seismic.inspect"},
+            "report": {"energy_seismic.report"},
+        },
+    ),
+    "healthcare-dicom": (
+        ("healthcare_dicom.deidentify", "healthcare_dicom.summary"),
+        {
+            "discovery": set(),
+            "deidentify": {"healthcare_dicom.deidentify"},
+            "summary": {"healthcare_dicom.summary"},
+        },
+    ),
 }
 
 

@@ -26,6 +26,7 @@ IAM_TYPES = {"AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"}
 # Actions whose API offers no resource-level permission, so "*" is the only resource they can name.
 ACTIONS_WITHOUT_RESOURCES = {
     "cloudwatch:PutMetricData",
+    "comprehendmedical:DetectPHI",
     "ecr:GetAuthorizationToken",
     "logs:CreateLogDelivery",
     "logs:DeleteLogDelivery",
