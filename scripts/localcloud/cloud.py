@@ -36,6 +36,7 @@ from scripts.localcloud import delivery
 from scripts.localcloud.ai_standins import AIStandIns
 from scripts.localcloud.async_invoke import AsyncInvoker
 from scripts.localcloud.athena import AthenaStandIn
+from scripts.localcloud.comprehend import ComprehendStandIn
 from scripts.localcloud.emf import EmfExtractor
 from scripts.localcloud.eventbridge import EventBridgeAdapter
 from scripts.localcloud.kinesis_poller import KinesisPoller, MappingStats
@@ -122,6 +123,9 @@ class LocalCloud:
         self.athena = AthenaStandIn(self.client)
         self.athena.install()
         self._installed.append(self.athena)
+        self.comprehend = ComprehendStandIn()  # Comprehend detect calls (scripts/localcloud/comprehend.py)
+        self.comprehend.install()
+        self._installed.append(self.comprehend)
         self.session = boto3.Session(region_name=self.region)
         self._clients: dict[str, Any] = {}
         self.account_id = self.client("sts").get_caller_identity()["Account"]
