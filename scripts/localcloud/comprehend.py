@@ -47,7 +47,7 @@ PII_LANGUAGES = frozenset({"en", "es"})
 THROTTLE_MARKER = "[stand-in: throttle]"
 
 _STOP = {
-    "en": "the of and to in is that for it with as was on are by this be from or an at which we our "
+    "en": "a the of and to in is that for it with as was on are by this be from or an at which we our "
     "their these have has not but can also been were they its more than such into between using",
     "es": "el la de que y en los del se las por un para con una su al lo como más pero sus le ya "
     "o este sí porque esta entre cuando muy sin sobre también",

@@ -96,6 +96,14 @@ COLD_START: dict[str, tuple[tuple[str, ...], dict[str, set[str]]]] = {
             },
         },
     ),
+    "education-research": (
+        ("education_research.search_index", "education_research.papers"),
+        {
+            "discovery": set(),
+            "paper": {"education_research.papers"},
+            "index": set(),
+        },
+    ),
 }
 
 

@@ -83,7 +83,8 @@ def index_run(
     succeeded: list[dict[str, Any]] = []
     failures: list[dict[str, Any]] = []
     missing: list[str] = []
-    comprehend = {"calls": 0, "text_bytes": 0, "chunks": 0, "languages": {}}
+    comprehend = {"calls": 0, "text_bytes": 0, "chunks": 0}
+    languages: dict[str, int] = {}
     for file in run_files(output, chunks_key):
         try:
             body = json.loads(output.get_bytes(output_key(str(file["key"]), str(file["etag"]))))
@@ -97,7 +98,6 @@ def index_run(
                 comprehend["calls"] += int(section.get("calls", 0))
                 comprehend["text_bytes"] += int(section.get("text_bytes", 0))
                 comprehend["chunks"] += int(section.get("chunks", 0))
-                languages = comprehend["languages"]
                 languages[section["language"]] = languages.get(section["language"], 0) + 1
         else:
             failures.append(
@@ -121,7 +121,9 @@ def index_run(
             os.unlink(path)
     output.put(GRAPH_KEY, json.dumps(graph, ensure_ascii=False).encode(), content_type="application/json")
     today = datetime.now(UTC).date()
-    with DatasetWriter(output.target, root=dataset.DATASET_ROOT, run_id=run_id, client=writer_client) as writer:
+    with DatasetWriter(
+        output.target, root=dataset.DATASET_ROOT, run_id=run_id, client=writer_client
+    ) as writer:
         for paper in succeeded:
             writer.write(dataset.PAPERS, dataset.paper_record(paper, run_id), dt=today)
     report = {
@@ -137,7 +139,7 @@ def index_run(
         "changes": changes.to_dict(),
         "index": index_stats,
         "graph": {k: graph[k] for k in ("papers", "internal_edges")} | {"edges": len(graph["edges"])},
-        "comprehend": comprehend,
+        "comprehend": {**comprehend, "languages": languages},
         "dataset": writer.summary.to_dict(),
     }
     key = summary_key(run_id)

@@ -2,8 +2,8 @@
 
 The rules follow the layout of most papers' first page: the title first (one or two lines), the
 authors below it, then ``Abstract`` and ``Keywords:`` (also ``Key words``, ``Index Terms``,
-``Palabras clave``, ``Schlüsselwörter``). The PDF's document info fills a missing title; a missing
-keyword line is filled by the caller from Comprehend key phrases. Missing fields stay empty and
+``Palabras clave``, ``Schlüsselwörter``). A missing keyword line is filled by the caller from
+Comprehend key phrases. Missing fields stay empty and
 are listed in :attr:`PaperMetadata.missing`, never invented.
 """
 
@@ -89,7 +89,7 @@ def _front_matter(lines: list[str]) -> tuple[str, list[str], int]:
         line = lines[index]
         if _ABSTRACT.match(line) or _KEYWORDS.match(line) or _DOI_LINE.match(line):
             break
-        if title_lines and split_authors(line) and "," in line or (title_lines and " and " in line):
+        if (title_lines and split_authors(line) and "," in line) or (title_lines and " and " in line):
             break
         if title_lines and len(split_authors(line)) == 1 and len(line.split()) <= 4:
             break
@@ -130,16 +130,13 @@ def _keywords(lines: list[str]) -> list[str]:
     return []
 
 
-def parse_paper(text: str, metadata: dict[str, str] | None = None) -> PaperMetadata:
-    """The metadata of a paper from its text (and the PDF's document info, for a missing title)."""
-    info = metadata or {}
+def parse_paper(text: str) -> PaperMetadata:
+    """The metadata of a paper from its text."""
     body = text[: len(text) - len(reference_section(text))] if reference_section(text) else text
     lines = [line.strip() for line in body.splitlines() if line.strip()]
     title, authors, after = _front_matter(lines)
-    if not title and info.get("Title"):
-        title = info["Title"].strip()
     front = "\n".join(lines[:60])
-    doi = find_doi(front) or find_doi(info.get("doi", "") or info.get("DOI", ""))
+    doi = find_doi(front)
     years = [int(y) for y in re.findall(r"\b(19\d{2}|20\d{2})\b", front)]
     return PaperMetadata(
         title=title,

@@ -1,17 +1,15 @@
-"""The text layer of a PDF, read with pypdf, and typed errors that say what is wrong with a file.
+"""The text layer of a PDF and typed errors that say what is wrong with a file.
 
-:func:`read_pdf` returns a :class:`PdfText` (page count, text per page, document metadata) or
-raises a :class:`PdfError` subclass naming the defect: not a PDF at all (a wrong extension),
-truncated or corrupt, encrypted, zero pages, or no text layer (an image-only scan). A scan is not
-OCRed here: this use case records why it was skipped (``NoTextLayerError``).
-
-The shared document core (``shared/documents``, branch ``documents``) has the same reader for the
-other document use cases; this module is the small, local one UC13 needs.
+:func:`read_pdf` reads with the shared document core (``shared.documents.pdf``, pypdf) and returns
+a :class:`PdfText` (text per page, and per page the core's OCR decision) or raises a
+:class:`PdfError` subclass naming the defect: not a PDF at all (a wrong extension), truncated or
+corrupt, encrypted, zero pages, or no usable text layer on any page (an image-only scan). A scan
+is not OCRed here: this use case records why it was skipped (``NoTextLayerError``). Each is a
+:class:`~shared.polling.errors.FileRejectedError`, so it becomes the file's FAILED result.
 """
 
 from __future__ import annotations
 
-import io
 import logging
 from dataclasses import dataclass, field
 
@@ -51,7 +49,8 @@ class NoTextLayerError(PdfError):
 @dataclass
 class PdfText:
     pages: list[str]
-    metadata: dict[str, str] = field(default_factory=dict)
+    # Per page, why it needed no OCR (or why it would have): shared.documents.pdf.ocr_decision.
+    ocr_reasons: list[str] = field(default_factory=list)
 
     @property
     def page_count(self) -> int:
@@ -67,41 +66,29 @@ class PdfText:
 
 
 def read_pdf(data: bytes, key: str = "") -> PdfText:
-    """The text of every page and the document info of ``data`` (see the module docstring)."""
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError, PdfStreamError
+    """The text of every page of ``data`` (see the module docstring)."""
+    from shared.documents import errors, pdf
 
     where = f" ({key})" if key else ""
-    start = data[:1024].lstrip()
-    if not start.startswith(PDF_MAGIC):
-        shown = data[:8].hex()
-        raise NotPdfError(f"not a PDF{where}: the file starts with bytes {shown}, not %PDF-", key=key)
-    if b"%%EOF" not in data[-2048:]:
-        raise CorruptPdfError(
-            f"truncated PDF{where}: no %%EOF marker at the end ({len(data)} bytes)", key=key
-        )
+    kinds: tuple[tuple[type[Exception], type[PdfError]], ...] = (
+        (errors.UnsupportedFormatError, NotPdfError),
+        (errors.TruncatedDocumentError, CorruptPdfError),
+        (errors.CorruptDocumentError, CorruptPdfError),
+        (errors.EncryptedDocumentError, EncryptedPdfError),
+        (errors.EmptyDocumentError, EmptyPdfError),
+    )
     try:
-        reader = PdfReader(io.BytesIO(data), strict=False)
-        if reader.is_encrypted:
-            try:
-                opened = reader.decrypt("")
-            except Exception as error:  # noqa: BLE001 - pypdf raises several types for crypto it lacks
-                raise EncryptedPdfError(f"encrypted PDF{where}: {error}", key=key) from error
-            if not opened:
-                raise EncryptedPdfError(f"encrypted PDF{where}: a password is required", key=key)
-        pages = [page.extract_text() or "" for page in reader.pages]
-        info = reader.metadata or {}
-        metadata = {str(k).lstrip("/"): str(v) for k, v in info.items() if isinstance(v, str)}
-    except PdfError:
-        raise
-    except (PdfReadError, PdfStreamError, ValueError, KeyError, TypeError) as error:
-        raise CorruptPdfError(f"corrupt PDF{where}: {type(error).__name__}: {error}", key=key) from error
-    if not pages:
-        raise EmptyPdfError(f"PDF with zero pages{where}", key=key)
-    result = PdfText(pages, metadata)
-    if result.pages_with_text == 0:
+        document = pdf.read_pdf(data)
+    except errors.DocumentError as error:
+        kind = next((ours for theirs, ours in kinds if isinstance(error, theirs)), CorruptPdfError)
+        shown = f"; the file starts with bytes {data[:8].hex()}" if kind is NotPdfError else ""
+        raise kind(f"{error.reason}{where}{shown}", key=key, **error.details) from error
+    decisions = [pdf.ocr_decision(page, MIN_PAGE_CHARS) for page in document.pages]
+    result = PdfText([page.text for page in document.pages], [d.reason for d in decisions])
+    if not any(d.skip_ocr for d in decisions):
         raise NoTextLayerError(
-            f"no text layer{where}: {result.page_count} page(s) of images; OCR is not run for papers",
+            f"no usable text layer{where}: {decisions[0].reason} ({result.page_count} page(s)); "
+            "OCR is not run for papers",
             key=key,
             pages=result.page_count,
         )

@@ -126,7 +126,9 @@ def process_paper(
         return summary(body)
 
     if file.size > limit:
-        return failed(f"file is {file.size} bytes, above MAX_PDF_MIB={cfg.max_pdf_mib}", "ObjectTooLargeError")
+        return failed(
+            f"file is {file.size} bytes, above MAX_PDF_MIB={cfg.max_pdf_mib}", "ObjectTooLargeError"
+        )
     data = source.get_bytes(file.key, max_bytes=limit)
     try:
         with xray_subsegment("read_pdf", {"bytes": len(data)}):
@@ -134,7 +136,7 @@ def process_paper(
     except PdfError as error:
         return failed(error.reason, type(error).__name__)
     text = pdf.text
-    meta = parse_paper(text, pdf.metadata)
+    meta = parse_paper(text)
     analysis = None
     calls_before = sum(comprehend.calls.values())
     if cfg.enable_comprehend:

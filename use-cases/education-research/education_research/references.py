@@ -94,7 +94,7 @@ def reference_section(text: str) -> str:
 def split_entries(section: str) -> list[str]:
     """The entries of a reference section, each on one line."""
     for pattern in (_BRACKETED, _NUMBERED):
-        starts = [m for m in pattern.finditer(section)]
+        starts = list(pattern.finditer(section))
         if len(starts) >= 1:
             entries = []
             for index, match in enumerate(starts):

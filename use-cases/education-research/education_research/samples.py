@@ -40,7 +40,9 @@ def _wrap(line: str, width: int = WRAP) -> list[str]:
     return out
 
 
-def write_pdf(lines: list[str], *, title: str = "", image_only: bool = False, zero_pages: bool = False) -> bytes:
+def write_pdf(
+    lines: list[str], *, title: str = "", image_only: bool = False, zero_pages: bool = False
+) -> bytes:
     """A PDF whose pages show ``lines`` (wrapped), or one page with only a drawn shape."""
     wrapped = [piece for line in lines for piece in (_wrap(line) if line else [""])]
     pages = [wrapped[i : i + LINES_PER_PAGE] for i in range(0, len(wrapped), LINES_PER_PAGE)] or [[]]
@@ -140,8 +142,10 @@ COLLECTION: tuple[Paper, ...] = (
         doi="10.5555/edu.2024.001",
         keywords=("full-text search", "institutional repositories", "information retrieval"),
         references=(
-            "Alan Turing. Citation Graphs in Practice. Journal of Scholarly Data, 2023. doi:10.5555/edu.2023.014",
-            "Edsger Dijkstra. Ranking Functions Revisited. Information Retrieval Letters, 2019. doi:10.5555/ir.2019.7",
+            "Alan Turing. Citation Graphs in Practice. Journal of Scholarly Data, 2023. "
+            "doi:10.5555/edu.2023.014",
+            "Edsger Dijkstra. Ranking Functions Revisited. Information Retrieval Letters, 2019. "
+            "doi:10.5555/ir.2019.7",
             "Barbara Liskov. Metadata Quality in Digital Libraries. Library Systems, 2022.",
         ),
         body=_BODY,
@@ -182,7 +186,8 @@ COLLECTION: tuple[Paper, ...] = (
         "compare it with learned sparse retrieval on a corpus of 40,000 papers.",
         doi="10.5555/ir.2019.7",
         references=(
-            "Karen Sparck Jones. A Statistical Interpretation of Term Specificity. Journal of Documentation, 1972. "
+            "Karen Sparck Jones. A Statistical Interpretation of Term Specificity. "
+            "Journal of Documentation, 1972. "
             "doi:10.1108/eb026526",
         ),
         body=_BODY[1:],
@@ -214,7 +219,8 @@ COLLECTION: tuple[Paper, ...] = (
         "reciprocal rank and recall for each query class and each field weighting.",
         doi="10.5555/edu.2021.502",
         references=(
-            "Edsger Dijkstra. Ranking Functions Revisited. Information Retrieval Letters, 2019. doi:10.5555/ir.2019.7",
+            "Edsger Dijkstra. Ranking Functions Revisited. Information Retrieval Letters, 2019. "
+            "doi:10.5555/ir.2019.7",
             "Alan Turing. Citation graphs in practice. Journal of Scholarly Data, 2023.",
         ),
         body=_LONG_BODY,

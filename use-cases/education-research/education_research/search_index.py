@@ -247,7 +247,7 @@ def search(connection: sqlite3.Connection, text: str, limit: int = 10) -> list[H
         FROM papers_fts JOIN papers p ON p.source_key = papers_fts.source_key
         WHERE papers_fts MATCH ?
         ORDER BY rank LIMIT ?
-        """,  # noqa: S608 - only the constant weights and SQL are formatted in; the query is bound
+        """,
         (query, limit),
     ).fetchall()
     return [
@@ -262,12 +262,19 @@ def citation_graph(connection: sqlite3.Connection) -> dict[str, Any]:
     for key, title, doi, year, source in connection.execute(
         "SELECT paper_key, title, doi, year, source_key FROM papers ORDER BY source_key"
     ):
-        nodes[key] = {"key": key, "title": title, "doi": doi, "year": year, "in_collection": True, "file": source}
+        nodes[key] = {
+            "key": key,
+            "title": title,
+            "doi": doi,
+            "year": year,
+            "in_collection": True,
+            "file": source,
+        }
     edges = []
     for citing, cited, title, doi, year in connection.execute(
         f"""SELECT p.paper_key, {_graph_key_sql()}, c.cited_title, c.cited_doi, c.cited_year
             FROM citations c JOIN papers p ON p.source_key = c.citing_source_key
-            ORDER BY p.paper_key, c.rowid"""  # noqa: S608 - constant SQL
+            ORDER BY p.paper_key, c.rowid"""
     ):
         nodes.setdefault(
             cited, {"key": cited, "title": title, "doi": doi, "year": year, "in_collection": False}
