@@ -78,11 +78,11 @@ def seed(cloud: Any, access_point: Any, files: int) -> int:
     return len(bodies)
 
 
-def search_cache() -> Path:
+def search_cache(build_root: Path | None = None) -> Path:
     """Where ``make search`` looks for the last downloaded index (the demo writes it)."""
-    from scripts import catalog
+    from scripts.packaging import DEFAULT_BUILD_ROOT
 
-    return catalog.ROOT / "build" / "education-research" / "search" / "papers.sqlite"
+    return (build_root or DEFAULT_BUILD_ROOT) / "education-research" / "search" / "papers.sqlite"
 
 
 def download_index(cloud: Any, bucket: str, target: Path) -> Path:
@@ -234,7 +234,7 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
             f"{changes}",
         )
     with step("keep the index for make search"):
-        cache = download_index(cloud, bucket, search_cache())
+        cache = download_index(cloud, bucket, search_cache(cloud.build_root))
         summary.extra["search index"] = str(cache)
     summary.extra["runs"] = 3
     keys: list[str] = []

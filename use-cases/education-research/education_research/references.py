@@ -28,7 +28,7 @@ _HEADING = re.compile(
 )
 _BRACKETED = re.compile(r"^\s*\[(\d{1,4})\]\s*", re.MULTILINE)
 _NUMBERED = re.compile(r"^\s*(\d{1,4})\.\s+(?=[A-ZÀ-Þ])", re.MULTILINE)
-_YEAR = re.compile(r"\((19\d{2}|20\d{2})[a-z]?\)|\b(19\d{2}|20\d{2})\b")
+_YEAR = re.compile(r"\((1[5-9]\d{2}|20\d{2})[a-z]?\)|\b(1[5-9]\d{2}|20\d{2})\b")
 _DOI_LABEL = re.compile(r"\s*(?:doi:|https?://(?:dx\.)?doi\.org/)\s*", re.IGNORECASE)
 
 

@@ -73,7 +73,7 @@ def render(path: Path, query: str, limit: int) -> str:
         authors = ", ".join(hit.authors[:3]) + (" et al." if len(hit.authors) > 3 else "")
         lines.append(f"{rank:>2}. {hit.title} ({hit.year or 'n.d.'}) {authors}")
         lines.append(f"    {hit.doi or 'no DOI'} | cited by {hit.cited_by} | {hit.source_key}")
-        lines.append(f"    {hit.snippet}")
+        lines.append(f"    {' '.join(hit.snippet.split())}")
     return "\n".join(lines)
 
 

@@ -251,7 +251,7 @@ def search(connection: sqlite3.Connection, text: str, limit: int = 10) -> list[H
         (query, limit),
     ).fetchall()
     return [
-        Hit(row[0], row[1], json.loads(row[2]), row[3], row[4], round(-float(row[5]), 4), row[6], int(row[7]))
+        Hit(row[0], row[1], json.loads(row[2]), row[3], row[4], round(-float(row[5]), 6), row[6], int(row[7]))
         for row in rows
     ]
 
