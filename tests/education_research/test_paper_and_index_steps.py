@@ -127,7 +127,7 @@ def test_index_step_reads_the_run_and_builds_index_graph_dataset(
     local = tmp_path / "downloaded.sqlite"
     local.write_bytes(output.get_bytes(INDEX_KEY))
     connection = sqlite3.connect(local)
-    assert [h.title for h in search(connection, "metadata quality")][0] == samples.COLLECTION[2].title
+    assert search(connection, "metadata quality")[0].title == samples.COLLECTION[2].title
     connection.close()
 
 
