@@ -193,12 +193,12 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
         # "Citation graphs in practice" is cited by DOI in one paper and by its title alone in another:
         # both citations reach the one node keyed by its DOI.
         edges = {(e["from"], e["to"]) for e in graph["edges"]}
-        keys = {n["key"] for n in graph["nodes"]}
+        node_keys = {n["key"] for n in graph["nodes"]}
         summary.flow(
             "a work cited with and without its DOI is one node",
             ("doi:10.5555/edu.2021.502", "doi:10.5555/edu.2023.014") in edges
             and ("doi:10.5555/edu.2024.001", "doi:10.5555/edu.2023.014") in edges
-            and "title:citation graphs in practice" not in keys,
+            and "title:citation graphs in practice" not in node_keys,
         )
     with step("query the papers table with Athena"):
         rows = _athena(cloud, stack)
