@@ -101,7 +101,7 @@ COLD_START: dict[str, tuple[tuple[str, ...], dict[str, set[str]]]] = {
         {
             "discovery": set(),
             "paper": {"education_research.papers"},
-            "index": set(),
+            "index": {"education_research.search_index"},
         },
     ),
 }

@@ -143,3 +143,15 @@ def test_index_step_lists_a_file_without_result_as_missing(
     index_run(output, run_id="r", chunks_key=chunks_key, cfg=index_cfg)
     report = json.loads(output.get_bytes(summary_key("r")))
     assert report["missing"] == ["papers/b.pdf"] and report["failed"] == 1 and report["papers"] == 0
+
+
+def test_a_paper_with_a_keyword_line_costs_one_comprehend_call(
+    stores: tuple[S3AccessPoint, S3AccessPoint],
+) -> None:
+    source, output = stores
+    paper = samples.COLLECTION[0]
+    body = run(source, output, put(source, paper.key, paper.pdf()), language_chars=500)
+    section = body["comprehend"]
+    assert section["calls"] == 1 and section["sent_chars"] == 500
+    assert section["skipped"] == {"key_phrases": "the paper has a keyword line"}
+    assert body["paper"]["keywords_source"] == "paper"

@@ -1,10 +1,12 @@
 """One paper version into its result document: text layer, metadata, language and key phrases.
 
 The PDF is read from the access point (its listed size checked first), its text layer parsed
-(:mod:`education_research.papers`), and Comprehend detects the language and the key phrases over
-the whole text in byte chunks (``shared.language``); the key phrases fill the keywords of a paper
-that has no keyword line. A broken file is a FAILED result with the reader's reason
-(:mod:`education_research.pdftext`); throttling raises and is retried by the state.
+(:mod:`education_research.papers`), and Comprehend (``shared.language``, byte chunks) detects the
+language from the opening ``LANGUAGE_CHARS`` characters and, only for a paper without a keyword
+line, the key phrases of its first ``KEY_PHRASE_CHARS`` characters, which then fill its keywords.
+Comprehend bills per 100 characters, so the whole text is never sent. A broken file is a FAILED
+result with the reader's reason (:mod:`education_research.pdftext`); throttling raises and is
+retried by the state.
 
 The result document carries a ``paper`` section with everything the index step needs, including
 the first ``INDEX_BODY_CHARS`` characters of the text, so the index is built without reading any
@@ -23,8 +25,8 @@ from education_research.papers import PaperMetadata, parse_paper
 from education_research.pdftext import PdfError, read_pdf
 from shared.config import CommonConfig, env
 from shared.errors import FAILED, SUCCEEDED
-from shared.language.chunking import utf8_size
-from shared.language.comprehend import Comprehend, LanguageAnalysis
+from shared.language.chunking import chunk_text, utf8_size
+from shared.language.comprehend import Comprehend, LanguageAnalysis, unsupported_reason
 from shared.observability import stats, xray_subsegment
 from shared.polling.results import result_document, write_result
 from shared.s3ap import S3AccessPoint
@@ -41,6 +43,10 @@ class PaperConfig(CommonConfig):
     output_bucket: str = env("OUTPUT_BUCKET")
     max_pdf_mib: int = env("MAX_PDF_MIB", 50)
     enable_comprehend: bool = env("ENABLE_COMPREHEND", True)
+    # Comprehend bills per 100 characters: the language comes from the opening characters, and key
+    # phrases (only for a paper without a keyword line) from the front matter, never the whole text.
+    language_chars: int = env("LANGUAGE_CHARS", 2_000)
+    key_phrase_chars: int = env("KEY_PHRASE_CHARS", 10_000)
     index_body_chars: int = env("INDEX_BODY_CHARS", 20_000)
 
 
@@ -69,8 +75,26 @@ def keywords_from_phrases(analysis: LanguageAnalysis, limit: int = KEYWORDS_FROM
     return [first[p] for p in ranked[:limit]]
 
 
+def describe(
+    comprehend: Comprehend, text: str, *, needs_keywords: bool, cfg: PaperConfig
+) -> LanguageAnalysis:
+    """The paper's language; and, when it has no keyword line, key phrases of its front matter."""
+    language, score = comprehend.dominant_language(text[: cfg.language_chars])
+    front = text[: cfg.key_phrase_chars]
+    analysis = LanguageAnalysis(language, score, chunks=len(chunk_text(front)))
+    if not needs_keywords:
+        analysis.skipped["key_phrases"] = "the paper has a keyword line"
+        return analysis
+    reason = unsupported_reason("key_phrases", language)
+    if reason:
+        analysis.skipped["key_phrases"] = reason
+        return analysis
+    analysis.key_phrases = comprehend.key_phrases(front, language)
+    return analysis
+
+
 def comprehend_section(
-    comprehend: Comprehend, analysis: LanguageAnalysis | None, text: str, calls_before: int
+    comprehend: Comprehend, analysis: LanguageAnalysis | None, text: str, calls_before: int, cfg: PaperConfig
 ) -> dict[str, Any]:
     if analysis is None:
         return {"status": "SKIPPED", "reason": "ENABLE_COMPREHEND is false"}
@@ -81,6 +105,8 @@ def comprehend_section(
         "key_phrases": len(analysis.key_phrases),
         "chunks": analysis.chunks,
         "text_bytes": utf8_size(text),
+        "sent_chars": min(len(text), cfg.language_chars)
+        + (min(len(text), cfg.key_phrase_chars) if analysis.key_phrases else 0),
         "calls": sum(comprehend.calls.values()) - calls_before,
         "skipped": analysis.skipped,
     }
@@ -141,8 +167,8 @@ def process_paper(
     calls_before = sum(comprehend.calls.values())
     if cfg.enable_comprehend:
         with xray_subsegment("comprehend", {"bytes": utf8_size(text)}):
-            analysis = comprehend.analyse(text, ("key_phrases",))
-        if not meta.keywords:
+            analysis = describe(comprehend, text, needs_keywords=not meta.keywords, cfg=cfg)
+        if not meta.keywords and analysis.key_phrases:
             meta.keywords = keywords_from_phrases(analysis)
             meta.keywords_source = "comprehend"
     language = analysis.language if analysis else ""
@@ -158,7 +184,7 @@ def process_paper(
             "paper": paper_section(
                 file, meta, language=language, pages=pdf.page_count, body=text[: cfg.index_body_chars]
             ),
-            "comprehend": comprehend_section(comprehend, analysis, text, calls_before),
+            "comprehend": comprehend_section(comprehend, analysis, text, calls_before, cfg),
         },
     )
     write_result(output, body)

@@ -1,7 +1,7 @@
 """Index: the run's results into the SQLite FTS5 search index, the citation graph and the papers dataset.
 
 Reads only the run's chunk list (from Discover) and the result documents of its files
-(``education_research.indexing``).
+(``education_research.indexing``). The FTS5 check runs when this module is imported.
 """
 
 from __future__ import annotations
@@ -11,6 +11,10 @@ from typing import Any
 
 from education_research.contract import INDEX
 from education_research.indexing import IndexConfig, index_run
+
+# Imported at cold start on purpose: it checks that this runtime's sqlite3 has FTS5 and fails the
+# function's initialisation with Fts5UnavailableError (and the SQLite version) when it has not.
+from education_research.search_index import SQLITE_VERSION  # noqa: F401
 from shared import config
 from shared.clients import aws_client
 from shared.observability import append_log_keys, trace_lambda_handler
