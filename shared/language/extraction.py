@@ -70,8 +70,8 @@ class DocumentSchema:
     instructions: str = ""
 
     def __post_init__(self) -> None:
-        from jsonschema import Draft202012Validator
-        from jsonschema.exceptions import SchemaError
+        from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+        from jsonschema.exceptions import SchemaError  # type: ignore[import-untyped]
 
         try:
             Draft202012Validator.check_schema(self.schema)
