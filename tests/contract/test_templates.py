@@ -26,6 +26,8 @@ IAM_TYPES = {"AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"}
 # Actions whose API offers no resource-level permission, so "*" is the only resource they can name.
 ACTIONS_WITHOUT_RESOURCES = {
     "cloudwatch:PutMetricData",
+    "comprehend:DetectDominantLanguage",
+    "comprehend:DetectKeyPhrases",
     "ecr:GetAuthorizationToken",
     "logs:CreateLogDelivery",
     "logs:DeleteLogDelivery",
@@ -231,7 +233,9 @@ def _snapshot_parameters(label: str) -> dict[str, str]:
 
 @pytest.mark.parametrize("uc", USE_CASES, ids=[uc.name for uc in USE_CASES])
 def test_the_expanded_resources_are_the_snapshot_plus_declared_changes(uc: catalog.UseCase) -> None:
-    snapshot = json.loads(SNAPSHOT.read_text())[uc.name]
+    snapshot = json.loads(SNAPSHOT.read_text()).get(uc.name)
+    if snapshot is None:
+        pytest.skip(f"{uc.name} was built on the shared blocks from the start: no pre-loop snapshot")
     template = cfn_template.load(uc.template)
     for label, before_list in snapshot.items():
         before = dict(item.split(" ") for item in before_list)

@@ -14,6 +14,9 @@ from shared.polling.contract import STEPS as POLLING_STEPS
 
 logger = logging.getLogger(__name__)
 
+# The papers discovery lists (case-insensitive suffixes).
+SUFFIXES = (".pdf",)
+
 PAPER = StepContract(
     "Paper",
     requires=(*FILE_ITEM, "run_id"),

@@ -33,7 +33,6 @@ from shared.s3ap import S3AccessPoint
 
 logger = logging.getLogger(__name__)
 
-SUFFIXES = (".pdf",)
 KEYWORDS_FROM_PHRASES = 6
 
 

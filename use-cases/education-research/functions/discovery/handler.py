@@ -13,7 +13,7 @@ import dataclasses
 import logging
 from typing import Any
 
-from education_research.process import SUFFIXES
+from education_research.contract import SUFFIXES
 from shared import config
 from shared.clients import aws_client
 from shared.config import env, parse_suffixes
