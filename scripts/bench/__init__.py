@@ -29,6 +29,7 @@ SUITES: tuple[str, ...] = (
     "legal_compliance",
     "seismic",
     "dicom",
+    "language",
 )
 
 

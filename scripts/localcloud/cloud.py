@@ -37,6 +37,7 @@ from scripts.localcloud.ai_standins import AIStandIns
 from scripts.localcloud.async_invoke import AsyncInvoker
 from scripts.localcloud.athena import AthenaStandIn
 from scripts.localcloud.deadline import DeadlineStandIn
+from scripts.localcloud.comprehend import ComprehendStandIn
 from scripts.localcloud.emf import EmfExtractor
 from scripts.localcloud.eventbridge import EventBridgeAdapter
 from scripts.localcloud.kinesis_poller import KinesisPoller, MappingStats
@@ -130,6 +131,9 @@ class LocalCloud:
         for standin in (self.deadline, self.moderation):
             standin.install()
             self._installed.append(standin)
+        self.comprehend = ComprehendStandIn()  # Comprehend detect calls (scripts/localcloud/comprehend.py)
+        self.comprehend.install()
+        self._installed.append(self.comprehend)
         # Textract and Rekognition DetectText (scripts/localcloud/textract.py).
         self.textract = TextractStandIn(self._read_s3, self._sns_delivery)
         self.textract.install()

@@ -138,6 +138,14 @@ COLD_START: dict[str, tuple[tuple[str, ...], dict[str, set[str]]]] = {
             "summary": {"healthcare_dicom.summary"},
         },
     ),
+    "education-research": (
+        ("education_research.search_index", "education_research.papers"),
+        {
+            "discovery": set(),
+            "paper": {"education_research.papers"},
+            "index": {"education_research.search_index"},
+        },
+    ),
 }
 
 

@@ -27,6 +27,8 @@ IAM_TYPES = {"AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"}
 ACTIONS_WITHOUT_RESOURCES = {
     "cloudwatch:PutMetricData",
     "comprehendmedical:DetectPHI",
+    "comprehend:DetectDominantLanguage",
+    "comprehend:DetectKeyPhrases",
     "ecr:GetAuthorizationToken",
     "logs:CreateLogDelivery",
     "logs:DeleteLogDelivery",
