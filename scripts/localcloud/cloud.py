@@ -36,8 +36,8 @@ from scripts.localcloud import delivery
 from scripts.localcloud.ai_standins import AIStandIns
 from scripts.localcloud.async_invoke import AsyncInvoker
 from scripts.localcloud.athena import AthenaStandIn
-from scripts.localcloud.deadline import DeadlineStandIn
 from scripts.localcloud.comprehend import ComprehendStandIn
+from scripts.localcloud.deadline import DeadlineStandIn
 from scripts.localcloud.emf import EmfExtractor
 from scripts.localcloud.eventbridge import EventBridgeAdapter
 from scripts.localcloud.kinesis_poller import KinesisPoller, MappingStats
