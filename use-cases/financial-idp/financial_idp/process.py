@@ -41,6 +41,8 @@ from shared.s3ap import S3AccessPoint
 
 logger = logging.getLogger(__name__)
 
+# The per-file step's status for a document that waits for an asynchronous job (the Choice reads it).
+WAITING_FOR_JOB = "ASYNC"
 SUFFIXES = (".pdf", ".tif", ".tiff", ".jpg", ".jpeg", ".png")
 MB = 1024 * 1024
 
@@ -226,7 +228,7 @@ def process_file(
         return {
             **file.to_dict(),
             "run_id": run_id,
-            "status": ASYNC,
+            "status": WAITING_FOR_JOB,
             "doc_type": reading.doc_type,
             "textract_kind": kind_for(reading.doc_type),
             "ocr_pages": list(plan.ocr_pages),

@@ -36,8 +36,13 @@ def _money(value: Decimal) -> str:
 
 def invoice_page(number: int, *, wrong_total: bool = False, bad_date: bool = False) -> list[Run]:
     """One invoice page; its totals add up unless ``wrong_total``; its date parses unless ``bad_date``."""
+    return invoice_pages(number, 1, wrong_total=wrong_total, bad_date=bad_date)[0]
+
+
+def invoice_pages(number: int, pages: int, *, wrong_total: bool = False, bad_date: bool = False) -> list[list[Run]]:
+    """One invoice over ``pages`` pages: the header on the first, the items split, the totals on the last."""
     vendor, currency = VENDORS[number % len(VENDORS)], CURRENCIES[number % len(CURRENCIES)]
-    items = [ITEMS[(number + i) % len(ITEMS)] for i in range(2 + number % 3)]
+    items = [ITEMS[(number + i) % len(ITEMS)] for i in range(2 + number % 3 + 2 * (pages - 1))]
     rows = [[name, str(qty), _money(price), _money(price * qty)] for name, qty, price in items]
     subtotal = sum((price * qty for _, qty, price in items), Decimal(0))
     tax = (subtotal * Decimal("0.10")).quantize(Decimal("0.01"))
@@ -50,14 +55,21 @@ def invoice_page(number: int, *, wrong_total: bool = False, bad_date: bool = Fal
         Run(f"Currency: {currency}", 72, 148),
         Run("Bill To: Example Retail Inc", 330, 100),
     ]
-    runs += docs.table_runs(["Description", "Qty", "Unit Price", "Amount"], rows, [72, 300, 360, 460], 190)
-    y = 190 + 16 * (len(rows) + 2)
-    runs += [
-        Run(f"Subtotal: {_money(subtotal)}", 360, y),
-        Run(f"Tax: {_money(tax)}", 360, y + 16),
-        Run(f"Total: {_money(total)}", 360, y + 32),
-    ]
-    return runs
+    per_page = -(-len(rows) // pages)
+    result = []
+    for page in range(pages):
+        page_rows = rows[page * per_page : (page + 1) * per_page]
+        page_runs = runs if page == 0 else [Run(vendor, 72, 60, 16), Run(f"Page {page + 1} of {pages}", 72, 100)]
+        page_runs += docs.table_runs(["Description", "Qty", "Unit Price", "Amount"], page_rows, [72, 300, 360, 460], 190)
+        if page == pages - 1:
+            y = 190 + 16 * (len(page_rows) + 2)
+            page_runs += [
+                Run(f"Subtotal: {_money(subtotal)}", 360, y),
+                Run(f"Tax: {_money(tax)}", 360, y + 16),
+                Run(f"Total: {_money(total)}", 360, y + 32),
+            ]
+        result.append(page_runs)
+    return result
 
 
 def statement_pages(number: int, pages: int = 2, *, rows_per_page: int = 6) -> list[list[Run]]:
@@ -131,7 +143,7 @@ def plan() -> list[Sample]:
         Sample("invoices/2026-11/scans/INV-00005.pdf", lambda: docs.image_pdf([invoice_page(5)]), "invoice", "sync"),
         Sample(
             "invoices/2026-11/scans/INV-00006.tiff",
-            lambda: docs.scan([invoice_page(6), invoice_page(7)], "TIFF"),
+            lambda: docs.scan(invoice_pages(6, 2), "TIFF"),
             "invoice",
             "async",
         ),
