@@ -182,35 +182,3 @@ def settle_notifications(
             raise
         outcomes.append({"job_id": note.job_id, "outcome": note.status})
     return outcomes
-
-
-class Classified:
-    """A Textract client whose errors are sorted by :func:`shared.polling.aws.call`.
-
-    Throttling becomes ``TransientServiceError`` (retried); a refusal of the document itself
-    becomes ``FileRejectedError`` (a FAILED result naming Textract's code); anything else, such as
-    access denied, propagates unchanged.
-    """
-
-    PER_FILE_CODES = frozenset(
-        {
-            "UnsupportedDocumentException",
-            "BadDocumentException",
-            "DocumentTooLargeException",
-            "InvalidS3ObjectException",
-        }
-    )
-
-    def __init__(self, client: Any, service: str = "textract") -> None:
-        self._client = client
-        self._service = service
-
-    def __getattr__(self, name: str) -> Any:
-        from shared.polling.aws import call
-
-        fn = getattr(self._client, name)
-
-        def invoke(**kwargs: Any) -> Any:
-            return call(self._service, name, fn, per_item_codes=self.PER_FILE_CODES, **kwargs)
-
-        return invoke

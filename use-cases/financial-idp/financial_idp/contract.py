@@ -15,10 +15,12 @@ from shared.polling.contract import STEPS as POLLING_STEPS
 
 logger = logging.getLogger(__name__)
 
+# Every answer carries the file fields on, and ``ocr_pages``/``textract_kind`` (empty unless
+# ``status`` is ASYNC), so the wait and the Catch read only what Extract produced.
 EXTRACT = StepContract(
     "Extract",
     requires=(*FILE_ITEM, "run_id"),
-    produces=("key", "etag", "status"),
+    produces=(*FILE_ITEM, "run_id", "status", "ocr_pages", "textract_kind"),
 )
 # A ``.waitForTaskToken`` task: ``requires`` is what the start function reads from its payload,
 # ``produces`` what the callback's SendTaskSuccess holds.

@@ -31,7 +31,16 @@ STATEMENT = "statement"
 DOCUMENT_TYPES = (INVOICE, STATEMENT)
 PASS, FAIL, NOT_APPLICABLE = "PASS", "FAIL", "NOT_APPLICABLE"
 TOLERANCE = Decimal("0.01")
-DATE_FORMATS = ("%Y-%m-%d", "%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y", "%d.%m.%Y", "%m/%d/%Y", "%Y/%m/%d")
+DATE_FORMATS = (
+    "%Y-%m-%d",
+    "%d %b %Y",
+    "%d %B %Y",
+    "%b %d, %Y",
+    "%B %d, %Y",
+    "%d.%m.%Y",
+    "%m/%d/%Y",
+    "%Y/%m/%d",
+)
 _NUMBER = re.compile(r"-?\(?[\d,]*\d(?:\.\d+)?\)?")
 
 
@@ -53,7 +62,7 @@ def parse_amount(text: str | None) -> Decimal | None:
     if not match:
         return None
     raw = match.group(0)
-    negative = raw.startswith("(") and raw.endswith(")") or raw.startswith("-")
+    negative = (raw.startswith("(") and raw.endswith(")")) or raw.startswith("-")
     try:
         value = Decimal(raw.strip("()-").replace(",", ""))
     except InvalidOperation:
@@ -158,7 +167,7 @@ def invoice_fields(document: ParsedDocument) -> tuple[dict[str, Any], list[Findi
         "confidence": {k: confidence(k) for k in ("VENDOR_NAME", "INVOICE_RECEIPT_ID", "TOTAL")},
     }
     findings: list[Finding] = []
-    amounts_listed = [parse_amount(i["amount"]) for i in items]
+    amounts_listed = [parse_amount(str(i["amount"]) if i["amount"] is not None else None) for i in items]
     if not items or subtotal is None:
         findings.append(Finding("line_items_sum_to_subtotal", NOT_APPLICABLE, "no line items or no subtotal"))
     elif any(a is None for a in amounts_listed):
@@ -167,7 +176,11 @@ def invoice_fields(document: ParsedDocument) -> tuple[dict[str, Any], list[Findi
         summed = sum((a for a in amounts_listed if a is not None), Decimal(0))
         ok = abs(summed - subtotal) <= TOLERANCE
         findings.append(
-            Finding("line_items_sum_to_subtotal", PASS if ok else FAIL, f"items {_money(summed)} vs subtotal {_money(subtotal)}")
+            Finding(
+                "line_items_sum_to_subtotal",
+                PASS if ok else FAIL,
+                f"items {_money(summed)} vs subtotal {_money(subtotal)}",
+            )
         )
     if subtotal is None or total is None:
         findings.append(Finding("subtotal_plus_tax_equals_total", NOT_APPLICABLE, "no subtotal or no total"))
@@ -178,19 +191,24 @@ def invoice_fields(document: ParsedDocument) -> tuple[dict[str, Any], list[Findi
             Finding(
                 "subtotal_plus_tax_equals_total",
                 PASS if ok else FAIL,
-                f"{_money(subtotal)} + {_money(tax or Decimal(0))} = {_money(expected)} vs total {_money(total)}",
+                f"{_money(subtotal)} + {_money(tax or Decimal(0))} = {_money(expected)} "
+                f"vs total {_money(total)}",
             )
         )
     findings.append(_date_finding({"invoice_date": fields["invoice_date"], "due_date": fields["due_date"]}))
     findings.append(_currency_finding(currency))
     missing = [k for k in ("vendor", "invoice_number", "total") if not fields[k]]
     findings.append(
-        Finding("required_fields_present", FAIL if missing else PASS, f"missing: {', '.join(missing)}" if missing else "vendor, number, total")
+        Finding(
+            "required_fields_present",
+            FAIL if missing else PASS,
+            f"missing: {', '.join(missing)}" if missing else "vendor, number, total",
+        )
     )
     return fields, findings
 
 
-_PERIOD = re.compile(r"(?P<start>.+?)\s+(?:to|-|–|until)\s+(?P<end>.+)$")
+_PERIOD = re.compile(r"(?P<start>.+?)\s+(?:to|-|\u2013|until)\s+(?P<end>.+)$")
 _DATE_HEADERS = ("date", "posted", "booking date", "value date")
 
 
@@ -255,15 +273,16 @@ def statement_fields(document: ParsedDocument) -> tuple[dict[str, Any], list[Fin
     if opening is None or closing is None or not transactions:
         findings.append(Finding("transactions_reconcile", NOT_APPLICABLE, "no balances or no transactions"))
     else:
-        debits = sum((parse_amount(t["debit"]) or Decimal(0) for t in transactions), Decimal(0))
-        credits = sum((parse_amount(t["credit"]) or Decimal(0) for t in transactions), Decimal(0))
+        debits = sum((parse_amount(str(t["debit"] or "")) or Decimal(0) for t in transactions), Decimal(0))
+        credits = sum((parse_amount(str(t["credit"] or "")) or Decimal(0) for t in transactions), Decimal(0))
         expected = opening + credits - debits
         ok = abs(expected - closing) <= TOLERANCE
         findings.append(
             Finding(
                 "transactions_reconcile",
                 PASS if ok else FAIL,
-                f"{_money(opening)} + {_money(credits)} - {_money(debits)} = {_money(expected)} vs closing {_money(closing)}",
+                f"{_money(opening)} + {_money(credits)} - {_money(debits)} = {_money(expected)} "
+                f"vs closing {_money(closing)}",
             )
         )
     dates = {"period_start": start, "period_end": end}
@@ -274,7 +293,11 @@ def statement_fields(document: ParsedDocument) -> tuple[dict[str, Any], list[Fin
     findings.append(_currency_finding(currency))
     missing = [k for k in ("account", "period_start") if not fields[k]]
     findings.append(
-        Finding("required_fields_present", FAIL if missing else PASS, f"missing: {', '.join(missing)}" if missing else "account, period")
+        Finding(
+            "required_fields_present",
+            FAIL if missing else PASS,
+            f"missing: {', '.join(missing)}" if missing else "account, period",
+        )
     )
     return fields, findings
 

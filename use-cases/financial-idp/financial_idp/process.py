@@ -61,7 +61,9 @@ class SourceFile:
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> SourceFile:
-        return cls(str(event["key"]), str(event["etag"]), int(event["size"]), str(event.get("last_modified", "")))
+        return cls(
+            str(event["key"]), str(event["etag"]), int(event["size"]), str(event.get("last_modified", ""))
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -110,7 +112,10 @@ def read(data: bytes, file: SourceFile) -> Reading:
         if runs:
             text_part = parse_layout(analyse(runs), info.page_count)
     else:
-        decisions = [{"page": n, "skip_ocr": False, "reason": f"{info.format.upper()} scan; OCR needed"} for n in ocr_pages]
+        decisions = [
+            {"page": n, "skip_ocr": False, "reason": f"{info.format.upper()} scan; OCR needed"}
+            for n in ocr_pages
+        ]
     doc_type, why = classify(file.key, text_part.text() if text_part else "")
     return Reading(info, decisions, ocr_pages, text_part, doc_type, why)
 
@@ -182,7 +187,9 @@ def finish(
     }
 
 
-def fail(output: S3AccessPoint, file: SourceFile, *, run_id: str, source: str, error: DocumentError) -> dict[str, Any]:
+def fail(
+    output: S3AccessPoint, file: SourceFile, *, run_id: str, source: str, error: DocumentError
+) -> dict[str, Any]:
     """The FAILED result of a document that cannot be read as it is."""
     doc = result_document(
         key=file.key,
@@ -191,7 +198,10 @@ def fail(output: S3AccessPoint, file: SourceFile, *, run_id: str, source: str, e
         source=source,
         reason=error.reason,
         error=type(error).__name__,
-        sections={"run_id": run_id, "details": {k: v for k, v in error.details.items() if isinstance(v, (str, int))}},
+        sections={
+            "run_id": run_id,
+            "details": {k: v for k, v in error.details.items() if isinstance(v, (str, int))},
+        },
     )
     write_result(output, doc)
     logger.warning("document %s FAILED: %s", file.key, type(error).__name__)
@@ -213,7 +223,9 @@ def process_file(
     if file.size > max_bytes:
         from shared.documents.errors import DocumentLimitError
 
-        error = DocumentLimitError(f"{file.size} bytes is over this stack's MaxDocumentMiB ({max_bytes // MB} MiB)")
+        error = DocumentLimitError(
+            f"{file.size} bytes is over this stack's MaxDocumentMiB ({max_bytes // MB} MiB)"
+        )
         return fail(output, file, run_id=run_id, source=source.target, error=error)
     data = source.get_bytes(file.key, if_match=file.etag, max_bytes=max_bytes)
     try:
@@ -235,7 +247,9 @@ def process_file(
         }
     if plan.mode == SYNC:
         try:
-            parts.append(analyze_pages(textract, data, reading.info, plan.ocr_pages, kind_for(reading.doc_type)))
+            parts.append(
+                analyze_pages(textract, data, reading.info, plan.ocr_pages, kind_for(reading.doc_type))
+            )
         except DocumentError as error:
             return fail(output, file, run_id=run_id, source=source.target, error=error)
         calls = len(plan.ocr_pages)
@@ -301,7 +315,9 @@ def collect_file(
     """After the wait: page the job's results, delete the staged copy, finish the document."""
     from shared.documents.textract import StagedDocument, TextractJobError, collect, unstage
 
-    staged = StagedDocument(str(job["staging_bucket"]), str(job["staging_key"]), tuple(int(p) for p in job["page_map"]))
+    staged = StagedDocument(
+        str(job["staging_bucket"]), str(job["staging_key"]), tuple(int(p) for p in job["page_map"])
+    )
     try:
         ocr_part = collect(textract, str(job["job_id"]), str(job["kind"]), staged.page_map)
     except TextractJobError as error:

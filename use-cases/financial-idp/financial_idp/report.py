@@ -104,7 +104,9 @@ def row(document: Mapping[str, Any], run_id: str) -> dict[str, Any]:
     }
 
 
-def build_report(output: S3AccessPoint, *, run_id: str, chunks_key: str, now: datetime | None = None) -> dict[str, Any]:
+def build_report(
+    output: S3AccessPoint, *, run_id: str, chunks_key: str, now: datetime | None = None
+) -> dict[str, Any]:
     """Write the run's dataset rows and summary; returns the summary."""
     now = now or datetime.now(UTC)
     counts: Counter[str] = Counter()
@@ -146,7 +148,8 @@ def build_report(output: S3AccessPoint, *, run_id: str, chunks_key: str, now: da
         "dataset": writer.summary.to_dict(),
         "report_key": f"runs/{run_id}/report.json",
     }
-    output.put(summary["report_key"], json.dumps(summary, indent=1).encode(), content_type="application/json")
+    report_key = f"runs/{run_id}/report.json"
+    output.put(report_key, json.dumps(summary, indent=1).encode(), content_type="application/json")
     logger.info(
         "run %s: %d documents (%s), %d need review, %d missing",
         run_id,

@@ -39,7 +39,9 @@ def invoice_page(number: int, *, wrong_total: bool = False, bad_date: bool = Fal
     return invoice_pages(number, 1, wrong_total=wrong_total, bad_date=bad_date)[0]
 
 
-def invoice_pages(number: int, pages: int, *, wrong_total: bool = False, bad_date: bool = False) -> list[list[Run]]:
+def invoice_pages(
+    number: int, pages: int, *, wrong_total: bool = False, bad_date: bool = False
+) -> list[list[Run]]:
     """One invoice over ``pages`` pages: the header on the first, the items split, the totals on the last."""
     vendor, currency = VENDORS[number % len(VENDORS)], CURRENCIES[number % len(CURRENCIES)]
     items = [ITEMS[(number + i) % len(ITEMS)] for i in range(2 + number % 3 + 2 * (pages - 1))]
@@ -59,8 +61,12 @@ def invoice_pages(number: int, pages: int, *, wrong_total: bool = False, bad_dat
     result = []
     for page in range(pages):
         page_rows = rows[page * per_page : (page + 1) * per_page]
-        page_runs = runs if page == 0 else [Run(vendor, 72, 60, 16), Run(f"Page {page + 1} of {pages}", 72, 100)]
-        page_runs += docs.table_runs(["Description", "Qty", "Unit Price", "Amount"], page_rows, [72, 300, 360, 460], 190)
+        page_runs = (
+            runs if page == 0 else [Run(vendor, 72, 60, 16), Run(f"Page {page + 1} of {pages}", 72, 100)]
+        )
+        page_runs += docs.table_runs(
+            ["Description", "Qty", "Unit Price", "Amount"], page_rows, [72, 300, 360, 460], 190
+        )
         if page == pages - 1:
             y = 190 + 16 * (len(page_rows) + 2)
             page_runs += [
@@ -102,7 +108,9 @@ def statement_pages(number: int, pages: int = 2, *, rows_per_page: int = 6) -> l
                     _money(balance),
                 ]
             )
-        runs += docs.table_runs(["Date", "Description", "Debit", "Credit", "Balance"], rows, [72, 150, 330, 400, 470], 170)
+        runs += docs.table_runs(
+            ["Date", "Description", "Debit", "Credit", "Balance"], rows, [72, 150, 330, 400, 470], 170
+        )
         if page == pages - 1:
             runs.append(Run(f"Closing Balance: {_money(balance)}", 330, 170 + 16 * (rows_per_page + 2)))
         result.append(runs)
@@ -124,7 +132,12 @@ class Sample:
 def plan() -> list[Sample]:
     """The demo's documents: every route, both types, a failed rule, and each broken variant."""
     return [
-        Sample("invoices/2026-11/INV-00001.pdf", lambda: docs.text_pdf([invoice_page(1)]), "invoice", "text-layer"),
+        Sample(
+            "invoices/2026-11/INV-00001.pdf",
+            lambda: docs.text_pdf([invoice_page(1)]),
+            "invoice",
+            "text-layer",
+        ),
         Sample(
             "invoices/2026-11/INV-00002.pdf",
             lambda: docs.text_pdf([invoice_page(2, wrong_total=True)]),
@@ -132,7 +145,12 @@ def plan() -> list[Sample]:
             "text-layer",
             needs_review=True,
         ),
-        Sample("invoices/2026-11/scans/INV-00003.jpg", lambda: docs.scan([invoice_page(3)], "JPEG"), "invoice", "sync"),
+        Sample(
+            "invoices/2026-11/scans/INV-00003.jpg",
+            lambda: docs.scan([invoice_page(3)], "JPEG"),
+            "invoice",
+            "sync",
+        ),
         Sample(
             "invoices/2026-11/scans/INV-00004.png",
             lambda: docs.scan([invoice_page(4, bad_date=True)], "PNG"),
@@ -140,14 +158,24 @@ def plan() -> list[Sample]:
             "sync",
             needs_review=True,
         ),
-        Sample("invoices/2026-11/scans/INV-00005.pdf", lambda: docs.image_pdf([invoice_page(5)]), "invoice", "sync"),
+        Sample(
+            "invoices/2026-11/scans/INV-00005.pdf",
+            lambda: docs.image_pdf([invoice_page(5)]),
+            "invoice",
+            "sync",
+        ),
         Sample(
             "invoices/2026-11/scans/INV-00006.tiff",
             lambda: docs.scan(invoice_pages(6, 2), "TIFF"),
             "invoice",
             "async",
         ),
-        Sample("statements/2026-10/acct-7001.pdf", lambda: docs.text_pdf(statement_pages(1)), "statement", "text-layer"),
+        Sample(
+            "statements/2026-10/acct-7001.pdf",
+            lambda: docs.text_pdf(statement_pages(1)),
+            "statement",
+            "text-layer",
+        ),
         Sample(
             "statements/2026-10/acct-7002-scan.pdf",
             lambda: docs.image_pdf(statement_pages(2, pages=3)),
@@ -165,7 +193,11 @@ def plan() -> list[Sample]:
             lambda: docs.truncated(docs.text_pdf([invoice_page(8)])),
             error="TruncatedDocumentError",
         ),
-        Sample("inbox/encrypted.pdf", lambda: docs.encrypted(docs.text_pdf([invoice_page(9)])), error="EncryptedDocumentError"),
+        Sample(
+            "inbox/encrypted.pdf",
+            lambda: docs.encrypted(docs.text_pdf([invoice_page(9)])),
+            error="EncryptedDocumentError",
+        ),
         Sample("inbox/empty.pdf", docs.zero_pages, error="EmptyDocumentError"),
         Sample("inbox/photo.pdf", lambda: docs.scan([invoice_page(10)], "PNG"), error="WrongExtensionError"),
     ]

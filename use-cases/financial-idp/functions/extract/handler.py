@@ -12,7 +12,7 @@ from financial_idp.process import MB, ExtractConfig, SourceFile, collect_file, p
 from shared import config
 from shared.clients import aws_client
 from shared.config import env
-from shared.documents.asyncjobs import Classified
+from shared.documents.textract import Classified
 from shared.observability import append_log_keys, trace_lambda_handler
 from shared.s3ap import S3AccessPoint
 
@@ -36,7 +36,17 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     source, output = S3AccessPoint(cfg.access_point, s3), S3AccessPoint(cfg.output_bucket, s3)
     max_bytes = cfg.max_document_mib * MB
     if collecting:
-        return collect_file(
-            source, output, file, run_id=str(event["run_id"]), job=event["job"], textract=textract, s3=s3, max_bytes=max_bytes
+        return collect_file(  # the last per-file step: nothing reads more than the summary
+            source,
+            output,
+            file,
+            run_id=str(event["run_id"]),
+            job=event["job"],
+            textract=textract,
+            s3=s3,
+            max_bytes=max_bytes,
         )
-    return process_file(source, output, file, run_id=str(event["run_id"]), textract=textract, max_bytes=max_bytes)
+    carried = {**file.to_dict(), "run_id": str(event["run_id"]), "ocr_pages": [], "textract_kind": ""}
+    return carried | process_file(
+        source, output, file, run_id=str(event["run_id"]), textract=textract, max_bytes=max_bytes
+    )

@@ -29,7 +29,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     cfg = config.load(CallbackConfig)
     outcomes = settle_notifications(
         event,
-        store=TaskTokenStore(cfg.token_table, client=aws_client("dynamodb"), ttl_seconds=cfg.callback_timeout_seconds),
+        store=TaskTokenStore(
+            cfg.token_table, client=aws_client("dynamodb"), ttl_seconds=cfg.callback_timeout_seconds
+        ),
         sfn=aws_client("stepfunctions"),
         textract=aws_client("textract", cfg.textract_region or None),
         s3=aws_client("s3"),

@@ -13,7 +13,8 @@ from financial_idp.process import MB, ExtractConfig, SourceFile, start_async
 from shared import config
 from shared.clients import aws_client
 from shared.config import env
-from shared.documents.asyncjobs import AsyncSettings, Classified
+from shared.documents.asyncjobs import AsyncSettings
+from shared.documents.textract import Classified
 from shared.observability import append_log_keys, trace_lambda_handler
 from shared.s3ap import S3AccessPoint
 from shared.tasktokens import TaskTokenStore
@@ -47,9 +48,13 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         execution_id=str(event["execution_id"]),
         ocr_pages=[int(p) for p in event["ocr_pages"]],
         textract_kind=str(event["textract_kind"]),
-        settings=AsyncSettings(cfg.staging_bucket, cfg.textract_topic_arn, cfg.textract_role_arn, cfg.job_name_prefix),
+        settings=AsyncSettings(
+            cfg.staging_bucket, cfg.textract_topic_arn, cfg.textract_role_arn, cfg.job_name_prefix
+        ),
         textract=Classified(aws_client("textract", cfg.textract_region or None)),
         s3=s3,
-        store=TaskTokenStore(cfg.token_table, client=aws_client("dynamodb"), ttl_seconds=cfg.callback_timeout_seconds),
+        store=TaskTokenStore(
+            cfg.token_table, client=aws_client("dynamodb"), ttl_seconds=cfg.callback_timeout_seconds
+        ),
         max_bytes=cfg.max_document_mib * MB,
     )
