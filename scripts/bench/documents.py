@@ -42,7 +42,7 @@ def _runs(pages: list[Any]) -> list[Any]:
     from scripts.localcloud.textract import _runs_from_layout
     from shared.formats.samples.documents import render
 
-    out = []
+    out: list[Any] = []
     for index, page in enumerate(pages):
         _, layout = render(page, dpi=100)
         out.extend(run for page_runs in _runs_from_layout([layout], index + 1) for run in page_runs)
