@@ -150,6 +150,8 @@ def test_the_recorded_metrics_cover_every_handler_metric_of_both_use_cases() -> 
     body = render_dashboard.dashboard_body()
     data = render_dashboard.dashboard_data(body, SnapshotSource(points), render_dashboard.window_for(points))
     use_cases = {dict(p.dimensions)["UseCase"] for p in points}
-    assert use_cases == {uc.name for uc in catalog.USE_CASES if uc.number and uc.exists}
+    # UC9 and UC11 recorded the snapshot; a use case built since joins it when the snapshot is refreshed.
+    assert {"autonomous-driving", "retail-catalog"} <= use_cases
+    assert use_cases <= {uc.name for uc in catalog.USE_CASES if uc.number and uc.exists}
     empty = [body["widgets"][i]["properties"]["title"] for i, lines in data.items() if not lines]
     assert empty == []
