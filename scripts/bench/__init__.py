@@ -30,6 +30,7 @@ SUITES: tuple[str, ...] = (
     "seismic",
     "dicom",
     "language",
+    "documents",
 )
 
 

@@ -321,7 +321,7 @@ class LocalCloud:
         return self.sagemaker.complete_pending() | self.textract.complete_pending()
 
     def _sns_delivery(self, topic_arn: str, message: str) -> None:
-        sns_delivery(self.session, self.region, self.invoke_async)(topic_arn, message)
+        sns_delivery(self.session, self.region)(topic_arn, message)
 
     # -- schedules, rules, streams, events --
 

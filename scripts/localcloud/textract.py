@@ -21,8 +21,8 @@ Rekognition DetectText refuses anything but JPEG/PNG and Bytes over 5 MB.
 
 Async jobs stay ``IN_PROGRESS`` until :meth:`TextractStandIn.complete_pending` runs them (the local
 cloud pumps it while a Step Functions execution waits); the job then publishes Textract's
-completion message to its ``NotificationChannel`` topic, and the message reaches the topic's
-Lambda subscribers through ``deliver``. Get* results page with ``MaxResults`` and ``NextToken``.
+completion message to its ``NotificationChannel`` topic through ``deliver`` (moto's SNS then
+invokes the topic's Lambda subscribers). Get* results page with ``MaxResults`` and ``NextToken``.
 """
 
 from __future__ import annotations
@@ -671,33 +671,11 @@ class TextractStandIn:
         hooks.uninstall(self._handlers)
 
 
-def sns_delivery(session: Any, region: str, invoke_async: Callable[[str, Any], Any]) -> Deliver:
-    """Publish to the topic (moto keeps it) and hand the SNS event to each Lambda subscriber."""
+def sns_delivery(session: Any, region: str) -> Deliver:
+    """Publish the completion message to the job's topic; moto's SNS hands it to the topic's Lambda
+    subscribers (through the local runtime), as SNS does."""
 
     def deliver(topic_arn: str, message: str) -> None:
-        sns = session.client("sns", region_name=region)
-        sns.publish(TopicArn=topic_arn, Message=message)
-        subscriptions = sns.list_subscriptions_by_topic(TopicArn=topic_arn).get("Subscriptions", [])
-        for subscription in subscriptions:
-            if subscription.get("Protocol") != "lambda":
-                continue
-            event = {
-                "Records": [
-                    {
-                        "EventSource": "aws:sns",
-                        "EventVersion": "1.0",
-                        "EventSubscriptionArn": subscription["SubscriptionArn"],
-                        "Sns": {
-                            "Type": "Notification",
-                            "MessageId": str(uuid.uuid4()),
-                            "TopicArn": topic_arn,
-                            "Subject": None,
-                            "Message": message,
-                            "Timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
-                        },
-                    }
-                ]
-            }
-            invoke_async(subscription["Endpoint"], event)
+        session.client("sns", region_name=region).publish(TopicArn=topic_arn, Message=message)
 
     return deliver

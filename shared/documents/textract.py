@@ -236,3 +236,35 @@ def collect(client: Any, job_id: str, kind: str, page_map: Sequence[int] = ()) -
     pages = int(page.get("DocumentMetadata", {}).get("Pages", 0))
     parsed = expense_document(expenses) if kind == EXPENSE else parse_blocks(blocks, page_count=pages)
     return _renumber(parsed, page_map) if page_map else parsed
+
+
+class Classified:
+    """A Textract client whose errors are sorted by :func:`shared.polling.aws.call`.
+
+    Throttling becomes ``TransientServiceError`` (retried); a refusal of the document itself
+    becomes ``FileRejectedError`` (a FAILED result naming Textract's code); anything else, such as
+    access denied, propagates unchanged.
+    """
+
+    PER_FILE_CODES = frozenset(
+        {
+            "UnsupportedDocumentException",
+            "BadDocumentException",
+            "DocumentTooLargeException",
+            "InvalidS3ObjectException",
+        }
+    )
+
+    def __init__(self, client: Any, service: str = "textract") -> None:
+        self._client = client
+        self._service = service
+
+    def __getattr__(self, name: str) -> Any:
+        from shared.polling.aws import call
+
+        fn = getattr(self._client, name)
+
+        def invoke(**kwargs: Any) -> Any:
+            return call(self._service, name, fn, per_item_codes=self.PER_FILE_CODES, **kwargs)
+
+        return invoke

@@ -146,6 +146,16 @@ COLD_START: dict[str, tuple[tuple[str, ...], dict[str, set[str]]]] = {
             "index": {"education_research.search_index"},
         },
     ),
+    "financial-idp": (
+        ("financial_idp.report", "pypdf"),
+        {
+            "discovery": set(),
+            "extract": set(),
+            "textract_start": {"shared.tasktokens"},
+            "textract_callback": {"shared.tasktokens"},
+            "report": {"financial_idp.report"},
+        },
+    ),
 }
 
 

@@ -41,6 +41,13 @@ ACTIONS_WITHOUT_RESOURCES = {
     "rekognition:DetectLabels",
     "rekognition:DetectModerationLabels",  # no resource for the base model (adapters only)
     "textract:AnalyzeDocument",
+    "rekognition:DetectText",
+    "textract:AnalyzeExpense",
+    "textract:DetectDocumentText",
+    "textract:GetDocumentAnalysis",
+    "textract:GetExpenseAnalysis",
+    "textract:StartDocumentAnalysis",
+    "textract:StartExpenseAnalysis",
     "xray:GetSamplingRules",
     "xray:GetSamplingTargets",
     "xray:PutTelemetryRecords",
@@ -277,6 +284,13 @@ ONE_OF_A_KIND = {
 }
 
 
+# Resources of those types that are another concept, with the one name each has wherever it appears.
+OTHER_CONCEPTS = {
+    "TextractTopic": "Textract's job-completion channel (shared/documents/asyncjobs.py)",
+    "TextractTopicPolicy": "TLS-only publishing to the Textract completion topic",
+}
+
+
 def naming_problems(template: dict[str, Any]) -> list[str]:
     """Shared parameters with their defaults, one logical id per concept, alarms per function."""
     resources = template["Resources"]
@@ -286,7 +300,7 @@ def naming_problems(template: dict[str, Any]) -> list[str]:
         if name not in template["Parameters"] or template["Parameters"][name].get("Default") != default
     ]
     for kind, logical in ONE_OF_A_KIND.items():
-        found = [n for n, r in resources.items() if r["Type"] == kind]
+        found = [n for n, r in resources.items() if r["Type"] == kind and n not in OTHER_CONCEPTS]
         if found != [logical]:
             problems.append(f"{kind}: {found}, want [{logical}]")
     for logical, kind in (

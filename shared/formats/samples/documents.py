@@ -181,6 +181,28 @@ def image_pdf(pages: Sequence[Page], dpi: int = 100, quality: int = 70) -> bytes
     return _pdf(built, PAGE_WIDTH_PT, PAGE_HEIGHT_PT)
 
 
+def mixed_pdf(pages: Sequence[Page], scanned: Sequence[bool], dpi: int = 100, quality: int = 70) -> bytes:
+    """A PDF whose pages are text (born-digital) or JPEG scans, page by page as ``scanned`` says."""
+    from PIL import Image
+
+    built: list[tuple[bytes, bytes | None, tuple[int, int]]] = []
+    for page, is_scan in zip(pages, scanned, strict=True):
+        if not is_scan:
+            ops = [
+                b"BT /F1 %g Tf 1 0 0 1 %g %g Tm (" % (run.size, run.x, PAGE_HEIGHT_PT - run.y - run.size)
+                + _escape(run.text)
+                + b") Tj ET"
+                for run in page
+            ]
+            built.append((b"\n".join(ops), None, (0, 0)))
+            continue
+        jpeg = scan([page], "JPEG", dpi, quality)
+        with Image.open(io.BytesIO(jpeg)) as image:
+            size = image.size
+        built.append((b"q %g 0 0 %g 0 0 cm /Im1 Do Q" % (PAGE_WIDTH_PT, PAGE_HEIGHT_PT), jpeg, size))
+    return _pdf(built, PAGE_WIDTH_PT, PAGE_HEIGHT_PT)
+
+
 def read_layout(image_bytes: bytes) -> list[dict[str, Any]] | None:
     """The layout record a scan carries, page by page (None when it has none)."""
     from PIL import Image
