@@ -28,7 +28,7 @@ import struct
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Protocol
 
 from shared.errors import PatternError
 
@@ -41,6 +41,14 @@ BGZF_MAX_BLOCK = 65536
 # The 28-byte empty block that ends every well-formed BGZF file (SAMv1 4.1.2).
 BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
 _GZIP_WBITS = 31  # 16 + MAX_WBITS: a gzip header and trailer around deflate data
+
+
+class SeekableReader(Protocol):
+    """What the BGZF block reader needs of a file: ``io.BytesIO``, an open file, a ``RangedReader``."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def seek(self, offset: int, whence: int = 0, /) -> int: ...
 
 
 class CompressedStreamError(PatternError, ValueError):
@@ -248,7 +256,7 @@ def _bsize(extra: bytes) -> int | None:
     return None
 
 
-def read_bgzf_block(file: BinaryIO, offset: int, *, name: str = "stream") -> BgzfBlock | None:
+def read_bgzf_block(file: SeekableReader, offset: int, *, name: str = "stream") -> BgzfBlock | None:
     """The BGZF block at ``offset`` of a seekable ``file``, or None at the end of the file."""
     file.seek(offset)
     head = file.read(12)
@@ -302,7 +310,7 @@ class BgzfReader:
     blocks of a file of any size. ``blocks_read`` and ``compressed_offset`` say how far it went.
     """
 
-    def __init__(self, file: BinaryIO, *, name: str = "stream") -> None:
+    def __init__(self, file: SeekableReader, *, name: str = "stream") -> None:
         self.file = file
         self.name = name
         self.compressed_offset = 0

@@ -47,6 +47,7 @@ class FastqSpec:
     phred: int = 33
     gc: float = 0.45
     n_rate: float = 0.002
+    mean_quality: float = 36.0
     seed: int = 0
 
 
@@ -59,7 +60,7 @@ def fastq_records(spec: FastqSpec) -> Iterator[bytes]:
             "N" if rng.random() < spec.n_rate else rng.choices(BASES, weights)[0] for _ in range(length)
         )
         # Quality falls along the read, as on an Illumina run.
-        quals = [max(2, min(41, int(rng.gauss(36 - 8 * i / length, 4)))) for i in range(length)]
+        quals = [max(2, min(41, int(rng.gauss(spec.mean_quality - 8 * i / length, 4)))) for i in range(length)]
         qual = "".join(chr(q + spec.phred) for q in quals)
         yield f"@read{index}/1 sample={spec.seed}\n{seq}\n+\n{qual}\n".encode()
 
