@@ -96,6 +96,15 @@ COLD_START: dict[str, tuple[tuple[str, ...], dict[str, set[str]]]] = {
             },
         },
     ),
+    "genomics-pipeline": (
+        ("genomics_pipeline.qc", "genomics_pipeline.summary"),
+        {
+            "discovery": set(),
+            "quality_control": {"genomics_pipeline.qc"},
+            "summarize": {"genomics_pipeline.summary"},
+            "report": set(),
+        },
+    ),
 }
 
 

@@ -231,7 +231,10 @@ def _snapshot_parameters(label: str) -> dict[str, str]:
 
 @pytest.mark.parametrize("uc", USE_CASES, ids=[uc.name for uc in USE_CASES])
 def test_the_expanded_resources_are_the_snapshot_plus_declared_changes(uc: catalog.UseCase) -> None:
-    snapshot = json.loads(SNAPSHOT.read_text())[uc.name]
+    snapshots = json.loads(SNAPSHOT.read_text())
+    if uc.name not in snapshots:
+        pytest.skip(f"{uc.name} was built on the shared blocks from the start: no snapshot from before them")
+    snapshot = snapshots[uc.name]
     template = cfn_template.load(uc.template)
     for label, before_list in snapshot.items():
         before = dict(item.split(" ") for item in before_list)

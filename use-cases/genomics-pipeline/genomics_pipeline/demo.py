@@ -132,8 +132,12 @@ def _check_results(results: dict[str, dict[str, Any]]) -> tuple[bool, list[str]]
         document = results[sample.key]
         if sample.defect is None and document["status"] != "SUCCEEDED":
             problems.append(f"{sample.key}: {document['status']} {document.get('reason', '')}")
-        if sample.defect and (document["status"] != "FAILED" or sample.defect not in document.get("reason", "")):
-            problems.append(f"{sample.key}: expected FAILED naming {sample.defect!r}, got {document['status']}")
+        if sample.defect and (
+            document["status"] != "FAILED" or sample.defect not in document.get("reason", "")
+        ):
+            problems.append(
+                f"{sample.key}: expected FAILED naming {sample.defect!r}, got {document['status']}"
+            )
     return not problems, problems
 
 
@@ -155,8 +159,12 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
         results = _results(cloud, bucket, access_point)
         good, problems = _check_results(results)
         summary.extra["by_status"] = run["by_status"]
-        summary.extra["failures"] = {item["key"].rsplit("/", 1)[1]: item["reason"] for item in run["failures"]}
-        summary.flow("broken files are FAILED with their reason, the rest SUCCEEDED", good, "; ".join(problems))
+        summary.extra["failures"] = {
+            item["key"].rsplit("/", 1)[1]: item["reason"] for item in run["failures"]
+        }
+        summary.flow(
+            "broken files are FAILED with their reason, the rest SUCCEEDED", good, "; ".join(problems)
+        )
     with step("compare bytes read with file sizes (BAM: header only; FASTQ/VCF: one streamed pass)"):
         ratios = {}
         for key, document in results.items():
@@ -177,8 +185,7 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
         summary.extra["variant types"] = (athena.get("variant_types") or [{}])[0]
         summary.extra["genotypes by sample"] = athena.get("genotypes_by_sample", [])
         summary.extra["fastq flagged"] = [
-            {"file": r.key.rsplit("/", 1)[1], "flags": r.flags}
-            for r in _flagged(results)
+            {"file": r.key.rsplit("/", 1)[1], "flags": r.flags} for r in _flagged(results)
         ]
         summary.extra["datasets"] = run["datasets"]
         summary.flow(
@@ -197,7 +204,9 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
     summary.extra["runs"] = 2
     keys: list[str] = []
     for prefix in (f"runs/{result.name}/", "results/", "datasets/", "reports/"):
-        for page in cloud.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for page in (
+            cloud.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        ):
             keys.extend(obj["Key"] for obj in page.get("Contents", []))
     summary.output_keys = sorted(keys)
     summary.extra["functions invoked"] = _function_counts(cloud, stack)

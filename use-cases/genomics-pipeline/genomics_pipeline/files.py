@@ -33,3 +33,8 @@ def kind_of(key: str) -> str:
         if lower.endswith(suffix):
             return _BY_SUFFIX[suffix]
     raise UnknownKindError(f"{key!r} is not a FASTQ, VCF or BAM file name")
+
+
+def summary_key(run_id: str) -> str:
+    """Where the Summarize step writes a run's summary, and the Report step reads it."""
+    return f"runs/{run_id}/summary.json"

@@ -49,7 +49,7 @@ class QcConfig(CommonConfig):
     max_n_rate: float = env("MAX_N_RATE", 0.05)
     min_ts_tv: float = env("MIN_TS_TV", 1.5)
     min_snvs_for_ts_tv: int = env("MIN_SNVS_FOR_TS_TV", 20)
-    header_block_kib: int = env("HEADER_BLOCK_KIB", 64)
+    header_block_kib: int = env("HEADER_BLOCK_KIB", 16)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,7 +127,7 @@ def check_file(source: S3AccessPoint, file: SourceFile, cfg: QcConfig, *, run_id
             error="FileTooLargeError", sections={"file": {**where, "bytes_read": 0}},
         )  # fmt: skip
     reader = RangedReader(
-        source, file.key, etag=file.etag, size=file.size, block_size=cfg.header_block_kib * 1024, max_blocks=4
+        source, file.key, etag=file.etag, size=file.size, block_size=cfg.header_block_kib * 1024, max_blocks=8
     )
     try:
         with reader:

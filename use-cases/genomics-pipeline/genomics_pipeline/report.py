@@ -11,7 +11,7 @@ import json
 import logging
 from typing import Any
 
-from genomics_pipeline.summary import summary_key
+from genomics_pipeline.files import summary_key
 from shared.report import ReportConfig, ReportRequest, produce_report
 from shared.s3ap import S3AccessPoint
 

@@ -30,6 +30,7 @@ from genomics_pipeline.datasets import (
     VCF_STATS,
     records,
 )
+from genomics_pipeline.files import summary_key
 from shared.analytics import AthenaRunner, DatasetWriter
 from shared.config import CommonConfig, env
 from shared.errors import ObjectNotFoundError
@@ -50,10 +51,6 @@ class SummaryConfig(CommonConfig):
     athena_workgroup: str = env("ATHENA_WORKGROUP")
     glue_database: str = env("GLUE_DATABASE")
     athena_deadline_seconds: int = env("ATHENA_DEADLINE_SECONDS", 120)
-
-
-def summary_key(run_id: str) -> str:
-    return f"runs/{run_id}/summary.json"
 
 
 def run_documents(
