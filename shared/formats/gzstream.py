@@ -228,6 +228,32 @@ def iter_lines(
         yield rest[:-1] if rest.endswith(b"\r") else rest
 
 
+def iter_line_lists(
+    chunks: Iterable[bytes], *, name: str = "stream", max_line: int = DEFAULT_MAX_LINE
+) -> Iterator[list[bytes]]:
+    """Like :func:`iter_lines`, a list of complete lines per chunk: no Python call per line.
+
+    Line ends are ``\n``; a ``\r`` before it is kept (callers that care strip it). The last line
+    comes alone at the end if it has no newline.
+    """
+    rest = b""
+    number = 0
+    for chunk in chunks:
+        if not chunk:
+            continue
+        lines = (rest + chunk if rest else chunk).split(b"\n")
+        rest = lines.pop()
+        number += len(lines)
+        if len(rest) > max_line:
+            raise LineTooLongError(
+                f"{name}: line {number + 1} is longer than {max_line} bytes", line=number + 1, name=name
+            )
+        if lines:
+            yield lines
+    if rest:
+        yield [rest]
+
+
 @dataclass(frozen=True)
 class BgzfBlock:
     """One BGZF block: where it starts in the file, its compressed size, and its payload."""
