@@ -4,6 +4,7 @@
   uncompressed MB/s, beside ``zcat file | wc -l`` of the same file: the floor a QC pass cannot
   beat, since it must at least decompress and split lines. The ratio says what the statistics cost.
   The same file is also read through the ranged reader on moto (one pinned GET, streamed).
+* VCF.bgz statistics (types, Ts/Tv, genotypes of three samples) in records/s and MB/s.
 * BAM header: bytes the ranged reader fetched against the file size, for BAMs of 1, 16 and 64 MiB
   whose header is the same; the figure must stay flat (at most three 16 KiB blocks at every size),
   a tiny fraction of the file.
@@ -112,6 +113,20 @@ def _moto_stream_row(report: Report, path: Path, raw: int, local_seconds: float)
     report.add("  GETs for the whole file", reader.stats.requests, "requests")
 
 
+def _vcf_rows(report: Report, work: Path) -> None:
+    text = samples.write_vcf(sites=20000, seed=5)
+    header_end = text.index("\n", text.index("#CHROM")) + 1
+    path = work / "cohort.vcf.gz"
+    raw = (text[:header_end] + text[header_end:] * 5).encode()
+    path.write_bytes(samples.bgzf_compress(raw))
+    with stopwatch() as elapsed:
+        stats = scan_vcf(_chunks(path), name=path.name)
+    seconds = elapsed()
+    label = f"vcf.bgz scan, {stats.records:,} records x 3 samples"
+    report.add(label, stats.records / seconds, "records/s")
+    report.add("vcf.bgz scan, uncompressed", len(raw) / MB / seconds, "MB/s")
+
+
 def _bam(size: int) -> bytes:
     """A BAM whose header is the samples' header and whose body is ``size`` bytes of BGZF payload."""
     header = samples.write_bam(samples.BamSpec(records=0))[: -len(samples.BGZF_EOF)]
@@ -214,6 +229,7 @@ def run(report: Report) -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-genomics-"))
     try:
         _throughput_rows(report, work)
+        _vcf_rows(report, work)
         _bam_rows(report)
         _memory_rows(report, work)
     finally:

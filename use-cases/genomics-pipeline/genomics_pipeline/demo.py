@@ -70,8 +70,7 @@ def _body(sample: Sample, index: int) -> bytes:
             import gzip
 
             return gzip.compress(b"BAM\x01" + b"\x00" * 64, mtime=0)
-        spec = samples.BamSpec(records=5000 if "NA12878" in name else 800, seed=index)
-        data = samples.write_bam(spec)
+        data = samples.write_bam(samples.BamSpec(records=5000 if "NA12878" in name else 800, seed=index))
         return data[: len(data) // 2] if sample.defect == "truncated" else data
     text = samples.write_vcf(sites=66, seed=index)
     if sample.defect == "columns":
