@@ -108,10 +108,10 @@ def test_a_file_too_large_to_stream_is_failed_with_the_limit(env: dict[str, Any]
         use_case="genomics-pipeline",
         access_point=env["cfg"].access_point,
         output_bucket=OUT,
-        max_stream_gib=1e-6,
+        max_fastq_gib=1e-6,
     )
     document = run(env, "s/big.fastq", samples.write_fastq(samples.FastqSpec(reads=50)), cfg=cfg)
-    assert document["status"] == "FAILED" and "MAX_STREAM_GIB" in document["reason"]
+    assert document["status"] == "FAILED" and "MAX_FASTQ_GIB" in document["reason"]
     assert document["file"]["bytes_read"] == 0
 
 

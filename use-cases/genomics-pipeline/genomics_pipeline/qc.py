@@ -1,8 +1,8 @@
 """Quality control of one FASTQ, VCF or BAM file version, read through the ranged reader.
 
 * FASTQ and VCF are streamed: one GET pinned to the listed ETag, decompressed chunk by chunk
-  (plain, gzip or BGZF), so memory is flat in the file size. A file larger than
-  ``MAX_STREAM_GIB`` is a FAILED result with that reason rather than a Lambda that times out.
+  (plain, gzip or BGZF), so memory is flat in the file size. A file larger than ``MAX_FASTQ_GIB``
+  or ``MAX_VCF_GIB`` is a FAILED result with that reason rather than a Lambda that times out.
 * BAM: only the header, from the first BGZF blocks, and the 28-byte end-of-file block; a few
   ranged GETs whatever the file size.
 
@@ -44,7 +44,8 @@ FORMAT_ERRORS = (FastqError, VcfError, BamError, CompressedStreamError, LineTooL
 class QcConfig(CommonConfig):
     access_point: str = env("ACCESS_POINT")
     output_bucket: str = env("OUTPUT_BUCKET")
-    max_stream_gib: float = env("MAX_STREAM_GIB", 20.0)
+    max_fastq_gib: float = env("MAX_FASTQ_GIB", 8.0)
+    max_vcf_gib: float = env("MAX_VCF_GIB", 0.5)
     min_q30_fraction: float = env("MIN_Q30_FRACTION", 0.75)
     max_n_rate: float = env("MAX_N_RATE", 0.05)
     min_ts_tv: float = env("MIN_TS_TV", 1.5)
@@ -119,9 +120,10 @@ def inspect(reader: RangedReader, file: SourceFile) -> dict[str, Any]:
 def check_file(source: S3AccessPoint, file: SourceFile, cfg: QcConfig, *, run_id: str) -> dict[str, Any]:
     """The result document of one file version (SUCCEEDED with its statistics, or FAILED why)."""
     where: dict[str, Any] = {"kind": file.kind, "size": file.size, "run_id": run_id}
-    limit = int(cfg.max_stream_gib * GIB)
-    if file.kind != BAM and file.size > limit:
-        reason = f"{file.size} bytes is above MAX_STREAM_GIB={cfg.max_stream_gib} for one Lambda pass"
+    limits = {FASTQ: ("MAX_FASTQ_GIB", cfg.max_fastq_gib), VCF: ("MAX_VCF_GIB", cfg.max_vcf_gib)}
+    variable, gib = limits.get(file.kind, ("", 0.0))
+    if variable and file.size > int(gib * GIB):
+        reason = f"{file.size} bytes is above {variable}={gib} for one Lambda pass"
         return result_document(
             key=file.key, etag=file.etag, status=FAILED, source=source.target, reason=reason,
             error="FileTooLargeError", sections={"file": {**where, "bytes_read": 0}},
