@@ -342,7 +342,7 @@ class BgzfReader:
         self.compressed_offset = 0
         self.blocks_read = 0
         self.saw_eof_marker = False
-        self._buffer = b""
+        self._buffer = bytearray()  # deleting from its front is cheap, so reads stay linear
         self._position = 0  # decompressed bytes handed out
 
     def tell(self) -> int:
@@ -361,7 +361,8 @@ class BgzfReader:
                 self.saw_eof_marker = True
                 continue
             self._buffer += block.data
-        data, self._buffer = self._buffer[:size], self._buffer[size:]
+        data = bytes(self._buffer[:size])
+        del self._buffer[:size]
         self._position += len(data)
         return data
 
