@@ -31,6 +31,7 @@ SUITES: tuple[str, ...] = (
     "dicom",
     "language",
     "documents",
+    "genomics",
 )
 
 

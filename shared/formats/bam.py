@@ -20,10 +20,10 @@ import io
 import logging
 import struct
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import Any
 
 from shared.errors import PatternError
-from shared.formats.gzstream import BGZF_EOF, BgzfReader
+from shared.formats.gzstream import BGZF_EOF, BgzfReader, SeekableReader
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ def parse_header(reader: BgzfReader, *, name: str = "stream") -> BamHeader:
     return header
 
 
-def has_eof_marker(file: BinaryIO, size: int) -> bool:
+def has_eof_marker(file: SeekableReader, size: int) -> bool:
     """Whether the file ends with the 28-byte BGZF end-of-file block (one ranged read)."""
     if size < len(BGZF_EOF):
         return False
@@ -147,7 +147,7 @@ def has_eof_marker(file: BinaryIO, size: int) -> bool:
     return file.read(len(BGZF_EOF)) == BGZF_EOF
 
 
-def read_bam_header(file: BinaryIO, *, size: int | None = None, name: str = "stream") -> BamHeader:
+def read_bam_header(file: SeekableReader, *, size: int | None = None, name: str = "stream") -> BamHeader:
     """The header of the BAM ``file`` (seekable), and whether it ends with the BGZF EOF marker."""
     header = parse_header(BgzfReader(file, name=name), name=name)
     if size is None:

@@ -28,7 +28,7 @@ import struct
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Protocol
 
 from shared.errors import PatternError
 
@@ -41,6 +41,14 @@ BGZF_MAX_BLOCK = 65536
 # The 28-byte empty block that ends every well-formed BGZF file (SAMv1 4.1.2).
 BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
 _GZIP_WBITS = 31  # 16 + MAX_WBITS: a gzip header and trailer around deflate data
+
+
+class SeekableReader(Protocol):
+    """What the BGZF block reader needs of a file: ``io.BytesIO``, an open file, a ``RangedReader``."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def seek(self, offset: int, whence: int = 0, /) -> int: ...
 
 
 class CompressedStreamError(PatternError, ValueError):
@@ -220,6 +228,32 @@ def iter_lines(
         yield rest[:-1] if rest.endswith(b"\r") else rest
 
 
+def iter_line_lists(
+    chunks: Iterable[bytes], *, name: str = "stream", max_line: int = DEFAULT_MAX_LINE
+) -> Iterator[list[bytes]]:
+    """Like :func:`iter_lines`, a list of complete lines per chunk: no Python call per line.
+
+    Line ends are ``\n``; a ``\r`` before it is kept (callers that care strip it). The last line
+    comes alone at the end if it has no newline.
+    """
+    rest = b""
+    number = 0
+    for chunk in chunks:
+        if not chunk:
+            continue
+        lines = (rest + chunk if rest else chunk).split(b"\n")
+        rest = lines.pop()
+        number += len(lines)
+        if len(rest) > max_line:
+            raise LineTooLongError(
+                f"{name}: line {number + 1} is longer than {max_line} bytes", line=number + 1, name=name
+            )
+        if lines:
+            yield lines
+    if rest:
+        yield [rest]
+
+
 @dataclass(frozen=True)
 class BgzfBlock:
     """One BGZF block: where it starts in the file, its compressed size, and its payload."""
@@ -248,7 +282,7 @@ def _bsize(extra: bytes) -> int | None:
     return None
 
 
-def read_bgzf_block(file: BinaryIO, offset: int, *, name: str = "stream") -> BgzfBlock | None:
+def read_bgzf_block(file: SeekableReader, offset: int, *, name: str = "stream") -> BgzfBlock | None:
     """The BGZF block at ``offset`` of a seekable ``file``, or None at the end of the file."""
     file.seek(offset)
     head = file.read(12)
@@ -302,13 +336,13 @@ class BgzfReader:
     blocks of a file of any size. ``blocks_read`` and ``compressed_offset`` say how far it went.
     """
 
-    def __init__(self, file: BinaryIO, *, name: str = "stream") -> None:
+    def __init__(self, file: SeekableReader, *, name: str = "stream") -> None:
         self.file = file
         self.name = name
         self.compressed_offset = 0
         self.blocks_read = 0
         self.saw_eof_marker = False
-        self._buffer = b""
+        self._buffer = bytearray()  # deleting from its front is cheap, so reads stay linear
         self._position = 0  # decompressed bytes handed out
 
     def tell(self) -> int:
@@ -327,7 +361,8 @@ class BgzfReader:
                 self.saw_eof_marker = True
                 continue
             self._buffer += block.data
-        data, self._buffer = self._buffer[:size], self._buffer[size:]
+        data = bytes(self._buffer[:size])
+        del self._buffer[:size]
         self._position += len(data)
         return data
 

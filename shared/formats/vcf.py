@@ -40,6 +40,9 @@ MAX_CONTIGS = 100_000
 _REF = re.compile(r"^[ACGTNacgtn]+$")
 _ALT = re.compile(r"^[ACGTNacgtn]+$")
 _GT_SPLIT = re.compile(r"[/|]")
+_KIND_INDEX = {"hom_ref": 0, "het": 1, "hom_alt": 2, "missing": 3}
+_SEQUENCE_KINDS = frozenset({"snv", "mnv", "insertion", "deletion", "complex"})
+_CACHE_LIMIT = 65536
 
 
 class VcfError(PatternError, ValueError):
@@ -121,7 +124,7 @@ def classify(ref: str, alt: str) -> str:
     return "deletion" if ref.startswith(alt) or ref.endswith(alt) else "complex"
 
 
-def _genotype(gt: str, n_alleles: int, where: str) -> str:
+def _genotype(gt: str, n_alleles: int) -> str:
     if gt in {".", ""}:
         return "missing"
     alleles = _GT_SPLIT.split(gt)
@@ -130,9 +133,9 @@ def _genotype(gt: str, n_alleles: int, where: str) -> str:
     try:
         indexes = [int(allele) for allele in alleles]
     except ValueError:
-        raise VcfError(f"{where}: GT {gt!r} is not a genotype") from None
+        raise VcfError(f"GT {gt!r} is not a genotype") from None
     if any(index < 0 or index >= n_alleles for index in indexes):
-        raise VcfError(f"{where}: GT {gt!r} names an allele the record does not have ({n_alleles - 1} ALT)")
+        raise VcfError(f"GT {gt!r} names an allele the record does not have ({n_alleles - 1} ALT)")
     if all(index == 0 for index in indexes):
         return "hom_ref"
     if len(set(indexes)) == 1:
@@ -146,6 +149,9 @@ class _Scanner:
         self.stats = VcfStats()
         self.columns: list[str] = []
         self.number = 0
+        self.counts: list[list[int]] = []  # per sample: hom_ref, het, hom_alt, missing
+        self.genotype_kinds: dict[int, dict[str, int]] = {}  # allele count -> GT text -> kind index
+        self.allele_kinds: dict[tuple[str, str], str] = {}
 
     def error(self, message: str, **details: Any) -> VcfError:
         return VcfError(
@@ -166,6 +172,7 @@ class _Scanner:
             self.columns = columns
             self.stats.samples = columns[9:]
             self.stats.genotypes = {sample: SampleCounts() for sample in self.stats.samples}
+            self.counts = [[0, 0, 0, 0] for _ in self.stats.samples]
 
     def record(self, text: str) -> None:
         if not self.columns:
@@ -188,31 +195,56 @@ class _Scanner:
         if len(alts) > 1:
             stats.multiallelic_sites += 1
         for allele in alts:
-            kind = classify(ref, allele)
-            if kind in {"snv", "mnv", "insertion", "deletion", "complex"} and not _ALT.match(allele):
-                raise self.error(f"ALT {allele[:20]!r} is not a sequence, a symbolic allele or '*'")
-            stats.types[kind] += 1
-            if kind == "snv":
-                pair = trim(ref.upper(), allele.upper())
-                if pair in TRANSITIONS:
-                    stats.transitions += 1
-                else:
-                    stats.transversions += 1
+            key = (ref, allele)
+            kind = self.allele_kinds.get(key)
+            if kind is None:
+                kind = classify(ref, allele)
+                if kind in _SEQUENCE_KINDS and not _ALT.match(allele):
+                    raise self.error(f"ALT {allele[:20]!r} is not a sequence, a symbolic allele or '*'")
+                if kind == "snv":
+                    kind = "snv-ts" if trim(ref.upper(), allele.upper()) in TRANSITIONS else "snv-tv"
+                if len(self.allele_kinds) >= _CACHE_LIMIT:
+                    self.allele_kinds.clear()
+                self.allele_kinds[key] = kind
+            if kind == "snv-ts":
+                stats.types["snv"] += 1
+                stats.transitions += 1
+            elif kind == "snv-tv":
+                stats.types["snv"] += 1
+                stats.transversions += 1
+            else:
+                stats.types[kind] += 1
         if len(fields) > 9:
-            keys = fields[8].split(":")
-            if keys[0] != "GT":
-                if "GT" in keys:
+            fmt = fields[8]
+            if fmt != "GT" and not fmt.startswith("GT:"):
+                if "GT" in fmt.split(":"):
                     raise self.error("GT must be the first FORMAT key")
                 return
-            for sample, value in zip(stats.samples, fields[9:], strict=True):
-                gt = value.split(":", 1)[0]
-                where = f"{self.name}: line {self.number}, sample {sample}"
-                try:
-                    kind = _genotype(gt, len(alts) + 1, where)
-                except VcfError as error:
-                    raise VcfError(error.reason, line=self.number, sample=sample, name=self.name) from None
-                counts = stats.genotypes[sample]
-                setattr(counts, kind, getattr(counts, kind) + 1)
+            n_alleles = len(alts) + 1
+            cache = self.genotype_kinds.setdefault(n_alleles, {})
+            counts = self.counts
+            for index, value in enumerate(fields[9:]):
+                gt = value.partition(":")[0]
+                kind_index = cache.get(gt)
+                if kind_index is None:
+                    try:
+                        kind_index = _KIND_INDEX[_genotype(gt, n_alleles)]
+                    except VcfError as error:
+                        sample = stats.samples[index]
+                        raise VcfError(
+                            f"{self.name}: line {self.number}, sample {sample}: {error.reason}",
+                            line=self.number,
+                            sample=sample,
+                            name=self.name,
+                        ) from None
+                    if len(cache) < _CACHE_LIMIT:
+                        cache[gt] = kind_index
+                counts[index][kind_index] += 1
+
+    def finish(self) -> VcfStats:
+        for sample, (hom_ref, het, hom_alt, missing) in zip(self.stats.samples, self.counts, strict=True):
+            self.stats.genotypes[sample] = SampleCounts(hom_ref, het, hom_alt, missing)
+        return self.stats
 
 
 def scan_vcf_lines(lines: Iterable[bytes], *, name: str = "stream") -> VcfStats:
@@ -234,7 +266,7 @@ def scan_vcf_lines(lines: Iterable[bytes], *, name: str = "stream") -> VcfStats:
         raise VcfError(f"{name}: empty file, not VCF", line=0, name=name)
     if not scanner.columns:
         raise VcfError(f"{name}: no #CHROM header line", line=scanner.number, name=name)
-    return scanner.stats
+    return scanner.finish()
 
 
 def scan_vcf(chunks: Iterable[bytes], *, name: str = "stream") -> VcfStats:

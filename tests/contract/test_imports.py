@@ -156,6 +156,15 @@ COLD_START: dict[str, tuple[tuple[str, ...], dict[str, set[str]]]] = {
             "report": {"financial_idp.report"},
         },
     ),
+    "genomics-pipeline": (
+        ("genomics_pipeline.qc", "genomics_pipeline.summary"),
+        {
+            "discovery": set(),
+            "quality_control": {"genomics_pipeline.qc"},
+            "summarize": {"genomics_pipeline.summary"},
+            "report": set(),
+        },
+    ),
 }
 
 

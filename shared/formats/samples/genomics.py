@@ -47,6 +47,7 @@ class FastqSpec:
     phred: int = 33
     gc: float = 0.45
     n_rate: float = 0.002
+    mean_quality: float = 40.0
     seed: int = 0
 
 
@@ -59,7 +60,8 @@ def fastq_records(spec: FastqSpec) -> Iterator[bytes]:
             "N" if rng.random() < spec.n_rate else rng.choices(BASES, weights)[0] for _ in range(length)
         )
         # Quality falls along the read, as on an Illumina run.
-        quals = [max(2, min(41, int(rng.gauss(36 - 8 * i / length, 4)))) for i in range(length)]
+        mean = spec.mean_quality
+        quals = [max(2, min(41, int(rng.gauss(mean - 8 * i / length, 4)))) for i in range(length)]
         qual = "".join(chr(q + spec.phred) for q in quals)
         yield f"@read{index}/1 sample={spec.seed}\n{seq}\n+\n{qual}\n".encode()
 
@@ -95,7 +97,7 @@ def write_vcf(
     lines = [VCF_HEADER + "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t" + "\t".join(samples)]
     position = 10_000
     shapes = [
-        ("A", "G"), ("C", "T"), ("G", "T"), ("A", "C"), ("T", "C"),
+        ("A", "G"), ("C", "T"), ("G", "T"), ("A", "C"), ("T", "C"), ("G", "A"), ("C", "T"),
         ("AC", "GT"), ("A", "AGT"), ("CTT", "C"), ("CTT", "C,CT"), ("A", "G,T"), ("G", "<DEL>"),
     ]  # fmt: skip
     for index in range(sites):
