@@ -536,7 +536,7 @@ def test_included_snippets_are_uploaded_by_hash_and_named_by_their_s3_location(
         bucket, _, key = location.removeprefix("s3://").partition("/")
         assert bucket == "my-artifacts" and key in snippets, location
         artifact = snippets[key]
-        source = ROOT / "shared" / "cfn" / "blocks" / artifact.path.name
+        (source,) = (ROOT / "shared" / "cfn" / "blocks").rglob(artifact.path.name)  # streaming/ too
         assert artifact.path.read_bytes() == source.read_bytes()
         assert artifact.sha256 in key and key.startswith(f"{use_case.name}/include/{source.stem}/")
     # The layer comes from a shared snippet: its key is rewritten in the Mappings row it reads.
