@@ -52,6 +52,7 @@ from scripts.localcloud.stepfunctions import (
     StepFunctions,
     sync_state_machines,
 )
+from scripts.localcloud.surface_labels import SurfaceLabels
 from scripts.localcloud.validation import ValidationAdapter
 
 logger = logging.getLogger(__name__)
@@ -118,6 +119,9 @@ class LocalCloud:
         self.permissions = FilePermissions()
         self.permissions.install()
         self._installed: list[Any] = [self.ai, self.permissions]
+        self.surface_labels = SurfaceLabels(self.ai)  # DetectLabels that follow the pixels (UC3)
+        self.surface_labels.install()
+        self._installed.append(self.surface_labels)
         # Athena queries run with DuckDB over the dataset files in moto's S3 (scripts/localcloud/athena.py).
         self.athena = AthenaStandIn(self.client)
         self.athena.install()

@@ -92,7 +92,7 @@ class DefectRules:
         }
 
 
-def parse_shifts(raw: str) -> list[tuple[int, str]]:
+def parse_shifts(raw: str) -> tuple[tuple[int, str], ...]:
     """``A@06,B@14,C@22`` into [(6, "A"), (14, "B"), (22, "C")] sorted by hour."""
     shifts: list[tuple[int, str]] = []
     for entry in (part.strip() for part in raw.split(",")):
@@ -108,10 +108,10 @@ def parse_shifts(raw: str) -> list[tuple[int, str]]:
         shifts.append((start, name.strip()))
     if not shifts:
         raise ConfigError("Shifts names no shift")
-    return sorted(shifts)
+    return tuple(sorted(shifts))
 
 
-def shift_of(moment: datetime, zone: tzinfo, shifts: list[tuple[int, str]]) -> str:
+def shift_of(moment: datetime, zone: tzinfo, shifts: tuple[tuple[int, str], ...]) -> str:
     hour = moment.astimezone(zone).hour
     current = shifts[-1][1]  # before the first start of the day, the last shift of the previous day
     for start, name in shifts:

@@ -44,6 +44,11 @@ def kind_of(key: str) -> str | None:
     return None
 
 
+def _range_rows(raw: str) -> tuple[tuple[str, float, float], ...]:
+    """``MEASUREMENT_RANGES`` as hashable rows (a dataclass default cannot be a dict)."""
+    return tuple((name, low, high) for name, (low, high) in sensors.parse_ranges(raw).items())
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class StepConfig(CommonConfig):
     """The per-file steps' settings (template parameters, one environment for every function)."""
@@ -51,8 +56,8 @@ class StepConfig(CommonConfig):
     access_point: str = env("ACCESS_POINT")
     output_bucket: str = env("OUTPUT_BUCKET")
     time_zone: tzinfo = env("SENSOR_TIME_ZONE", sensors.parse_zone("UTC"), parse=sensors.parse_zone)
-    ranges: dict[str, tuple[float, float]] = env(
-        "MEASUREMENT_RANGES", sensors.parse_ranges(sensors.DEFAULT_RANGES), parse=sensors.parse_ranges
+    ranges: tuple[tuple[str, float, float], ...] = env(
+        "MEASUREMENT_RANGES", _range_rows(sensors.DEFAULT_RANGES), parse=_range_rows
     )
     anomaly_threshold: float = env("ANOMALY_THRESHOLD", sensors.DEFAULT_THRESHOLD)
     anomaly_min_samples: int = env("ANOMALY_MIN_SAMPLES", sensors.DEFAULT_MIN_SAMPLES)
@@ -62,7 +67,7 @@ class StepConfig(CommonConfig):
     )
     label_min_confidence: float = env("LABEL_MIN_CONFIDENCE", 50.0)
     max_labels: int = env("MAX_LABELS", 25)
-    shifts: list[tuple[int, str]] = env(
+    shifts: tuple[tuple[int, str], ...] = env(
         "SHIFTS", inspection.parse_shifts(inspection.DEFAULT_SHIFTS), parse=inspection.parse_shifts
     )
     max_image_mib: int = env("MAX_IMAGE_MIB", 50)
@@ -71,7 +76,7 @@ class StepConfig(CommonConfig):
     def sensor_settings(self) -> sensors.SensorSettings:
         return sensors.SensorSettings(
             zone=self.time_zone,
-            ranges=self.ranges,
+            ranges={name: (low, high) for name, low, high in self.ranges},
             threshold=self.anomaly_threshold,
             min_samples=self.anomaly_min_samples,
         )
