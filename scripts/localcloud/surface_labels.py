@@ -44,7 +44,9 @@ RUST_MIN_SHARE = 0.005
 SURFACE_MAX_SATURATION = 0.2
 
 
-def _label(name: str, confidence: float, alias: str | None = None, parent: str | None = None) -> dict[str, Any]:
+def _label(
+    name: str, confidence: float, alias: str | None = None, parent: str | None = None
+) -> dict[str, Any]:
     return {
         "Name": name,
         "Confidence": round(min(99.5, confidence), 3),
@@ -161,7 +163,7 @@ class SurfaceLabels:
             (f"before-parameter-build.{OPERATION}", _stash_params, first),
             (f"before-call.{OPERATION}", self._before_call, first),
         ]
-        botocore.handlers.BUILTIN_HANDLERS.extend(self._hooks)  # type: ignore[arg-type]
+        botocore.handlers.BUILTIN_HANDLERS.extend(self._hooks)
         if boto3.DEFAULT_SESSION is not None:
             for event, handler, _ in self._hooks:
                 boto3.DEFAULT_SESSION.events.register_first(event, handler)
@@ -171,7 +173,7 @@ class SurfaceLabels:
 
         for spec in self._hooks:
             if spec in botocore.handlers.BUILTIN_HANDLERS:
-                botocore.handlers.BUILTIN_HANDLERS.remove(spec)  # type: ignore[arg-type]
+                botocore.handlers.BUILTIN_HANDLERS.remove(spec)
             if boto3.DEFAULT_SESSION is not None:
                 boto3.DEFAULT_SESSION.events.unregister(spec[0], spec[1])
         self._hooks = []

@@ -203,7 +203,9 @@ def read_table(data: bytes, *, delimiter: str | None = ",") -> CsvTable:
             start = previous_end + 1
             previous_end = reader.line_num
             if table is None:
-                raise CsvHeaderError(f"the header (line {start}) is malformed: {error}", line=start) from error
+                raise CsvHeaderError(
+                    f"the header (line {start}) is malformed: {error}", line=start
+                ) from error
             table.add_issue(start, f"malformed row: {error}")
             if "unexpected end of data" in str(error):
                 break
@@ -218,6 +220,9 @@ def read_table(data: bytes, *, delimiter: str | None = ",") -> CsvTable:
             table = CsvTable(_check_header(cells, start), delimiter, bom=bom, line_endings=line_endings(text))
             width = len(table.columns)
             columns = table.columns
+            continue
+        if any("\x00" in cell for cell in cells):
+            table.add_issue(start, "NUL byte in the row (a corrupt or partly written file)")
             continue
         if len(cells) != width:
             table.add_issue(start, f"expected {width} fields, found {len(cells)}")

@@ -17,8 +17,12 @@ logger = logging.getLogger(__name__)
 # The discovery function adds the ``kind`` the per-file Choice routes on (``sensor`` or ``image``).
 ITEM_FIELDS: dict[str, tuple[str, ...]] = {"files": (*FILE_ITEM, "kind")}
 
-SENSOR_LOG = StepContract("SensorLog", requires=(*FILE_ITEM, "run_id"), produces=("key", "status", "output_key"))
-INSPECTION = StepContract("Inspection", requires=(*FILE_ITEM, "run_id"), produces=("key", "status", "output_key"))
+SENSOR_LOG = StepContract(
+    "SensorLog", requires=(*FILE_ITEM, "run_id"), produces=("key", "status", "output_key")
+)
+INSPECTION = StepContract(
+    "Inspection", requires=(*FILE_ITEM, "run_id"), produces=("key", "status", "output_key")
+)
 REPORT = StepContract(
     "Report",
     requires=("run_id", "chunks_key"),

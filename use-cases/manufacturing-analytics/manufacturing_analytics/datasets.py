@@ -87,8 +87,11 @@ INSPECTIONS = RecordSchema(
 )
 
 SCHEMAS = (SENSOR_READINGS, SENSOR_ANOMALIES, INSPECTIONS)
-TABLES = {"SensorReadingsTable": SENSOR_READINGS, "SensorAnomaliesTable": SENSOR_ANOMALIES,
-          "InspectionsTable": INSPECTIONS}
+TABLES = {
+    "SensorReadingsTable": SENSOR_READINGS,
+    "SensorAnomaliesTable": SENSOR_ANOMALIES,
+    "InspectionsTable": INSPECTIONS,
+}
 
 
 def writer_id(key: str, etag: str) -> str:

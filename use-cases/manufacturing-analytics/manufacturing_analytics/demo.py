@@ -106,9 +106,13 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
     summary.extra["run counts"] = counts
     with step("read the report the run wrote (Athena queries on DuckDB)"):
         keys = report.get("report_keys") or {}
-        findings = json.loads(
-            cloud.client("s3").get_object(Bucket=bucket, Key=keys.get("findings", ""))["Body"].read()
-        ) if keys else {}
+        findings = (
+            json.loads(
+                cloud.client("s3").get_object(Bucket=bucket, Key=keys.get("findings", ""))["Body"].read()
+            )
+            if keys
+            else {}
+        )
         queries_out = findings.get("queries", {})
         rates = queries_out.get("defect_rate_by_line_and_shift", {}).get("rows", [])
         anomalies = queries_out.get("anomalies_by_machine_and_day", {}).get("rows", [])
@@ -119,10 +123,15 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
             f"{r['machine']} {r['day']}: {r['anomalies']}" for r in anomalies
         ]
         summary.extra["findings"] = findings.get("findings", [])
-        summary.extra["run failures"] = [f"{f['key']}: {f['reason'][:90]}" for f in findings.get("run", {}).get("failures", [])]
+        summary.extra["run failures"] = [
+            f"{f['key']}: {f['reason'][:90]}" for f in findings.get("run", {}).get("failures", [])
+        ]
         summary.extra["report bytes scanned"] = findings.get("bytes_scanned", 0)
-        summary.flow("report with real queries", bool(rates) and bool(anomalies), f"{len(rates)} line/shift rows, "
-                     f"{len(anomalies)} machine/day rows")
+        summary.flow(
+            "report with real queries",
+            bool(rates) and bool(anomalies),
+            f"{len(rates)} line/shift rows, {len(anomalies)} machine/day rows",
+        )
     with step("run again: every file version has its result, so nothing is processed"):
         again = cloud.run_state_machine("StateMachine", {}, timeout_seconds=300)
         idle = again.succeeded and again.states_entered().get("NothingToDo") == 1
@@ -137,6 +146,8 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
         )
     summary.extra["runs"] = 2
     summary.output_keys = sorted(
-        _keys(cloud, bucket, "results/") + _keys(cloud, bucket, "datasets/") + _keys(cloud, bucket, "reports/")
+        _keys(cloud, bucket, "results/")
+        + _keys(cloud, bucket, "datasets/")
+        + _keys(cloud, bucket, "reports/")
     )
     summary.extra["functions invoked"] = _function_counts(cloud, stack)

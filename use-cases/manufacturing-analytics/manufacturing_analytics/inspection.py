@@ -165,7 +165,12 @@ def fit_for_rekognition(data: bytes, max_bytes: int = MAX_IMAGE_BYTES) -> tuple[
         rgb.resize(size, Image.Resampling.LANCZOS).save(buffer, "JPEG", quality=90)
         out = buffer.getvalue()
         if len(out) <= max_bytes:
-            return out, {**info, "resized": True, "sent_width": size[0], "sent_height": size[1],
-                         "sent_bytes": len(out)}
+            return out, {
+                **info,
+                "resized": True,
+                "sent_width": size[0],
+                "sent_height": size[1],
+                "sent_bytes": len(out),
+            }
         scale *= 0.8
     raise ImageError(f"could not bring a {len(data)}-byte image under {max_bytes} bytes")

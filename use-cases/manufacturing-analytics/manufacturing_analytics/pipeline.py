@@ -10,6 +10,7 @@ service faults raise, so the state's Retry and then its Catch (``record_failure`
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from collections.abc import Mapping
 from datetime import tzinfo
@@ -32,7 +33,9 @@ SENSOR = "sensor"
 IMAGE = "image"
 SENSOR_SUFFIXES = (".csv",)
 SUFFIXES = SENSOR_SUFFIXES + inspection.IMAGE_SUFFIXES
-_IMAGE_ERRORS = frozenset({"InvalidImageFormatException", "ImageTooLargeException", "InvalidParameterException"})
+_IMAGE_ERRORS = frozenset(
+    {"InvalidImageFormatException", "ImageTooLargeException", "InvalidParameterException"}
+)
 
 
 def kind_of(key: str) -> str | None:
@@ -55,22 +58,32 @@ class StepConfig(CommonConfig):
 
     access_point: str = env("ACCESS_POINT")
     output_bucket: str = env("OUTPUT_BUCKET")
-    time_zone: tzinfo = env("SENSOR_TIME_ZONE", sensors.parse_zone("UTC"), parse=sensors.parse_zone)
+    time_zone_name: str = env("SENSOR_TIME_ZONE", "UTC")
     ranges: tuple[tuple[str, float, float], ...] = env(
         "MEASUREMENT_RANGES", _range_rows(sensors.DEFAULT_RANGES), parse=_range_rows
     )
     anomaly_threshold: float = env("ANOMALY_THRESHOLD", sensors.DEFAULT_THRESHOLD)
     anomaly_min_samples: int = env("ANOMALY_MIN_SAMPLES", sensors.DEFAULT_MIN_SAMPLES)
     max_csv_mib: int = env("MAX_CSV_MIB", 256)
-    defect_rules: inspection.DefectRules = env(
-        "DEFECT_LABELS", inspection.DefectRules.parse(inspection.DEFAULT_RULES), parse=inspection.DefectRules.parse
-    )
+    defect_labels: str = env("DEFECT_LABELS", inspection.DEFAULT_RULES)
     label_min_confidence: float = env("LABEL_MIN_CONFIDENCE", 50.0)
     max_labels: int = env("MAX_LABELS", 25)
     shifts: tuple[tuple[int, str], ...] = env(
         "SHIFTS", inspection.parse_shifts(inspection.DEFAULT_SHIFTS), parse=inspection.parse_shifts
     )
     max_image_mib: int = env("MAX_IMAGE_MIB", 50)
+
+    def __post_init__(self) -> None:
+        # Parsed at load, so a bad zone or rule fails the cold start with a ConfigError naming it.
+        _ = self.time_zone, self.defect_rules
+
+    @functools.cached_property
+    def time_zone(self) -> tzinfo:
+        return sensors.parse_zone(self.time_zone_name)
+
+    @functools.cached_property
+    def defect_rules(self) -> inspection.DefectRules:
+        return inspection.DefectRules.parse(self.defect_labels)
 
     @property
     def sensor_settings(self) -> sensors.SensorSettings:
@@ -82,7 +95,9 @@ class StepConfig(CommonConfig):
         )
 
 
-def _document(event: Mapping[str, Any], kind: str, status: str, source: str, **sections: Any) -> dict[str, Any]:
+def _document(
+    event: Mapping[str, Any], kind: str, status: str, source: str, **sections: Any
+) -> dict[str, Any]:
     reason = sections.pop("reason", None)
     error = sections.pop("error", None)
     return result_document(
@@ -123,26 +138,62 @@ def process_sensor_log(
         with xray_subsegment("read_sensor_log", {"key": key}):
             log = sensors.read_sensor_log(data, key, settings)
     except PatternError as error:
-        body = _document(event, SENSOR, FAILED, source.target, reason=f"unusable sensor log: {error.reason}",
-                         error=type(error).__name__)
+        body = _document(
+            event,
+            SENSOR,
+            FAILED,
+            source.target,
+            reason=f"unusable sensor log: {error.reason}",
+            error=type(error).__name__,
+        )
         return _finish(output, body, len(data))
     writer = DatasetWriter(output.target, root=datasets.ROOT, run_id=datasets.writer_id(key, etag), client=s3)
     name = sensors.METHOD
     with writer:
         for r in log.readings:
-            writer.write(datasets.SENSOR_READINGS, {
-                "machine": r.machine, "line": r.line, "ts": r.ts, "metric": r.metric, "value": r.value,
-                "source_key": key, "source_line": r.source_line, "run_id": run_id,
-            }, dt=r.ts)
+            writer.write(
+                datasets.SENSOR_READINGS,
+                {
+                    "machine": r.machine,
+                    "line": r.line,
+                    "ts": r.ts,
+                    "metric": r.metric,
+                    "value": r.value,
+                    "source_key": key,
+                    "source_line": r.source_line,
+                    "run_id": run_id,
+                },
+                dt=r.ts,
+            )
         for a in log.anomalies:
             r = a.reading
-            writer.write(datasets.SENSOR_ANOMALIES, {
-                "machine": r.machine, "line": r.line, "ts": r.ts, "metric": r.metric, "value": r.value,
-                "median": a.median, "scale": a.scale, "score": a.score, "threshold": settings.threshold,
-                "method": name, "source_key": key, "source_line": r.source_line, "run_id": run_id,
-            }, dt=r.ts)
-    body = _document(event, SENSOR, SUCCEEDED, source.target, sensor=log.summary(settings),
-                     dataset=writer.summary.to_dict())
+            writer.write(
+                datasets.SENSOR_ANOMALIES,
+                {
+                    "machine": r.machine,
+                    "line": r.line,
+                    "ts": r.ts,
+                    "metric": r.metric,
+                    "value": r.value,
+                    "median": a.median,
+                    "scale": a.scale,
+                    "score": a.score,
+                    "threshold": settings.threshold,
+                    "method": name,
+                    "source_key": key,
+                    "source_line": r.source_line,
+                    "run_id": run_id,
+                },
+                dt=r.ts,
+            )
+    body = _document(
+        event,
+        SENSOR,
+        SUCCEEDED,
+        source.target,
+        sensor=log.summary(settings),
+        dataset=writer.summary.to_dict(),
+    )
     return _finish(output, body, len(data))
 
 
@@ -177,8 +228,14 @@ def process_image(
             sent, image_info = inspection.fit_for_rekognition(data)
         labels = label_image(rekognition, sent, cfg)
     except (inspection.ImageError, FileRejectedError) as error:
-        body = _document(event, IMAGE, FAILED, source.target, reason=f"image not inspected: {error.reason}",
-                         error=type(error).__name__)
+        body = _document(
+            event,
+            IMAGE,
+            FAILED,
+            source.target,
+            reason=f"image not inspected: {error.reason}",
+            error=type(error).__name__,
+        )
         return _finish(output, body, len(data))
     decision = cfg.defect_rules.decide(labels)
     moment, moment_source = inspection.capture_time(key, cfg.time_zone, str(event.get("last_modified", "")))
@@ -187,19 +244,39 @@ def process_image(
     named = ",".join(f"{label['Name']}:{float(label.get('Confidence', 0)):.1f}" for label in labels)
     writer = DatasetWriter(output.target, root=datasets.ROOT, run_id=datasets.writer_id(key, etag), client=s3)
     with writer:
-        writer.write(datasets.INSPECTIONS, {
-            "image_key": key, "line": line, "shift": shift, "inspected_at": moment,
-            "defect": decision["defect"], "defect_label": decision["label"],
-            "defect_confidence": decision["confidence"], "labels": named,
-            "resized": image_info["resized"], "image_bytes": len(data), "run_id": run_id,
-        }, dt=moment)
+        writer.write(
+            datasets.INSPECTIONS,
+            {
+                "image_key": key,
+                "line": line,
+                "shift": shift,
+                "inspected_at": moment,
+                "defect": decision["defect"],
+                "defect_label": decision["label"],
+                "defect_confidence": decision["confidence"],
+                "labels": named,
+                "resized": image_info["resized"],
+                "image_bytes": len(data),
+                "run_id": run_id,
+            },
+            dt=moment,
+        )
     body = _document(
-        event, IMAGE, SUCCEEDED, source.target,
+        event,
+        IMAGE,
+        SUCCEEDED,
+        source.target,
         inspection={
-            "line": line, "shift": shift, "captured_at": moment.isoformat(), "captured_at_from": moment_source,
-            "image": image_info, "decision": decision, "rules": cfg.defect_rules.thresholds,
-            "labels": [{"name": lb["Name"], "confidence": round(float(lb.get("Confidence", 0)), 2)}
-                       for lb in labels],
+            "line": line,
+            "shift": shift,
+            "captured_at": moment.isoformat(),
+            "captured_at_from": moment_source,
+            "image": image_info,
+            "decision": decision,
+            "rules": cfg.defect_rules.thresholds,
+            "labels": [
+                {"name": lb["Name"], "confidence": round(float(lb.get("Confidence", 0)), 2)} for lb in labels
+            ],
         },
         dataset=writer.summary.to_dict(),
     )

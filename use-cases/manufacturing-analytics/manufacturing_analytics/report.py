@@ -111,9 +111,14 @@ def markdown(document: Mapping[str, Any]) -> str:
         "|---|---|---:|---:|---:|",
     ]
     for row in document["queries"]["defect_rate_by_line_and_shift"]["rows"]:
-        out.append(f"| {row['line']} | {row['shift']} | {row['images']} | {row['defects']} | {row['defect_rate_pct']} |")
-    out += ["", "## Sensor anomalies by machine and day", "| machine | day | anomalies | max abs score |",
-            "|---|---|---:|---:|"]
+        cells = (row["line"], row["shift"], row["images"], row["defects"], row["defect_rate_pct"])
+        out.append("| " + " | ".join(str(cell) for cell in cells) + " |")
+    out += [
+        "",
+        "## Sensor anomalies by machine and day",
+        "| machine | day | anomalies | max abs score |",
+        "|---|---|---:|---:|",
+    ]
     for row in document["queries"]["anomalies_by_machine_and_day"]["rows"]:
         out.append(f"| {row['machine']} | {row['day']} | {row['anomalies']} | {row['max_abs_score']} |")
     run = document["run"]
@@ -148,7 +153,10 @@ def build(
 def write(output: S3AccessPoint, document: Mapping[str, Any]) -> dict[str, str]:
     base = f"{REPORTS_PREFIX}{document['run_id']}/"
     keys = {"findings": base + "findings.json", "markdown": base + "report.md"}
-    output.put(keys["findings"], json.dumps(document, default=str, indent=1).encode(),
-               content_type="application/json")
+    output.put(
+        keys["findings"],
+        json.dumps(document, default=str, indent=1).encode(),
+        content_type="application/json",
+    )
     output.put(keys["markdown"], markdown(document).encode(), content_type="text/markdown")
     return keys

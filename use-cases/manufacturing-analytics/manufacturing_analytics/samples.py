@@ -196,12 +196,27 @@ IMAGES = (
 def generate(day: date, *, big: bool = True) -> list[SampleFile]:
     """Every sample file of the demo for ``day`` (the sensor logs span ``day`` and the next)."""
     files = [
-        SampleFile("plant/line-1/sensors/press-01.csv", press_log(day), "sensor", "ok",
-                   "BOM, CRLF, naive local times, empty/nan/out-of-range values, 2 malformed rows"),
-        SampleFile("plant/line-1/sensors/lathe-02.csv", lathe_log(day), "sensor", "ok",
-                   "mixed line endings, +09:00 and Z offsets, a bad timestamp, an extra field"),
-        SampleFile("plant/line-2/sensors/robot-03.csv", robot_log(day), "sensor", "ok",
-                   "semicolons, epoch seconds, inf and text values"),
+        SampleFile(
+            "plant/line-1/sensors/press-01.csv",
+            press_log(day),
+            "sensor",
+            "ok",
+            "BOM, CRLF, naive local times, empty/nan/out-of-range values, 2 malformed rows",
+        ),
+        SampleFile(
+            "plant/line-1/sensors/lathe-02.csv",
+            lathe_log(day),
+            "sensor",
+            "ok",
+            "mixed line endings, +09:00 and Z offsets, a bad timestamp, an extra field",
+        ),
+        SampleFile(
+            "plant/line-2/sensors/robot-03.csv",
+            robot_log(day),
+            "sensor",
+            "ok",
+            "semicolons, epoch seconds, inf and text values",
+        ),
     ]
     for name, body in broken_logs(day).items():
         files.append(SampleFile(f"plant/line-2/sensors/{name}", body, "sensor", "failed", name))
@@ -211,9 +226,23 @@ def generate(day: date, *, big: bool = True) -> list[SampleFile]:
         key = f"plant/{line}/inspection/part-{part:03d}_{stamp_day}T{hour:02d}{minute:02d}00.{ext}"
         files.append(SampleFile(key, body, "image", "defect" if defect else "ok", defect or "normal"))
     if big:
-        files.append(SampleFile(f"plant/line-1/inspection/part-012_{stamp_day}T200000.png", big_png(),
-                                "image", "defect", "crack, PNG over 5 MB"))
+        files.append(
+            SampleFile(
+                f"plant/line-1/inspection/part-012_{stamp_day}T200000.png",
+                big_png(),
+                "image",
+                "defect",
+                "crack, PNG over 5 MB",
+            )
+        )
     truncated = part_image(640, 480, 13)
-    files.append(SampleFile(f"plant/line-2/inspection/part-013_{stamp_day}T210000.jpg",
-                            truncated[: len(truncated) // 3], "image", "failed", "truncated JPEG"))
+    files.append(
+        SampleFile(
+            f"plant/line-2/inspection/part-013_{stamp_day}T210000.jpg",
+            truncated[: len(truncated) // 3],
+            "image",
+            "failed",
+            "truncated JPEG",
+        )
+    )
     return files
