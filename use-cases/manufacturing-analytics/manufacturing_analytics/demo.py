@@ -106,13 +106,16 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
     summary.extra["run counts"] = counts
     with step("read the report the run wrote (Athena queries on DuckDB)"):
         keys = report.get("report_keys") or {}
-        findings = (
-            json.loads(
-                cloud.client("s3").get_object(Bucket=bucket, Key=keys.get("findings", ""))["Body"].read()
-            )
-            if keys
-            else {}
-        )
+        base = str(keys.get("json", "")).rsplit("/", 1)[0]
+        body = cloud.client("s3").get_object(Bucket=bucket, Key=f"{base}/findings.json")["Body"]
+        findings = json.loads(body.read()) if keys else {}
+        written = report.get("report") or {}
+        summary.extra["report"] = {
+            "markdown": written.get("report_markdown"),
+            "title": written.get("title"),
+            "notification": (written.get("notification") or {}).get("status"),
+            "prompt bytes": written.get("prompt_bytes"),
+        }
         queries_out = findings.get("queries", {})
         rates = queries_out.get("defect_rate_by_line_and_shift", {}).get("rows", [])
         anomalies = queries_out.get("anomalies_by_machine_and_day", {}).get("rows", [])

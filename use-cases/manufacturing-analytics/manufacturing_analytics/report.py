@@ -5,8 +5,11 @@ version of the run, whose result documents the per-file steps (or RecordFailure)
 datasets those steps wrote are read through Athena. The window is the ``REPORT_LOOKBACK_DAYS`` UTC
 dates ending with the run's date, so each query reads only those ``dt`` partitions.
 
-Findings (JSON) and a Markdown report go to ``reports/<run_id>/``; aggregates only (per line and
-shift, per machine and day, the run's counts), never every row.
+The shared report step (:func:`shared.report.produce_report`) writes ``reports/<run_id>/report.json``
+and ``report.md`` and announces them on SNS: the facts sent to Bedrock are aggregates only (the run's
+counts, the findings, rows per line and shift and per machine and day, within the prompt budget),
+never every reading. A model error fails the step before anything is written; only then does this
+module add ``findings.json`` (the queries, their bytes scanned and the findings, model-free).
 """
 
 from __future__ import annotations
@@ -21,21 +24,23 @@ from typing import Any
 
 from manufacturing_analytics import queries
 from shared.analytics import AthenaRunner
-from shared.config import CommonConfig, env
+from shared.config import env
 from shared.errors import ObjectNotFoundError
 from shared.polling.discovery import Chunk, load_chunk
 from shared.polling.keys import output_key
+from shared.report import ReportConfig as SharedReportConfig
+from shared.report import ReportOutcome, ReportRequest, produce_report
 from shared.s3ap import S3AccessPoint
 
 logger = logging.getLogger(__name__)
 
-REPORTS_PREFIX = "reports/"
 MAX_FAILURES_LISTED = 20
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class ReportConfig(CommonConfig):
-    output_bucket: str = env("OUTPUT_BUCKET")
+class ReportConfig(SharedReportConfig):
+    """The shared report step's settings with UC3's window, deadline and alert threshold."""
+
     lookback_days: int = env("REPORT_LOOKBACK_DAYS", 7)
     query_deadline_seconds: float = env("QUERY_DEADLINE_SECONDS", 240.0)
     defect_rate_alert_pct: float = env("DEFECT_RATE_ALERT_PCT", 5.0)
@@ -96,38 +101,6 @@ def findings(results: Mapping[str, Any], alert_pct: float) -> list[str]:
     return lines
 
 
-def markdown(document: Mapping[str, Any]) -> str:
-    window = document["window"]
-    out = [
-        f"# Quality report, run {document['run_id']}",
-        "",
-        f"Window: {window['first']} to {window['last']} (UTC dates, {window['days']} days).",
-        "",
-        "## Findings",
-        *[f"- {line}" for line in document["findings"]],
-        "",
-        "## Defect rate by line and shift",
-        "| line | shift | images | defects | rate % |",
-        "|---|---|---:|---:|---:|",
-    ]
-    for row in document["queries"]["defect_rate_by_line_and_shift"]["rows"]:
-        cells = (row["line"], row["shift"], row["images"], row["defects"], row["defect_rate_pct"])
-        out.append("| " + " | ".join(str(cell) for cell in cells) + " |")
-    out += [
-        "",
-        "## Sensor anomalies by machine and day",
-        "| machine | day | anomalies | max abs score |",
-        "|---|---|---:|---:|",
-    ]
-    for row in document["queries"]["anomalies_by_machine_and_day"]["rows"]:
-        out.append(f"| {row['machine']} | {row['day']} | {row['anomalies']} | {row['max_abs_score']} |")
-    run = document["run"]
-    out += ["", "## This run", *[f"- {k}: {v}" for k, v in run["counts"].items()]]
-    for failure in run["failures"]:
-        out.append(f"- FAILED {failure['key']}: {failure['reason']}")
-    return "\n".join(out) + "\n"
-
-
 def build(
     output: S3AccessPoint,
     runner: AthenaRunner,
@@ -150,13 +123,37 @@ def build(
     }
 
 
-def write(output: S3AccessPoint, document: Mapping[str, Any]) -> dict[str, str]:
-    base = f"{REPORTS_PREFIX}{document['run_id']}/"
-    keys = {"findings": base + "findings.json", "markdown": base + "report.md"}
-    output.put(
-        keys["findings"],
-        json.dumps(document, default=str, indent=1).encode(),
-        content_type="application/json",
+def request(document: Mapping[str, Any]) -> ReportRequest:
+    """The shared step's request: facts (aggregates, budgeted) for the model, tables for the reader."""
+    rates = document["queries"]["defect_rate_by_line_and_shift"]["rows"]
+    anomalies = document["queries"]["anomalies_by_machine_and_day"]["rows"]
+    readings = document["queries"]["readings_by_machine"]["rows"]
+    return ReportRequest(
+        run_id=str(document["run_id"]),
+        subject=f"manufacturing quality, {document['window']['first']} to {document['window']['last']}",
+        audience="a plant quality engineer",
+        facts={
+            "window_utc_dates": document["window"],
+            "findings": document["findings"],
+            "defect_rate_by_line_and_shift": rates,
+            "sensor_anomalies_by_machine_and_day": anomalies,
+            "anomaly_method": "modified z-score (median/MAD), |score| > threshold",
+            "this_run": document["run"]["counts"],
+        },
+        tables={
+            "Defect rate by line and shift": rates,
+            "Sensor anomalies by machine and day": anomalies,
+            "Readings by machine": readings,
+            "Files this run could not use": document["run"]["failures"],
+        },
     )
-    output.put(keys["markdown"], markdown(document).encode(), content_type="text/markdown")
-    return keys
+
+
+def write(
+    output: S3AccessPoint, document: Mapping[str, Any], cfg: ReportConfig, *, bedrock: Any, sns: Any
+) -> ReportOutcome:
+    """The shared report step, then ``findings.json`` beside its report (only once the model answered)."""
+    outcome = produce_report(request(document), cfg, bedrock=bedrock, output=output, sns=sns)
+    key = f"{cfg.report_prefix.rstrip('/')}/{document['run_id']}/findings.json"
+    output.put(key, json.dumps(document, default=str, indent=1).encode(), content_type="application/json")
+    return outcome

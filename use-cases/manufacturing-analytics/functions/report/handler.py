@@ -1,8 +1,9 @@
-"""Report: the run's outcomes, the Athena queries over the report window, then the written report.
+"""Report: the run's outcomes, the Athena queries over the report window, then the Bedrock report.
 
 Reads only what earlier states wrote (the chunk list from Discover, the result documents and the
-datasets of the per-file steps); ``manufacturing_analytics.report`` does the work. An Athena
-failure or timeout raises its typed error, with Athena's reason, and fails the step.
+datasets of the per-file steps); ``manufacturing_analytics.report`` does the work and hands the
+aggregates to the shared report step (``shared.report``). An Athena failure or timeout, or a model
+error, raises its typed error and fails the step; a failed model answer is never saved.
 """
 
 from __future__ import annotations
@@ -31,12 +32,19 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     document = report.build(
         output, AthenaRunner.from_environment(), run_id=run_id, chunks_key=str(event["chunks_key"]), cfg=cfg
     )
-    keys = report.write(output, document)
+    outcome = report.write(
+        output,
+        document,
+        cfg,
+        bedrock=aws_client("bedrock-runtime"),
+        sns=aws_client("sns") if cfg.report_topic_arn else None,
+    )
     return {
         "run_id": run_id,
         "window": document["window"],
         "counts": document["run"]["counts"],
         "findings": document["findings"],
         "bytes_scanned": document["bytes_scanned"],
-        "report_keys": keys,
+        "report_keys": {"json": outcome.json_key, "markdown": outcome.markdown_key},
+        "report": outcome.to_dict(),
     }
