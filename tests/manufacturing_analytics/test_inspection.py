@@ -68,7 +68,10 @@ def test_a_named_label_below_its_threshold_is_a_near_miss_not_a_defect() -> None
 
 
 def test_unnamed_labels_never_flag_whatever_their_confidence() -> None:
-    assert RULES.decide([_label("Machine", 99.9), _label("Metal", 99.9), _label("Text", 99.0)])["defect"] is False
+    assert (
+        RULES.decide([_label("Machine", 99.9), _label("Metal", 99.9), _label("Text", 99.0)])["defect"]
+        is False
+    )
 
 
 def test_an_alias_counts_as_the_label_and_the_strongest_match_wins() -> None:

@@ -67,7 +67,10 @@ def runner(cloud: LocalCloud) -> AthenaRunner:
     glue = cloud.client("glue")
     glue.create_database(DatabaseInput={"Name": DATABASE})
     for schema in SCHEMAS:
-        glue.create_table(DatabaseName=DATABASE, TableInput=glue_table_input(schema, dataset_location("uc3-out", ROOT, schema)))
+        glue.create_table(
+            DatabaseName=DATABASE,
+            TableInput=glue_table_input(schema, dataset_location("uc3-out", ROOT, schema)),
+        )
     n = 0
     with DatasetWriter("uc3-out", root=ROOT, run_id="t", client=s3) as writer:
         # line-1 shift A: 1 of 4 defective; line-1 shift B: 2 of 2; line-2 A: 0 of 3; a day outside the window.
@@ -93,7 +96,13 @@ def runner(cloud: LocalCloud) -> AthenaRunner:
             ts = datetime(2026, 3, 2, i, tzinfo=UTC)
             writer.write(
                 SENSOR_READINGS,
-                {"machine": "press-01", "ts": ts, "metric": "temperature_c", "value": float("nan") if i == 4 else 20.0 + i, "source_key": "k.csv"},
+                {
+                    "machine": "press-01",
+                    "ts": ts,
+                    "metric": "temperature_c",
+                    "value": float("nan") if i == 4 else 20.0 + i,
+                    "source_key": "k.csv",
+                },
                 dt=ts,
             )
     return AthenaRunner(AthenaSettings("uc3", DATABASE, ""), client=cloud.client("athena"))

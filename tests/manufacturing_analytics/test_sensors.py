@@ -60,17 +60,29 @@ def test_an_unknown_zone_is_a_config_error(raw: str) -> None:
 
 
 def test_the_header_decides_the_columns_and_a_non_numeric_column_is_ignored() -> None:
-    data = _csv([["Recorded At", "Asset ID", "spindle_rpm", "status"], ["2026-03-01T00:00:00Z", "lathe", "3000", "RUN"]])
+    data = _csv(
+        [
+            ["Recorded At", "Asset ID", "spindle_rpm", "status"],
+            ["2026-03-01T00:00:00Z", "lathe", "3000", "RUN"],
+        ]
+    )
     log = sensors.read_sensor_log(data, "plant/line-7/sensors/lathe.csv", TOKYO)
     assert (log.timestamp_column, log.machine_column, log.line_column) == ("Recorded At", "Asset ID", None)
     assert log.measurements == ("spindle_rpm",)
     assert log.ignored_columns == ("status",)
     reading = log.readings[0]
-    assert (reading.machine, reading.line, reading.metric, reading.value) == ("lathe", "line-7", "spindle_rpm", 3000.0)
+    assert (reading.machine, reading.line, reading.metric, reading.value) == (
+        "lathe",
+        "line-7",
+        "spindle_rpm",
+        3000.0,
+    )
 
 
 def test_without_a_machine_column_the_file_name_is_the_machine() -> None:
-    log = sensors.read_sensor_log(_csv([["ts", "pressure_bar"], ["2026-03-01T00:00:00Z", "10"]]), "x/press-04.csv", TOKYO)
+    log = sensors.read_sensor_log(
+        _csv([["ts", "pressure_bar"], ["2026-03-01T00:00:00Z", "10"]]), "x/press-04.csv", TOKYO
+    )
     assert log.readings[0].machine == "press-04"
 
 
@@ -81,7 +93,9 @@ def test_no_timestamp_column_is_a_typed_error_naming_the_columns() -> None:
 
 
 def test_empty_nan_infinite_text_and_out_of_range_values_are_counted_never_written() -> None:
-    log = sensors.read_sensor_log(_series(["20", "", "nan", "NaN", "inf", "-Infinity", "warm", "999", "21"]), "k.csv", TOKYO)
+    log = sensors.read_sensor_log(
+        _series(["20", "", "nan", "NaN", "inf", "-Infinity", "warm", "999", "21"]), "k.csv", TOKYO
+    )
     assert [r.value for r in log.readings] == [20.0, 21.0]
     assert dict(log.rejected[("m1", "temperature_c")]) == {
         "empty": 1,

@@ -19,7 +19,11 @@ def _written(rows: list[list[str]], *, terminator: str = "\r\n", delimiter: str 
 
 
 def test_a_file_written_by_the_csv_module_reads_back_cell_for_cell() -> None:
-    rows = [["ts", "machine", "note"], ["2026-01-01T00:00:00", "m,1", 'says "hi"'], ["2026-01-01T00:01:00", "m2", "a\nb"]]
+    rows = [
+        ["ts", "machine", "note"],
+        ["2026-01-01T00:00:00", "m,1", 'says "hi"'],
+        ["2026-01-01T00:01:00", "m2", "a\nb"],
+    ]
     table = read_table(_written(rows))
     assert table.columns == ("ts", "machine", "note")
     assert [dict(row.values) for row in table] == [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
