@@ -73,7 +73,7 @@ def runner(cloud: LocalCloud) -> AthenaRunner:
         )
     n = 0
     with DatasetWriter("uc3-out", root=ROOT, run_id="t", client=s3) as writer:
-        # line-1 shift A: 1 of 4 defective; line-1 shift B: 2 of 2; line-2 A: 0 of 3; a day outside the window.
+        # line-1 A: 1 of 4 defective; line-1 B: 2 of 2; line-2 A: 0 of 3; and a day outside the window.
         for line, shift, defect, day in (
             [("line-1", "A", i == 0, 2) for i in range(4)]
             + [("line-1", "B", True, 3)] * 2
