@@ -2,7 +2,8 @@
 
 ``read_table(data)`` takes the raw bytes of a delimited text file (a sensor log, an export, a
 manifest) and returns a :class:`CsvTable`: the header's column names, every well-formed row as a
-``{column: text}`` mapping with the physical line it starts on, and every malformed row as a
+tuple of cells in header order with the physical line it starts on (``table.position(name)``
+gives a column's index, ``table.as_dict(row)`` a ``{column: text}`` mapping), and every malformed row as a
 :class:`RowIssue` (line number and reason). What it deals with deliberately:
 
 * **Encoding.** UTF-8, with or without a byte-order mark (``bom`` records which); a UTF-16 BOM is
@@ -32,8 +33,9 @@ import csv
 import io
 import logging
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from shared.errors import PatternError
 
@@ -69,12 +71,11 @@ class RowIssue:
         return {"line": self.line, "reason": self.reason}
 
 
-@dataclass(frozen=True)
-class CsvRow:
-    """A well-formed row: the physical line it starts on and its cells by column name."""
+class CsvRow(NamedTuple):
+    """A well-formed row: the physical line it starts on and its cells, in the header's column order."""
 
     line: int
-    values: Mapping[str, str]
+    cells: tuple[str, ...]
 
 
 @dataclass
@@ -90,6 +91,14 @@ class CsvTable:
 
     def __iter__(self) -> Iterator[CsvRow]:
         return iter(self.rows)
+
+    def position(self, column: str) -> int:
+        """The index of ``column`` in every row's ``cells`` (ValueError when the header lacks it)."""
+        return self.columns.index(column)
+
+    def as_dict(self, row: CsvRow) -> dict[str, str]:
+        """One row as ``{column: cell}``."""
+        return dict(zip(self.columns, row.cells, strict=True))
 
     @property
     def mixed_line_endings(self) -> bool:
@@ -194,6 +203,10 @@ def read_table(data: bytes, *, delimiter: str | None = ",") -> CsvTable:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     table: CsvTable | None = None
     previous_end = 0
+    check_nul = "\x00" in text
+    strip = str.strip
+    width = 0
+    rows: list[CsvRow] = []
     while True:
         try:
             cells = next(reader)
@@ -203,31 +216,30 @@ def read_table(data: bytes, *, delimiter: str | None = ",") -> CsvTable:
             start = previous_end + 1
             previous_end = reader.line_num
             if table is None:
-                raise CsvHeaderError(
-                    f"the header (line {start}) is malformed: {error}", line=start
-                ) from error
+                reason = f"the header (line {start}) is malformed: {error}"
+                raise CsvHeaderError(reason, line=start) from error
             table.add_issue(start, f"malformed row: {error}")
             if "unexpected end of data" in str(error):
                 break
             continue
         start = previous_end + 1
         previous_end = reader.line_num
-        if not cells or all(not cell.strip() for cell in cells):
+        if not cells or (not strip(cells[0]) and not any(map(strip, cells))):
             if table is not None:
                 table.blank_lines += 1
             continue
         if table is None:
             table = CsvTable(_check_header(cells, start), delimiter, bom=bom, line_endings=line_endings(text))
             width = len(table.columns)
-            columns = table.columns
+            rows = table.rows
             continue
-        if any("\x00" in cell for cell in cells):
+        if check_nul and any("\x00" in cell for cell in cells):
             table.add_issue(start, "NUL byte in the row (a corrupt or partly written file)")
             continue
         if len(cells) != width:
             table.add_issue(start, f"expected {width} fields, found {len(cells)}")
             continue
-        table.rows.append(CsvRow(start, dict(zip(columns, (cell.strip() for cell in cells), strict=True))))
+        rows.append(CsvRow(start, tuple(map(strip, cells))))
     if table is None:
         raise CsvHeaderError("the file is empty: no header line", line=1)
     return table

@@ -26,7 +26,7 @@ def test_a_file_written_by_the_csv_module_reads_back_cell_for_cell() -> None:
     ]
     table = read_table(_written(rows))
     assert table.columns == ("ts", "machine", "note")
-    assert [dict(row.values) for row in table] == [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
+    assert [table.as_dict(row) for row in table] == [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
     assert [row.line for row in table] == [2, 3]  # the quoted line break keeps row 3 starting on line 3
     assert table.issue_count == 0
 
@@ -35,7 +35,7 @@ def test_bom_and_mixed_line_endings_are_read_and_reported() -> None:
     data = codecs.BOM_UTF8 + b"a,b\r\n1,2\n3,4\r5,6\r\n"
     table = read_table(data)
     assert table.columns == ("a", "b")  # the BOM is not part of the first column's name
-    assert [row.values["b"] for row in table] == ["2", "4", "6"]
+    assert [table.as_dict(row)["b"] for row in table] == ["2", "4", "6"]
     assert table.bom == "utf-8"
     assert table.line_endings == {"crlf": 2, "lf": 1, "cr": 1}
     assert table.mixed_line_endings
@@ -55,7 +55,7 @@ def test_malformed_rows_are_counted_with_their_line_and_the_rest_is_read() -> No
 
 def test_a_nul_byte_and_an_unclosed_quote_are_malformed_rows() -> None:
     table = read_table(b'a,b\n1,2\n3,\x00\n5,6\n7,"open\n')
-    assert [row.values["a"] for row in table] == ["1", "5"]
+    assert [row.cells[0] for row in table] == ["1", "5"]
     assert [issue.line for issue in table.issues] == [3, 5]
 
 
@@ -85,11 +85,11 @@ def test_a_utf16_file_with_its_bom_is_decoded() -> None:
     table = read_table("a;b\n1;2\n".encode("utf-16"), delimiter=None)
     assert table.bom == "utf-16"
     assert table.delimiter == ";"
-    assert dict(table.rows[0].values) == {"a": "1", "b": "2"}
+    assert table.as_dict(table.rows[0]) == {"a": "1", "b": "2"}
 
 
 @pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
 def test_the_delimiter_is_picked_from_the_header(delimiter: str) -> None:
     table = read_table(_written([["x", "y"], ["1", "2"]], delimiter=delimiter), delimiter=None)
     assert table.delimiter == delimiter
-    assert dict(table.rows[0].values) == {"x": "1", "y": "2"}
+    assert table.as_dict(table.rows[0]) == {"x": "1", "y": "2"}

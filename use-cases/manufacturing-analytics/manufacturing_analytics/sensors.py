@@ -41,7 +41,7 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
-from typing import Any
+from typing import Any, NamedTuple
 
 from shared.errors import ConfigError, PatternError
 from shared.formats.csvtable import CsvTable, read_table
@@ -158,8 +158,7 @@ def line_from_key(key: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class Reading:
+class Reading(NamedTuple):
     machine: str
     line: str | None
     ts: datetime
@@ -216,21 +215,18 @@ class SensorLog:
         }
 
 
-def _classify(text: str, metric: str, ranges: Mapping[str, tuple[float, float]]) -> float | str:
+def _classify(text: str, bounds: tuple[float, float] | None) -> float | str:
     """The value, or why it is rejected: empty, missing, nonfinite, not_a_number, out_of_range."""
-    if not text:
-        return "empty"
-    if text.lower() in MISSING_TOKENS:
-        return "missing"
     try:
         value = float(text)
     except ValueError:
-        return "not_a_number"
-    if math.isnan(value):
+        if not text:
+            return "empty"
+        return "missing" if text.lower() in MISSING_TOKENS else "not_a_number"
+    if value != value:  # NaN
         return "missing"
-    if math.isinf(value):
+    if value in (math.inf, -math.inf):
         return "nonfinite"
-    bounds = ranges.get(metric.lower())
     if bounds is not None and not bounds[0] <= value <= bounds[1]:
         return "out_of_range"
     return value
@@ -241,8 +237,9 @@ def _numeric_columns(table: CsvTable, candidates: list[str]) -> tuple[tuple[str,
     ignored: list[str] = []
     for column in candidates:
         found = False
+        index = table.position(column)
         for row in table.rows:
-            text = row.values[column]
+            text = row.cells[index]
             if text and text.lower() not in MISSING_TOKENS:
                 try:
                     float(text)
@@ -271,17 +268,24 @@ def read_sensor_log(data: bytes, key: str, settings: SensorSettings) -> SensorLo
     log = SensorLog(table, ts_column, machine_column, line_column, measurements, ignored)
     default_machine = posixpath.splitext(posixpath.basename(key))[0]
     default_line = line_from_key(key)
+    ts_at = table.position(ts_column)
+    machine_at = table.position(machine_column) if machine_column else None
+    line_at = table.position(line_column) if line_column else None
+    metrics = [
+        (metric, table.position(metric), settings.ranges.get(metric.lower())) for metric in measurements
+    ]
     for row in table.rows:
+        cells = row.cells
         try:
-            ts = parse_timestamp(row.values[ts_column], settings.zone)
+            ts = parse_timestamp(cells[ts_at], settings.zone)
         except (ValueError, OverflowError, OSError):
             log.bad_timestamps += 1
-            table.add_issue(row.line, f"timestamp {row.values[ts_column][:40]!r} is not ISO 8601 or epoch")
+            table.add_issue(row.line, f"timestamp {cells[ts_at][:40]!r} is not ISO 8601 or epoch")
             continue
-        machine = (row.values[machine_column] if machine_column else "") or default_machine
-        line = (row.values[line_column] if line_column else "") or default_line
-        for metric in measurements:
-            outcome = _classify(row.values[metric], metric, settings.ranges)
+        machine = (cells[machine_at] if machine_at is not None else "") or default_machine
+        line = (cells[line_at] if line_at is not None else "") or default_line
+        for metric, index, bounds in metrics:
+            outcome = _classify(cells[index], bounds)
             if isinstance(outcome, str):
                 log.rejected.setdefault((machine, metric), Counter())[outcome] += 1
                 continue
