@@ -4,7 +4,7 @@ The general stand-in (:func:`scripts.localcloud.ai_standins.detect_labels`) pick
 SHA-256 of the image bytes, so two images differ but nothing in them matters; a defect decision
 tested on it would be tested on noise. This adapter answers ``rekognition.DetectLabels`` first
 (botocore ``REGISTER_FIRST``) with the same hash labels **plus** labels measured from the pixels
-when the image is a plain surface (low colour saturation, as bare metal is):
+when the image is a plain surface (a median colour saturation under 6%, as bare metal has):
 
 * ``Crack`` (alias ``Fracture``): a connected run of pixels much darker than the surface (70 grey
   levels below its median) that is long (at least 15% of the image diagonal) and thin (pixels per
@@ -41,7 +41,7 @@ DARK_BELOW_MEDIAN = 70
 CRACK_MIN_LENGTH = 0.15  # of the diagonal
 CRACK_MAX_WIDTH = 6.0
 RUST_MIN_SHARE = 0.005
-SURFACE_MAX_SATURATION = 0.2
+SURFACE_MAX_SATURATION = 0.06
 
 
 def _label(
