@@ -2,8 +2,8 @@
 
 The general stand-in (:func:`scripts.localcloud.ai_standins.detect_labels`) picks labels from the
 SHA-256 of the image bytes, so two images differ but nothing in them matters; a defect decision
-tested on it would be tested on noise. This adapter answers ``rekognition.DetectLabels`` first
-(botocore ``REGISTER_FIRST``) with the same hash labels **plus** labels measured from the pixels
+tested on it would be tested on noise. This adapter makes the general stand-in answer
+``rekognition.DetectLabels`` with the same hash labels **plus** labels measured from the pixels
 when the image is a plain surface (a median colour saturation under 6%, as bare metal has):
 
 * ``Crack`` (alias ``Fracture``): a connected run of pixels much darker than the surface (70 grey
@@ -24,14 +24,10 @@ from __future__ import annotations
 import io
 import logging
 import math
-import uuid
 from collections.abc import Callable
 from typing import Any
 
-import botocore.handlers
-from botocore.awsrequest import AWSResponse
-
-from scripts.localcloud.ai_standins import STAND_IN_NOTE, AIStandIns, _stash_params, detect_labels
+from scripts.localcloud.ai_standins import AIStandIns, detect_labels
 
 logger = logging.getLogger(__name__)
 
@@ -134,46 +130,33 @@ def answer(image: bytes, max_labels: int = 10, min_confidence: float = 55.0) -> 
 
 
 class SurfaceLabels:
-    """Installs the DetectLabels answer ahead of the general stand-in; counts its calls there too."""
+    """Puts :func:`answer` behind the general stand-in's DetectLabels hook while installed.
+
+    No hook of its own: the general stand-in's ``before-call`` handler stays where it is (after any
+    fault-injecting hooks a test or bench registers first, and counting its calls), and only the
+    answer it computes for ``rekognition.DetectLabels`` comes from here.
+    """
 
     def __init__(self, ai: AIStandIns) -> None:
         self.ai = ai
-        self._hooks: list[tuple[str, Callable[..., Any], object]] = []
-
-    def _before_call(self, context: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
-        params = context.get("localcloud_api_params", {})
-        self.ai.calls[OPERATION] += 1
-        parsed = answer(
-            self.ai._image_bytes(params["Image"]),
-            int(params.get("MaxLabels", 10)),
-            float(params.get("MinConfidence", 55.0)),
-        )
-        parsed["ResponseMetadata"] = {
-            "HTTPStatusCode": 200,
-            "RequestId": str(uuid.uuid4()),
-            "HTTPHeaders": {"x-local-stand-in": STAND_IN_NOTE},
-        }
-        return AWSResponse("https://local.stand-in", 200, {}, None), parsed
+        self._original: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None
 
     def install(self) -> None:
-        import boto3
+        original = self.ai._answer
 
-        first = botocore.handlers.REGISTER_FIRST
-        self._hooks = [
-            (f"before-parameter-build.{OPERATION}", _stash_params, first),
-            (f"before-call.{OPERATION}", self._before_call, first),
-        ]
-        botocore.handlers.BUILTIN_HANDLERS.extend(self._hooks)
-        if boto3.DEFAULT_SESSION is not None:
-            for event, handler, _ in self._hooks:
-                boto3.DEFAULT_SESSION.events.register_first(event, handler)
+        def _answer(operation: str, params: dict[str, Any]) -> dict[str, Any]:
+            if operation != OPERATION:
+                return original(operation, params)
+            return answer(
+                self.ai._image_bytes(params["Image"]),
+                int(params.get("MaxLabels", 10)),
+                float(params.get("MinConfidence", 55.0)),
+            )
+
+        self._original = original
+        self.ai._answer = _answer  # type: ignore[method-assign]
 
     def uninstall(self) -> None:
-        import boto3
-
-        for spec in self._hooks:
-            if spec in botocore.handlers.BUILTIN_HANDLERS:
-                botocore.handlers.BUILTIN_HANDLERS.remove(spec)
-            if boto3.DEFAULT_SESSION is not None:
-                boto3.DEFAULT_SESSION.events.unregister(spec[0], spec[1])
-        self._hooks = []
+        if self._original is not None:
+            self.ai._answer = self._original  # type: ignore[method-assign,assignment]
+            self._original = None
