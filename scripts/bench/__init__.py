@@ -32,6 +32,7 @@ SUITES: tuple[str, ...] = (
     "language",
     "documents",
     "genomics",
+    "manufacturing",
 )
 
 

@@ -56,6 +56,7 @@ from scripts.localcloud.stepfunctions import (
     sync_state_machines,
 )
 from scripts.localcloud.textract import TextractStandIn, sns_delivery
+from scripts.localcloud.surface_labels import SurfaceLabels
 from scripts.localcloud.validation import ValidationAdapter
 
 logger = logging.getLogger(__name__)
@@ -122,6 +123,9 @@ class LocalCloud:
         self.permissions = FilePermissions()
         self.permissions.install()
         self._installed: list[Any] = [self.ai, self.permissions]
+        self.surface_labels = SurfaceLabels(self.ai)  # DetectLabels that follow the pixels (UC3)
+        self.surface_labels.install()
+        self._installed.append(self.surface_labels)
         # Athena queries run with DuckDB over the dataset files in moto's S3 (scripts/localcloud/athena.py).
         self.athena = AthenaStandIn(self.client)
         self.athena.install()

@@ -165,6 +165,15 @@ COLD_START: dict[str, tuple[tuple[str, ...], dict[str, set[str]]]] = {
             "report": set(),
         },
     ),
+    "manufacturing-analytics": (
+        ("manufacturing_analytics.report",),
+        {
+            "discovery": set(),
+            "sensor_log": set(),
+            "inspection": set(),
+            "report": {"manufacturing_analytics.report"},
+        },
+    ),
 }
 
 

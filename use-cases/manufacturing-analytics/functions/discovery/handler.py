@@ -1,0 +1,49 @@
+"""Discovery: the polling skeleton's discovery function with UC3's file kinds.
+
+It answers the skeleton's three actions (:func:`shared.polling.steps.handle`): ``discover``,
+``load_chunk`` and ``record_failure``. A loaded chunk's files also carry their ``kind``
+(``sensor`` for ``.csv``, ``image`` for ``.jpg``/``.jpeg``/``.png``), which the per-file Choice
+routes on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Any
+
+from manufacturing_analytics.pipeline import SUFFIXES, kind_of
+from shared import config
+from shared.clients import aws_client
+from shared.config import env, parse_suffixes
+from shared.observability import trace_lambda_handler
+from shared.polling import settings as polling
+from shared.polling.steps import handle
+from shared.s3ap import S3AccessPoint
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DiscoveryConfig(polling.PollingConfig):
+    """The skeleton's discovery configuration with UC3's suffixes and budget (the template's default)."""
+
+    suffixes: tuple[str, ...] = env("SUFFIXES", SUFFIXES, parse=parse_suffixes)
+    max_files_per_run: int = env("MAX_FILES_PER_RUN", 200, parse=polling.parse_budget)
+
+
+@trace_lambda_handler
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    cfg = config.load(DiscoveryConfig)
+    s3 = aws_client("s3")
+    result = handle(
+        event,
+        cfg,
+        source=S3AccessPoint(cfg.access_point, s3),
+        output=S3AccessPoint(cfg.output_bucket, s3),
+        # Only a run started by Step Functions checks for another in flight.
+        sfn=aws_client("stepfunctions") if event.get("execution_arn") else None,
+    )
+    if event.get("action") == "load_chunk":
+        result["files"] = [{**file, "kind": kind_of(str(file["key"]))} for file in result["files"]]
+    return result
