@@ -55,8 +55,8 @@ from scripts.localcloud.stepfunctions import (
     StepFunctions,
     sync_state_machines,
 )
-from scripts.localcloud.textract import TextractStandIn, sns_delivery
 from scripts.localcloud.surface_labels import SurfaceLabels
+from scripts.localcloud.textract import TextractStandIn, sns_delivery
 from scripts.localcloud.validation import ValidationAdapter
 
 logger = logging.getLogger(__name__)
