@@ -21,6 +21,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from shared.clients import aws_client
 from shared.observability import append_log_keys, stats
 from shared.polling.contract import DISCOVERY, LOAD_CHUNK, RECORD_FAILURE, ContractError
 from shared.polling.discovery import (
@@ -107,6 +108,22 @@ def run_discovery(
     # Deleted files healed by this run (results removed, state marked), zero included.
     metrics.put_metric("DeletionsReconciled", result.deletions_reconciled, "Count")
     return result
+
+
+def handle_event(event: Mapping[str, Any], cfg: PollingConfig) -> dict[str, Any]:
+    """The whole of a discovery function: :func:`handle` with clients made once per cold start.
+
+    Only a run that Step Functions started (its event carries ``execution_arn``) checks for another
+    run in flight.
+    """
+    s3 = aws_client("s3")
+    return handle(
+        event,
+        cfg,
+        source=S3AccessPoint(cfg.access_point, s3),
+        output=S3AccessPoint(cfg.output_bucket, s3),
+        sfn=aws_client("stepfunctions") if event.get("execution_arn") else None,
+    )
 
 
 def handle(

@@ -13,12 +13,10 @@ from typing import Any
 
 from genomics_pipeline.files import SUFFIXES, kind_of
 from shared import config
-from shared.clients import aws_client
 from shared.config import env, parse_suffixes
 from shared.observability import trace_lambda_handler
 from shared.polling import settings as polling
-from shared.polling.steps import handle
-from shared.s3ap import S3AccessPoint
+from shared.polling.steps import handle_event
 
 logger = logging.getLogger(__name__)
 
@@ -32,14 +30,7 @@ class DiscoveryConfig(polling.PollingConfig):
 @trace_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     cfg = config.load(DiscoveryConfig)
-    s3 = aws_client("s3")
-    result = handle(
-        event,
-        cfg,
-        source=S3AccessPoint(cfg.access_point, s3),
-        output=S3AccessPoint(cfg.output_bucket, s3),
-        sfn=aws_client("stepfunctions") if event.get("execution_arn") else None,
-    )
+    result = handle_event(event, cfg)
     if event.get("action") == "load_chunk":
         result["files"] = [{**file, "kind": kind_of(str(file["key"]))} for file in result["files"]]
     return result
