@@ -98,27 +98,12 @@ def _failing_model(body: bytes, content_type: str) -> bytes:
     raise RuntimeError("the segmentation container exited with code 1 (demo failure path)")
 
 
-def _function_counts(cloud: Any, stack: Any) -> dict[str, int]:
-    counts = cloud.invocation_counts()
-    return {
-        logical_id.removesuffix("Function"): counts.get(stack.physical_ids[logical_id], 0)
-        for logical_id, kind in stack.resource_types.items()
-        if kind == "AWS::Lambda::Function"
-    }
-
-
-def _json(cloud: Any, bucket: str, key: str) -> Any:
-    import json
-
-    return json.loads(cloud.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
-
-
 def _run_summary(cloud: Any, bucket: str, run_id: str) -> dict[str, Any]:
     """The run's summary document; empty when the run wrote none (the summary then shows zeros)."""
     from botocore.exceptions import ClientError
 
     try:
-        return dict(_json(cloud, bucket, f"runs/{run_id}/summary.json"))
+        return dict(cloud.read_json(bucket, f"runs/{run_id}/summary.json"))
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") != "NoSuchKey":
             raise
@@ -238,7 +223,7 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
         ):
             keys.extend(obj["Key"] for obj in page.get("Contents", []))
     summary.output_keys = sorted(keys)
-    summary.extra["functions invoked"] = _function_counts(cloud, stack)
+    summary.extra["functions invoked"] = cloud.function_counts(stack)
     queue = stack.physical_ids.get("CallbackDeadLetterQueue")
     if queue:
         attributes = cloud.client("sqs").get_queue_attributes(

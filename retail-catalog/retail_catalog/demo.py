@@ -78,16 +78,6 @@ def seed(cloud: Any, access_point: Any, files: int) -> int:
     return len(rendered)
 
 
-def _function_counts(cloud: Any, stack: Any) -> dict[str, int]:
-    counts = cloud.invocation_counts()
-    by_logical = {}
-    for logical_id, kind in stack.resource_types.items():
-        if kind == "AWS::Lambda::Function":
-            name = stack.physical_ids[logical_id]
-            by_logical[logical_id.removesuffix("Function")] = counts.get(name, 0)
-    return by_logical
-
-
 def _payloads(cloud: Any, function_name: str, since: int) -> list[Any]:
     return [i.payload for i in cloud.runtime.invocations[since:] if i.function_name == function_name]
 
@@ -186,7 +176,7 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
         )
         summary.extra["polling states entered"] = dict(result.states_entered())
     _quality_figures(summary, documents.values())
-    summary.items_per_state = _function_counts(cloud, stack)
+    summary.items_per_state = cloud.function_counts(stack)
     dynamodb = cloud.client("dynamodb")
     letters = dynamodb.scan(TableName=stack.physical_ids["DeadLetterTable"])["Items"]
     dead = len(letters)

@@ -286,6 +286,26 @@ class LocalCloud:
             counts[invocation.function_name] = counts.get(invocation.function_name, 0) + 1
         return counts
 
+    def function_counts(self, stack: StackInfo) -> dict[str, int]:
+        """How many times each of the stack's functions ran, by logical id without ``Function``."""
+        counts = self.invocation_counts()
+        return {
+            logical_id.removesuffix("Function"): counts.get(stack.physical_ids[logical_id], 0)
+            for logical_id, kind in stack.resource_types.items()
+            if kind == "AWS::Lambda::Function"
+        }
+
+    def read_json(self, bucket: str, key: str) -> Any:
+        """One JSON object from S3 (a result document, a run summary)."""
+        return json.loads(self.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+
+    def list_keys(self, bucket: str, prefix: str = "") -> list[str]:
+        """Every key under ``prefix``, every page."""
+        keys: list[str] = []
+        for page in self.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            keys.extend(obj["Key"] for obj in page.get("Contents", []))
+        return keys
+
     def log_lines(self, function: str) -> list[str]:
         """Every line in the function's log group, oldest first."""
         logs = self.client("logs")

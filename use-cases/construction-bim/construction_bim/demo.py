@@ -9,7 +9,6 @@ found through the key's own result history.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -39,19 +38,8 @@ def seed(cloud: Any, access_point: Any, files: int) -> int:
     return len(samples)
 
 
-def _json(cloud: Any, bucket: str, key: str) -> Any:
-    return json.loads(cloud.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
-
-
-def _keys(cloud: Any, bucket: str, prefix: str) -> list[str]:
-    keys: list[str] = []
-    for page in cloud.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        keys.extend(obj["Key"] for obj in page.get("Contents", []))
-    return keys
-
-
 def _results(cloud: Any, bucket: str) -> list[dict[str, Any]]:
-    return [_json(cloud, bucket, key) for key in _keys(cloud, bucket, "results/")]
+    return [cloud.read_json(bucket, key) for key in cloud.list_keys(bucket, "results/")]
 
 
 def _line(body: dict[str, Any]) -> str:
@@ -136,4 +124,4 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
             f"{diff.get('added')} added, {diff.get('removed')} removed, {diff.get('changed')} changed",
         )
     summary.extra["runs"] = 3
-    summary.output_keys = sorted(_keys(cloud, bucket, "results/") + _keys(cloud, bucket, "models/"))
+    summary.output_keys = sorted(cloud.list_keys(bucket, "results/") + cloud.list_keys(bucket, "models/"))

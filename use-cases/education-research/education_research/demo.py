@@ -92,10 +92,6 @@ def download_index(cloud: Any, bucket: str, target: Path) -> Path:
     return target
 
 
-def _json(cloud: Any, bucket: str, key: str) -> Any:
-    return json.loads(cloud.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
-
-
 def _search(path: Path, query: str) -> list[dict[str, Any]]:
     from education_research.search_index import search
 
@@ -152,7 +148,7 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
     if result is None or not result.succeeded:
         return
     summary.items_per_state = dict(result.states_entered())
-    report = _json(cloud, bucket, summary_key(result.name))
+    report = cloud.read_json(bucket, summary_key(result.name))
     summary.files_detected = int(report["papers"]) + int(report["failed"])
     summary.extra["papers indexed"] = report["papers"]
     summary.extra["FAILED with reasons"] = {
@@ -181,7 +177,7 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
             all(hits and hits[0]["source_key"] == queries[q] for q, hits in found.items()),
         )
     with step("read the citation graph (keyed by DOI or normalised title)"):
-        graph = _json(cloud, bucket, GRAPH_KEY)
+        graph = cloud.read_json(bucket, GRAPH_KEY)
         most = max(graph["nodes"], key=lambda n: n["cited_by"])
         summary.extra["citation graph"] = {
             "papers": graph["papers"],
@@ -222,7 +218,7 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
         changes = (third.output or {}).get("changes", {}) if isinstance(third.output, dict) else {}
         download_index(cloud, bucket, local)
         again_hits = _search(local, "Revisited Again")
-        total = json.loads(json.dumps(_json(cloud, bucket, summary_key(third.name))["index"]))
+        total = json.loads(json.dumps(cloud.read_json(bucket, summary_key(third.name))["index"]))
         summary.extra["incremental run"] = {"changes": changes, "index papers": total["papers"]}
         summary.flow(
             "incremental update: two papers replaced, the rest kept",

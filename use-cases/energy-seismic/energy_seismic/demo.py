@@ -16,7 +16,6 @@ the third is started while another is still at its files and exits at once.
 from __future__ import annotations
 
 import io
-import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -145,17 +144,13 @@ def seed(cloud: Any, access_point: Any, files: int) -> int:
     return len(samples)
 
 
-def _json(cloud: Any, bucket: str, key: str) -> Any:
-    return json.loads(cloud.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
-
-
 def results(cloud: Any, bucket: str) -> list[dict[str, Any]]:
     """Every result document in the output bucket."""
     documents: list[dict[str, Any]] = []
     for page in (
         cloud.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="results/")
     ):
-        documents.extend(_json(cloud, bucket, obj["Key"]) for obj in page.get("Contents", []))
+        documents.extend(cloud.read_json(bucket, obj["Key"]) for obj in page.get("Contents", []))
     return documents
 
 
@@ -280,7 +275,7 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
             f"{share:.1%} of {size} bytes, {traces} traces (traces-per-ensemble field says 48)",
         )
     with step("read the run report (datasets, Athena summaries, Bedrock narrative)"):
-        report = _json(cloud, bucket, f"reports/{result.name}/report.json")
+        report = cloud.read_json(bucket, f"reports/{result.name}/report.json")
         tables = report.get("tables") or {}
         summary.extra["findings by rule"] = _lines(
             [

@@ -15,7 +15,6 @@ with a missing column.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -100,10 +99,6 @@ def seed(cloud: Any, access_point: Any, files: int) -> int:
     return len(chosen)
 
 
-def _json(cloud: Any, bucket: str, key: str) -> Any:
-    return json.loads(cloud.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
-
-
 def _results(cloud: Any, bucket: str, access_point: Any) -> dict[str, dict[str, Any]]:
     from shared.polling.keys import output_key
 
@@ -111,17 +106,8 @@ def _results(cloud: Any, bucket: str, access_point: Any) -> dict[str, dict[str, 
     found: dict[str, dict[str, Any]] = {}
     for sample in plan():
         etag = s3.head_object(Bucket=access_point.arn, Key=sample.key)["ETag"].strip('"')
-        found[sample.key] = _json(cloud, bucket, output_key(sample.key, etag))
+        found[sample.key] = cloud.read_json(bucket, output_key(sample.key, etag))
     return found
-
-
-def _function_counts(cloud: Any, stack: Any) -> dict[str, int]:
-    counts = cloud.invocation_counts()
-    return {
-        logical_id.removesuffix("Function"): counts.get(stack.physical_ids[logical_id], 0)
-        for logical_id, kind in stack.resource_types.items()
-        if kind == "AWS::Lambda::Function"
-    }
 
 
 def _check_results(results: dict[str, dict[str, Any]]) -> tuple[bool, list[str]]:
@@ -152,7 +138,7 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
     if result is None:
         return
     summary.items_per_state = dict(result.states_entered())
-    run = _json(cloud, bucket, f"runs/{result.name}/summary.json")
+    run = cloud.read_json(bucket, f"runs/{result.name}/summary.json")
     summary.files_detected = int(run["files"])
     with step("read each file's result: statistics, or FAILED naming what is wrong and where"):
         results = _results(cloud, bucket, access_point)
@@ -208,7 +194,7 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
         ):
             keys.extend(obj["Key"] for obj in page.get("Contents", []))
     summary.output_keys = sorted(keys)
-    summary.extra["functions invoked"] = _function_counts(cloud, stack)
+    summary.extra["functions invoked"] = cloud.function_counts(stack)
 
 
 @dataclass(frozen=True)

@@ -85,10 +85,6 @@ def seed(cloud: Any, access_point: Any, files: int) -> int:
     return len(samples.SAMPLES)
 
 
-def _json(cloud: Any, bucket: str, key: str) -> Any:
-    return json.loads(cloud.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
-
-
 def _print_findings(out: Any, analysis: dict[str, Any]) -> None:
     out("    findings by rule:")
     by_rule: dict[str, list[dict[str, Any]]] = {}
@@ -133,7 +129,7 @@ def _drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any, o
         return
     summary.items_per_state = dict(result.states_entered())
     report = result.output if isinstance(result.output, dict) else {}
-    analysis = _json(cloud, bucket, f"runs/{result.name}/analysis.json")
+    analysis = cloud.read_json(bucket, f"runs/{result.name}/analysis.json")
     summary.files_detected = int(analysis["totals"]["files"])
     with step("the findings (Athena on DuckDB over the run's datasets)"):
         _print_findings(out, analysis)
@@ -176,7 +172,7 @@ def _drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any, o
         _put(cloud, access_point, samples.LATE)
         ontap.fail_next(401, count=1)
         refused = cloud.run_state_machine("StateMachine", {}, timeout_seconds=300)
-        pending = _json(cloud, bucket, f"runs/{refused.name}/analysis.json") if refused.succeeded else {}
+        pending = cloud.read_json(bucket, f"runs/{refused.name}/analysis.json") if refused.succeeded else {}
         pending_paths = [row["path"] for row in pending.get("unaudited", []) if row["status"] == "PENDING"]
         summary.flow(
             "a cluster-wide ONTAP error leaves the file for the next run",
@@ -185,7 +181,7 @@ def _drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any, o
         )
     with step("the next run audits it"):
         healed = cloud.run_state_machine("StateMachine", {}, timeout_seconds=300)
-        done = _json(cloud, bucket, f"runs/{healed.name}/analysis.json") if healed.succeeded else {}
+        done = cloud.read_json(bucket, f"runs/{healed.name}/analysis.json") if healed.succeeded else {}
         audited = (done.get("totals") or {}).get("audited")
         summary.flow(
             "the pending file is audited by the next run",

@@ -51,22 +51,6 @@ def seed(cloud: Any, access_point: Any, files: int) -> int:
     return len(written)
 
 
-def _function_counts(cloud: Any, stack: Any) -> dict[str, int]:
-    counts = cloud.invocation_counts()
-    return {
-        logical_id.removesuffix("Function"): counts.get(stack.physical_ids[logical_id], 0)
-        for logical_id, kind in stack.resource_types.items()
-        if kind == "AWS::Lambda::Function"
-    }
-
-
-def _keys(cloud: Any, bucket: str, prefix: str) -> list[str]:
-    keys: list[str] = []
-    for page in cloud.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        keys.extend(obj["Key"] for obj in page.get("Contents", []))
-    return keys
-
-
 def _pruning(cloud: Any, stack: Any) -> dict[str, int]:
     """Bytes scanned by the defect-rate query over every partition, the window, and one day."""
     from manufacturing_analytics import queries
@@ -149,8 +133,8 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
         )
     summary.extra["runs"] = 2
     summary.output_keys = sorted(
-        _keys(cloud, bucket, "results/")
-        + _keys(cloud, bucket, "datasets/")
-        + _keys(cloud, bucket, "reports/")
+        cloud.list_keys(bucket, "results/")
+        + cloud.list_keys(bucket, "datasets/")
+        + cloud.list_keys(bucket, "reports/")
     )
-    summary.extra["functions invoked"] = _function_counts(cloud, stack)
+    summary.extra["functions invoked"] = cloud.function_counts(stack)

@@ -48,17 +48,6 @@ def seed(cloud: Any, access_point: Any, files: int) -> int:
     return len(plan)
 
 
-def _json(cloud: Any, bucket: str, key: str) -> Any:
-    return json.loads(cloud.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
-
-
-def _keys(cloud: Any, bucket: str, prefix: str = "") -> list[str]:
-    keys: list[str] = []
-    for page in cloud.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        keys.extend(obj["Key"] for obj in page.get("Contents", []))
-    return keys
-
-
 def _renderer(cloud: Any, access_point: Any, fail: bool = False) -> Any:
     def render(pattern: str, frame: int, padding: int) -> None:
         if fail:
@@ -69,25 +58,16 @@ def _renderer(cloud: Any, access_point: Any, fail: bool = False) -> Any:
     return render
 
 
-def _function_counts(cloud: Any, stack: Any) -> dict[str, int]:
-    counts = cloud.invocation_counts()
-    return {
-        logical_id.removesuffix("Function"): counts.get(stack.physical_ids[logical_id], 0)
-        for logical_id, kind in stack.resource_types.items()
-        if kind == "AWS::Lambda::Function"
-    }
-
-
 def _reports(cloud: Any, bucket: str, run_id: str) -> list[dict[str, Any]]:
     return [
-        _json(cloud, bucket, entry["report_key"])
-        for entry in _json(cloud, bucket, f"runs/{run_id}/sequences.json")
+        cloud.read_json(bucket, entry["report_key"])
+        for entry in cloud.read_json(bucket, f"runs/{run_id}/sequences.json")
     ]
 
 
 def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) -> None:
     bucket = stack.outputs.get("OutputBucketName") or stack.physical_ids.get("OutputBucket", "")
-    seeded = set(_keys(cloud, access_point.bucket))
+    seeded = set(cloud.list_keys(access_point.bucket))
     cloud.deadline.register_renderer(_renderer(cloud, access_point))
     with step("tick the pipeline schedule and wait for the execution"):
         firings = cloud.tick("PipelineSchedule")
@@ -101,7 +81,7 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
     summary.items_per_state = dict(result.states_entered())
     output = result.output if isinstance(result.output, dict) else {}
     report = output.get("report") or {}
-    summary.files_detected = len(_keys(cloud, bucket, "results/by-key/"))
+    summary.files_detected = len(cloud.list_keys(bucket, "results/by-key/"))
     with step("read the sequence reports"):
         reports = _reports(cloud, bucket, result.name)
         table = {
@@ -150,7 +130,7 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
             f"{report.get('frames_to_render')} frame(s) fixed",
         )
     with step("outputs are in the output bucket only"):
-        written_to_volume = set(_keys(cloud, access_point.bucket)) - seeded
+        written_to_volume = set(cloud.list_keys(access_point.bucket)) - seeded
         rerendered = {k for k in written_to_volume if k.endswith((".exr", ".dpx"))}
         summary.flow(
             "nothing but re-rendered frames reached the volume",
@@ -194,6 +174,6 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
             f"{failing.status}, render {state}",
         )
     summary.extra["runs"] = 3
-    summary.output_keys = sorted(_keys(cloud, bucket))
-    summary.extra["functions invoked"] = _function_counts(cloud, stack)
+    summary.output_keys = sorted(cloud.list_keys(bucket))
+    summary.extra["functions invoked"] = cloud.function_counts(stack)
     summary.extra["moderation calls"] = cloud.moderation.calls

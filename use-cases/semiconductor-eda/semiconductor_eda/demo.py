@@ -8,7 +8,6 @@ picks up one rewritten library only.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -37,21 +36,10 @@ def seed(cloud: Any, access_point: Any, files: int) -> int:
     return len(samples)
 
 
-def _json(cloud: Any, bucket: str, key: str) -> Any:
-    return json.loads(cloud.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
-
-
-def _keys(cloud: Any, bucket: str, prefix: str) -> list[str]:
-    keys: list[str] = []
-    for page in cloud.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        keys.extend(obj["Key"] for obj in page.get("Contents", []))
-    return keys
-
-
 def _results(cloud: Any, bucket: str) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
-    for key in _keys(cloud, bucket, "results/"):
-        body = _json(cloud, bucket, key)
+    for key in cloud.list_keys(bucket, "results/"):
+        body = cloud.read_json(bucket, key)
         out[body["source"]["key"]] = body
     return out
 
@@ -101,7 +89,7 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
             for m in mismatches
         ]
         report_key = str(output.get("report_uri", "")).removeprefix(f"s3://{bucket}/")
-        report = _json(cloud, bucket, report_key) if report_key else {}
+        report = cloud.read_json(bucket, report_key) if report_key else {}
         tables = report.get("tables") or {}
         summary.extra["projects"] = tables.get("Projects")
         summary.extra["findings by project"] = tables.get("Findings by project and code")
@@ -132,7 +120,7 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
         )
     summary.extra["runs"] = 3
     summary.output_keys = sorted(
-        _keys(cloud, bucket, "results/")
-        + _keys(cloud, bucket, "reports/")
-        + _keys(cloud, bucket, "datasets/")
+        cloud.list_keys(bucket, "results/")
+        + cloud.list_keys(bucket, "reports/")
+        + cloud.list_keys(bucket, "datasets/")
     )
