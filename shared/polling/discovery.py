@@ -517,3 +517,13 @@ def load_chunk(output: S3AccessPoint, chunk: Chunk) -> list[dict[str, Any]]:
             }
         )
     return files
+
+
+def run_files(output: S3AccessPoint, chunks_key: str) -> Iterator[dict[str, Any]]:
+    """Every file version of a run's manifest, chunk by chunk, as the Distributed Map read them.
+
+    The input of a step after the Map (an aggregation, a report): it reads what Discover wrote, never
+    a list carried through the state machine.
+    """
+    for descriptor in json.loads(output.get_bytes(chunks_key)):
+        yield from load_chunk(output, Chunk.from_dict(descriptor))

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.errors import FAILED, SKIPPED, SUCCEEDED
+from shared.errors import FAILED, SKIPPED, SUCCEEDED, ObjectNotFoundError
 from shared.observability import xray_subsegment
 from shared.polling.keys import output_key
 from shared.s3ap import S3AccessPoint
@@ -132,3 +132,21 @@ def record_failure(output: S3AccessPoint, event: Mapping[str, Any], *, source: s
     write_result(output, document)
     logger.warning("file %s (etag %s) failed with %s; FAILED result written", key, etag, error)
     return {**summary, "status": FAILED, "reason": reason, "error": error}
+
+
+def run_results(output: S3AccessPoint, chunks_key: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """The result document of each file of a run, and the keys that have none (yet).
+
+    A key without a result is one whose per-file step has not written it: a run still in progress,
+    or a version left for the next run (a retriable failure writes nothing).
+    """
+    from shared.polling.discovery import run_files
+
+    documents: list[dict[str, Any]] = []
+    pending: list[str] = []
+    for file in run_files(output, chunks_key):
+        try:
+            documents.append(json.loads(output.get_bytes(output_key(str(file["key"]), str(file["etag"])))))
+        except ObjectNotFoundError:
+            pending.append(str(file["key"]))
+    return documents, pending

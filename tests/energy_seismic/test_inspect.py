@@ -132,7 +132,8 @@ def test_process_file_writes_one_result_keyed_by_key_and_etag(caplog: pytest.Log
 
 def test_the_report_reads_only_the_runs_results() -> None:
     from energy_seismic.datasets import rows
-    from energy_seismic.report import markdown, read_results
+    from energy_seismic.report import markdown
+    from shared.polling.results import run_results
 
     output = FakeOutput()
     files = []
@@ -148,7 +149,7 @@ def test_the_report_reads_only_the_runs_results() -> None:
     output.objects["polling/runs/r/chunks.json"] = json.dumps(
         [{**chunk, "last_byte": len(manifest) - 1}]
     ).encode()
-    documents, pending = read_results(output, "polling/runs/r/chunks.json")  # type: ignore[arg-type]
+    documents, pending = run_results(output, "polling/runs/r/chunks.json")  # type: ignore[arg-type]
     assert len(documents) == 3 and pending == [demo.PLAN[3].key]
     tables = {schema.name for d in documents for schema, _ in rows("r", d)}
     assert tables == {"inspected_files", "seismic_surveys"}

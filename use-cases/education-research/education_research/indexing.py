@@ -28,7 +28,7 @@ from typing import Any
 from education_research import dataset
 from shared.config import CommonConfig, env
 from shared.errors import SUCCEEDED, ObjectNotFoundError
-from shared.polling.discovery import Chunk, load_chunk
+from shared.polling.discovery import run_files
 from shared.polling.keys import output_key
 from shared.s3ap import S3AccessPoint
 
@@ -47,12 +47,6 @@ def summary_key(run_id: str) -> str:
 class IndexConfig(CommonConfig):
     output_bucket: str = env("OUTPUT_BUCKET")
     tmp_dir: str = env("TMP_DIR", tempfile.gettempdir())
-
-
-def run_files(output: S3AccessPoint, chunks_key: str) -> Iterator[dict[str, Any]]:
-    """The files of a run's manifest, read chunk by chunk as the Distributed Map read them."""
-    for descriptor in json.loads(output.get_bytes(chunks_key)):
-        yield from load_chunk(output, Chunk.from_dict(descriptor))
 
 
 def _file_chunks(path: str, size: int = UPLOAD_PART) -> Iterator[bytes]:

@@ -11,9 +11,7 @@ analyst gets from the same tables.
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,32 +24,12 @@ from energy_seismic.datasets import (
     rows,
 )
 from shared.analytics import AthenaRunner, DatasetWriter
-from shared.errors import ObjectNotFoundError
-from shared.polling.discovery import Chunk, load_chunk
-from shared.polling.keys import output_key
+from shared.polling.results import run_results
 from shared.s3ap import S3AccessPoint
 
 logger = logging.getLogger(__name__)
 
 MAX_ROWS = 1000
-
-
-def run_files(output: S3AccessPoint, chunks_key: str) -> Iterator[dict[str, Any]]:
-    """The file versions of the run's manifest, chunk by chunk."""
-    for descriptor in json.loads(output.get_bytes(chunks_key)):
-        yield from load_chunk(output, Chunk.from_dict(descriptor))
-
-
-def read_results(output: S3AccessPoint, chunks_key: str) -> tuple[list[dict[str, Any]], list[str]]:
-    """The result documents of the run's files, and the keys that have none (yet)."""
-    documents: list[dict[str, Any]] = []
-    pending: list[str] = []
-    for file in run_files(output, chunks_key):
-        try:
-            documents.append(json.loads(output.get_bytes(output_key(str(file["key"]), str(file["etag"])))))
-        except ObjectNotFoundError:
-            pending.append(str(file["key"]))
-    return documents, pending
 
 
 def queries(run_id: str, dt: str) -> dict[str, str]:
@@ -100,7 +78,7 @@ def summarise_run(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Write the run's dataset rows, run the Athena summaries, and return the report's facts and tables."""
-    documents, pending = read_results(output, chunks_key)
+    documents, pending = run_results(output, chunks_key)
     dt = (now or datetime.now(UTC)).date().isoformat()
     with DatasetWriter(output.target, root=ROOT, run_id=run_id, client=output.client) as writer:
         for document in documents:

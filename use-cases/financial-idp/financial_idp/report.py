@@ -12,14 +12,14 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from financial_idp.extraction import masked
 from shared.analytics import Column, DatasetWriter, RecordSchema
 from shared.errors import FAILED, ObjectNotFoundError
-from shared.polling.discovery import Chunk, load_chunk
+from shared.polling.discovery import run_files
 from shared.polling.keys import output_key
 from shared.s3ap import S3AccessPoint
 
@@ -58,11 +58,6 @@ DOCUMENTS = RecordSchema(
     description="One row per processed invoice or statement version (UC2).",
     first_date="2026-01-01",
 )
-
-
-def run_files(output: S3AccessPoint, chunks_key: str) -> Iterator[dict[str, Any]]:
-    for descriptor in json.loads(output.get_bytes(chunks_key)):
-        yield from load_chunk(output, Chunk.from_dict(descriptor))
 
 
 def _float(value: Any) -> float | None:

@@ -7,34 +7,11 @@ RecordFailure after a caught error). A version with no document yet is counted a
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
-from shared.errors import ObjectNotFoundError
-from shared.polling.discovery import Chunk, load_chunk
-from shared.polling.keys import output_key
-from shared.s3ap import S3AccessPoint
-
 logger = logging.getLogger(__name__)
-
-
-def run_files(output: S3AccessPoint, chunks_key: str) -> Iterator[dict[str, Any]]:
-    for descriptor in json.loads(output.get_bytes(chunks_key)):
-        yield from load_chunk(output, Chunk.from_dict(descriptor))
-
-
-def read_results(output: S3AccessPoint, chunks_key: str) -> tuple[list[dict[str, Any]], list[str]]:
-    documents: list[dict[str, Any]] = []
-    pending: list[str] = []
-    for file in run_files(output, chunks_key):
-        try:
-            documents.append(json.loads(output.get_bytes(output_key(str(file["key"]), str(file["etag"])))))
-        except ObjectNotFoundError:
-            pending.append(str(file["key"]))
-    return documents, pending
 
 
 def summarise(run_id: str, documents: list[dict[str, Any]], pending: list[str]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ import dataclasses
 import json
 import logging
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -26,7 +26,7 @@ from manufacturing_analytics import queries
 from shared.analytics import AthenaRunner
 from shared.config import env
 from shared.errors import ObjectNotFoundError
-from shared.polling.discovery import Chunk, load_chunk
+from shared.polling.discovery import run_files
 from shared.polling.keys import output_key
 from shared.report import ReportConfig as SharedReportConfig
 from shared.report import ReportOutcome, ReportRequest, produce_report
@@ -44,11 +44,6 @@ class ReportConfig(SharedReportConfig):
     lookback_days: int = env("REPORT_LOOKBACK_DAYS", 7)
     query_deadline_seconds: float = env("QUERY_DEADLINE_SECONDS", 240.0)
     defect_rate_alert_pct: float = env("DEFECT_RATE_ALERT_PCT", 5.0)
-
-
-def run_files(output: S3AccessPoint, chunks_key: str) -> Iterator[dict[str, Any]]:
-    for descriptor in json.loads(output.get_bytes(chunks_key)):
-        yield from load_chunk(output, Chunk.from_dict(descriptor))
 
 
 def run_outcomes(output: S3AccessPoint, chunks_key: str) -> dict[str, Any]:

@@ -8,12 +8,13 @@ import logging
 from typing import Any
 
 from healthcare_dicom.contract import SUMMARIZE
-from healthcare_dicom.summary import read_results, summarise
+from healthcare_dicom.summary import summarise
 from shared import config
 from shared.clients import aws_client
 from shared.config import CommonConfig, env
 from shared.errors import SUCCEEDED
 from shared.observability import append_log_keys, trace_lambda_handler
+from shared.polling.results import run_results
 from shared.s3ap import S3AccessPoint
 
 logger = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     run_id = str(event["run_id"])
     append_log_keys(run_id=run_id)
     output = S3AccessPoint(cfg.output_bucket, aws_client("s3"))
-    documents, pending = read_results(output, str(event["chunks_key"]))
+    documents, pending = run_results(output, str(event["chunks_key"]))
     summary = summarise(run_id, documents, pending)
     key = f"{cfg.report_prefix}{run_id}/summary.json"
     output.put(key, json.dumps(summary, sort_keys=True).encode(), content_type="application/json")
