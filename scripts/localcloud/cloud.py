@@ -52,6 +52,7 @@ from scripts.localcloud.stepfunctions import (
     StepFunctions,
     sync_state_machines,
 )
+from scripts.localcloud.textract import TextractStandIn, sns_delivery
 from scripts.localcloud.validation import ValidationAdapter
 
 logger = logging.getLogger(__name__)
@@ -122,6 +123,10 @@ class LocalCloud:
         self.athena = AthenaStandIn(self.client)
         self.athena.install()
         self._installed.append(self.athena)
+        # Textract and Rekognition DetectText (scripts/localcloud/textract.py).
+        self.textract = TextractStandIn(self._read_s3, self._sns_delivery)
+        self.textract.install()
+        self._installed.append(self.textract)
         self.session = boto3.Session(region_name=self.region)
         self._clients: dict[str, Any] = {}
         self.account_id = self.client("sts").get_caller_identity()["Account"]
@@ -302,7 +307,10 @@ class LocalCloud:
         return results
 
     def _pump(self) -> bool:
-        return self.sagemaker.complete_pending()
+        return self.sagemaker.complete_pending() | self.textract.complete_pending()
+
+    def _sns_delivery(self, topic_arn: str, message: str) -> None:
+        sns_delivery(self.session, self.region)(topic_arn, message)
 
     # -- schedules, rules, streams, events --
 

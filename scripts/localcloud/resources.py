@@ -4,7 +4,7 @@ moto 5.2.5 silently skips ``AWS::Scheduler::Schedule`` (and schedule groups),
 ``AWS::Lambda::EventInvokeConfig``,
 ``AWS::CloudWatch::Alarm``, ``AWS::CloudWatch::CompositeAlarm``, ``AWS::S3::AccessPoint``,
 ``AWS::Glue::Database``, ``AWS::Glue::Table`` and ``AWS::Athena::WorkGroup`` (which the local
-Athena, ``athena.py``, reads). After
+Athena, ``athena.py``, reads), and ``AWS::SNS::Subscription``. After
 a deploy this module reads the stack's template back, keeps the skipped resources whose Condition
 holds for the stack's parameters, resolves their properties against the deployed stack (physical
 ids, GetAtt of created resources, parameters, conditions) and creates them through the service
@@ -33,6 +33,7 @@ SKIPPED_TYPES = (
     "AWS::Glue::Database",
     "AWS::Glue::Table",
     "AWS::Athena::WorkGroup",
+    "AWS::SNS::Subscription",
 )
 _NAME_PROPERTY = {
     "AWS::Lambda::EventInvokeConfig": "FunctionName",
@@ -44,6 +45,7 @@ _NAME_PROPERTY = {
     "AWS::Glue::Database": "DatabaseInput.Name",
     "AWS::Glue::Table": "TableInput.Name",
     "AWS::Athena::WorkGroup": "Name",
+    "AWS::SNS::Subscription": "Endpoint",
 }
 _ALARM_INTS = ("Period", "EvaluationPeriods", "DatapointsToAlarm")
 
@@ -208,6 +210,12 @@ def _create(session: Any, region: str, account_id: str, kind: str, name: str, pr
         return _create_analytics(
             session.client(kind.split("::")[1].lower(), region_name=region), kind, name, props
         )
+    if kind == "AWS::SNS::Subscription":
+        # moto's CloudFormation has no standalone subscription (only a topic's Subscription list).
+        answer = session.client("sns", region_name=region).subscribe(
+            TopicArn=props["TopicArn"], Protocol=props["Protocol"], Endpoint=props["Endpoint"]
+        )
+        return str(answer["SubscriptionArn"])
     raise TemplateError(f"{kind} is not created locally")
 
 

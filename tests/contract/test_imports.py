@@ -96,6 +96,16 @@ COLD_START: dict[str, tuple[tuple[str, ...], dict[str, set[str]]]] = {
             },
         },
     ),
+    "financial-idp": (
+        ("financial_idp.report", "pypdf"),
+        {
+            "discovery": set(),
+            "extract": set(),
+            "textract_start": {"shared.tasktokens"},
+            "textract_callback": {"shared.tasktokens"},
+            "report": {"financial_idp.report"},
+        },
+    ),
 }
 
 

@@ -36,6 +36,14 @@ ACTIONS_WITHOUT_RESOURCES = {
     "logs:PutResourcePolicy",
     "logs:UpdateLogDelivery",
     "rekognition:DetectLabels",
+    "rekognition:DetectText",
+    "textract:AnalyzeDocument",
+    "textract:AnalyzeExpense",
+    "textract:DetectDocumentText",
+    "textract:GetDocumentAnalysis",
+    "textract:GetExpenseAnalysis",
+    "textract:StartDocumentAnalysis",
+    "textract:StartExpenseAnalysis",
     "xray:GetSamplingRules",
     "xray:GetSamplingTargets",
     "xray:PutTelemetryRecords",
@@ -235,7 +243,9 @@ SNAPSHOT_USE_CASES = [uc for uc in USE_CASES if uc.name in json.loads(SNAPSHOT.r
 
 @pytest.mark.parametrize("uc", SNAPSHOT_USE_CASES, ids=[uc.name for uc in SNAPSHOT_USE_CASES])
 def test_the_expanded_resources_are_the_snapshot_plus_declared_changes(uc: catalog.UseCase) -> None:
-    snapshot = json.loads(SNAPSHOT.read_text())[uc.name]
+    snapshot = json.loads(SNAPSHOT.read_text()).get(uc.name)
+    if snapshot is None:
+        pytest.skip(f"{uc.name} was built on the shared blocks from the start: no pre-loop snapshot")
     template = cfn_template.load(uc.template)
     for label, before_list in snapshot.items():
         before = dict(item.split(" ") for item in before_list)
@@ -272,6 +282,13 @@ ONE_OF_A_KIND = {
 }
 
 
+# Resources of those types that are another concept, with the one name each has wherever it appears.
+OTHER_CONCEPTS = {
+    "TextractTopic": "Textract's job-completion channel (shared/documents/asyncjobs.py)",
+    "TextractTopicPolicy": "TLS-only publishing to the Textract completion topic",
+}
+
+
 def naming_problems(template: dict[str, Any]) -> list[str]:
     """Shared parameters with their defaults, one logical id per concept, alarms per function."""
     resources = template["Resources"]
@@ -281,7 +298,7 @@ def naming_problems(template: dict[str, Any]) -> list[str]:
         if name not in template["Parameters"] or template["Parameters"][name].get("Default") != default
     ]
     for kind, logical in ONE_OF_A_KIND.items():
-        found = [n for n, r in resources.items() if r["Type"] == kind]
+        found = [n for n, r in resources.items() if r["Type"] == kind and n not in OTHER_CONCEPTS]
         if found != [logical]:
             problems.append(f"{kind}: {found}, want [{logical}]")
     for logical, kind in (
