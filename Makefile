@@ -16,7 +16,7 @@ PYTEST_WORKERS ?= 2
 
 TEMPLATES = $(shell $(PY) -m scripts.catalog templates)
 
-.PHONY: help setup lock lock-layers lint format typecheck pytest test bench package deploy delete demo invoke replay-dlq clean
+.PHONY: help setup lock lock-layers lint format typecheck pytest test bench package deploy delete demo invoke replay-dlq clean search
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -85,3 +85,6 @@ replay-dlq: $(STAMP) ## Re-put dead letters and OnFailure ranges of UC=<name> [D
 
 clean: ## Remove build output and caches (keeps the environments)
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+search: $(STAMP) ## Query UC=<name>'s search index (UC13): Q="…" [STACK=<deployed stack>] [INDEX=<file>] [REFRESH=1]
+	$(PY) -m scripts.search $(UC) "$(Q)" $(if $(STACK),--stack $(STACK)) $(if $(INDEX),--index $(INDEX)) $(if $(REFRESH),--refresh)

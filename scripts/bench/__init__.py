@@ -24,6 +24,7 @@ SUITES: tuple[str, ...] = (
     "stream_faults",
     "pointcloud",
     "analytics",
+    "language",
 )
 
 

@@ -14,7 +14,8 @@ Stand-ins:
   fields it asks for, whether it shows a JSON example (``"title": "..."``) or names them in prose
   (``"title" (string, ...)``); values come from the words of the user message and the prompt's
   hash. Otherwise a few sentences restating the facts the prompt embeds (or its main words).
-  Usage counts are word counts.
+  Usage counts are word counts. A prompt that embeds a JSON Schema gets an answer valid against it
+  (``scripts/localcloud/structured.py``, with markers for invalid answers on demand).
 * ``comprehendmedical.DetectEntitiesV2`` / ``DetectPHI``: entities found by a small vocabulary and
   regular expressions, with real offsets into the text.
 * ``textract.DetectDocumentText``: one LINE block (with WORD children) per text line of the
@@ -34,7 +35,7 @@ from typing import Any
 
 from botocore.awsrequest import AWSResponse
 
-from scripts.localcloud import hooks
+from scripts.localcloud import hooks, structured
 
 logger = logging.getLogger(__name__)
 
@@ -238,7 +239,10 @@ def converse(params: dict[str, Any]) -> dict[str, Any]:
     digest = _digest(prompt.encode())
     words = [w.lower() for w in _WORD.findall(user or system) if w.lower() not in _STOP]
     keywords = [w for w, _ in Counter(words).most_common(5)]
-    if _WANTS_JSON.search(prompt):
+    schema_text = structured.schema_reply(params, system, user)  # a prompt embedding a JSON Schema
+    if schema_text is not None:
+        text = schema_text
+    elif _WANTS_JSON.search(prompt):
         fields = requested_fields(prompt) or {"summary": "string", "keywords": "array", "category": "string"}
         reply = {
             key: _value(key, kind, words, keywords, digest, index)

@@ -36,6 +36,7 @@ from scripts.localcloud import delivery
 from scripts.localcloud.ai_standins import AIStandIns
 from scripts.localcloud.async_invoke import AsyncInvoker
 from scripts.localcloud.athena import AthenaStandIn
+from scripts.localcloud.comprehend import ComprehendStandIn
 from scripts.localcloud.emf import EmfExtractor
 from scripts.localcloud.eventbridge import EventBridgeAdapter
 from scripts.localcloud.kinesis_poller import KinesisPoller, MappingStats
@@ -123,6 +124,9 @@ class LocalCloud:
         self.athena = AthenaStandIn(self.client)
         self.athena.install()
         self._installed.append(self.athena)
+        self.comprehend = ComprehendStandIn()  # Comprehend detect calls (scripts/localcloud/comprehend.py)
+        self.comprehend.install()
+        self._installed.append(self.comprehend)
         # Textract and Rekognition DetectText (scripts/localcloud/textract.py).
         self.textract = TextractStandIn(self._read_s3, self._sns_delivery)
         self.textract.install()

@@ -106,6 +106,14 @@ COLD_START: dict[str, tuple[tuple[str, ...], dict[str, set[str]]]] = {
             "report": {"financial_idp.report"},
         },
     ),
+    "education-research": (
+        ("education_research.search_index", "education_research.papers"),
+        {
+            "discovery": set(),
+            "paper": {"education_research.papers"},
+            "index": {"education_research.search_index"},
+        },
+    ),
 }
 
 
