@@ -114,6 +114,14 @@ COLD_START: dict[str, tuple[tuple[str, ...], dict[str, set[str]]]] = {
             "index": {"education_research.search_index"},
         },
     ),
+    "insurance-claims": (
+        ("insurance_claims.aggregate", "shared.language.extraction", "pypdf", "PIL"),
+        {
+            "discovery": set(),
+            "evidence": set(),
+            "assess": {"insurance_claims.aggregate"},
+        },
+    ),
 }
 
 
