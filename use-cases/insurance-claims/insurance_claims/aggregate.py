@@ -18,12 +18,11 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from insurance_claims.assessment import PENDING, Thresholds, assess_claim
+from insurance_claims.evidence import NotAClaimFileError, claim_id_of
 from shared.analytics import Column, DatasetWriter, RecordSchema
 from shared.polling.discovery import Chunk, load_chunk
 from shared.s3ap import S3AccessPoint
-
-from insurance_claims.assessment import PENDING, Thresholds, assess_claim
-from insurance_claims.evidence import NotAClaimFileError, claim_id_of
 
 logger = logging.getLogger(__name__)
 
@@ -117,7 +116,9 @@ def assess_run(
     by_recommendation: Counter[str] = Counter()
     with DatasetWriter(output.target, root=DATASET_ROOT, run_id=run_id, client=output.client) as writer:
         for claim_id in claims_of_run(output, chunks_key):
-            outcome = assess_claim(source, output, claim_id, run_id=run_id, thresholds=thresholds, extractor=extractor)
+            outcome = assess_claim(
+                source, output, claim_id, run_id=run_id, thresholds=thresholds, extractor=extractor
+            )
             outcomes.append(outcome)
             if outcome["status"] == PENDING:
                 continue
@@ -135,6 +136,7 @@ def assess_run(
         "dataset": writer.summary.to_dict(),
         "summary_key": f"runs/{run_id}/claims.json",
     }
-    output.put(summary["summary_key"], json.dumps(summary, indent=1).encode(), content_type="application/json")
+    summary_key = f"runs/{run_id}/claims.json"
+    output.put(summary_key, json.dumps(summary, indent=1).encode(), content_type="application/json")
     logger.info("run %s: %d claim(s) assessed %s", run_id, len(outcomes), dict(by_recommendation))
     return summary

@@ -36,11 +36,10 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from insurance_claims.evidence import CLAIMS_ROOT, ESTIMATE, PHOTO, SUFFIXES, kind_of
 from shared.errors import FAILED, SUCCEEDED, ObjectNotFoundError
 from shared.polling.keys import output_key
 from shared.s3ap import S3AccessPoint
-
-from insurance_claims.evidence import CLAIMS_ROOT, DOCUMENT, ESTIMATE, PHOTO, SUFFIXES, kind_of
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +92,13 @@ class Evidence:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.key, "etag": self.etag, "kind": self.kind, "status": self.status, "reason": self.reason or None}
+        return {
+            "id": self.key,
+            "etag": self.etag,
+            "kind": self.kind,
+            "status": self.status,
+            "reason": self.reason or None,
+        }
 
 
 def evidence_version(files: Iterable[tuple[str, str]]) -> str:
@@ -113,12 +118,23 @@ def _usable(evidence: Sequence[Evidence], kind: str) -> list[Evidence]:
 
 
 def policy_number(evidence: Sequence[Evidence]) -> str | None:
-    return next((str(e.facts["policy_number"]) for e in evidence if e.status == SUCCEEDED and e.facts.get("policy_number")), None)
+    return next(
+        (
+            str(e.facts["policy_number"])
+            for e in evidence
+            if e.status == SUCCEEDED and e.facts.get("policy_number")
+        ),
+        None,
+    )
 
 
 def estimate_total(evidence: Sequence[Evidence]) -> tuple[float | None, str | None]:
     """The highest total among the claim's readable estimates (a revised estimate supersedes none)."""
-    totals = [(float(e.facts["total"]), e.facts.get("currency")) for e in _usable(evidence, ESTIMATE) if e.facts.get("total") is not None]
+    totals = [
+        (float(e.facts["total"]), e.facts.get("currency"))
+        for e in _usable(evidence, ESTIMATE)
+        if e.facts.get("total") is not None
+    ]
     if not totals:
         return None, None
     total, currency = max(totals, key=lambda t: t[0])
@@ -131,13 +147,27 @@ def completeness(evidence: Sequence[Evidence]) -> list[Finding]:
     number = policy_number(evidence)
     return [
         Finding("photos_present", PASS if photos else FAIL, f"{len(photos)} readable photo(s)"),
-        Finding("estimate_present", PASS if estimates else FAIL, f"{len(estimates)} readable estimate(s) with a total"),
-        Finding("policy_number_found", PASS if number else FAIL, "stated in a claim document" if number else "no document states a policy number"),
+        Finding(
+            "estimate_present",
+            PASS if estimates else FAIL,
+            f"{len(estimates)} readable estimate(s) with a total",
+        ),
+        Finding(
+            "policy_number_found",
+            PASS if number else FAIL,
+            "stated in a claim document" if number else "no document states a policy number",
+        ),
     ]
 
 
 def rules(evidence: Sequence[Evidence], thresholds: Thresholds) -> list[Finding]:
-    statuses = sorted({str(e.facts["policy_status"]) for e in evidence if e.status == SUCCEEDED and e.facts.get("policy_status")})
+    statuses = sorted(
+        {
+            str(e.facts["policy_status"])
+            for e in evidence
+            if e.status == SUCCEEDED and e.facts.get("policy_status")
+        }
+    )
     inactive = [s for s in statuses if s not in ACTIVE_STATUSES]
     photos = _usable(evidence, PHOTO)
     damaged = [e for e in photos if e.facts.get("damage_labels")]
@@ -178,14 +208,16 @@ def rules(evidence: Sequence[Evidence], thresholds: Thresholds) -> list[Finding]
 
 def recommend(complete: Sequence[Finding], checked: Sequence[Finding]) -> tuple[str, list[str]]:
     """The recommendation and the rules that decided it (see the module docstring)."""
-    failed = {f.rule for f in (*complete, *checked) if f.status == FAIL}
+    failed: set[str] = {f.rule for f in (*complete, *checked) if f.status == FAIL}
     missing = [rule for rule in COMPLETENESS_RULES if rule in failed]
     if missing:
         return NEEDS_INFORMATION, missing
-    denied = [rule for rule in ("policy_active", "estimate_within_review_limit") if rule in failed]
+    denied: list[str] = [rule for rule in ("policy_active", "estimate_within_review_limit") if rule in failed]
     if denied:
         return DENY, denied
-    reviewed = [rule for rule in ("damage_shown_in_photos", "estimate_within_auto_approve") if rule in failed]
+    reviewed: list[str] = [
+        rule for rule in ("damage_shown_in_photos", "estimate_within_auto_approve") if rule in failed
+    ]
     if reviewed:
         return REVIEW, reviewed
     return APPROVE, []
@@ -225,40 +257,59 @@ def assessment_schema(evidence_ids: Sequence[str]) -> Any:
     )
 
 
-def evidence_text(claim_id: str, evidence: Sequence[Evidence], findings: Sequence[Finding], recommendation: str) -> str:
+def evidence_text(
+    claim_id: str, evidence: Sequence[Evidence], findings: Sequence[Finding], recommendation: str
+) -> str:
     """The facts the model sees: kinds, labels, amounts, statuses and findings (no policy number)."""
     lines = [f"Claim: {claim_id}", f"Rule recommendation: {recommendation}", "Evidence:"]
     for e in evidence:
         if e.status != SUCCEEDED:
             lines.append(f"- id {e.key}: {e.kind}, unreadable ({e.reason[:120]})")
         elif e.kind == PHOTO:
-            labels = ", ".join(f"{label['name']} ({label['confidence']:.0f}%)" for label in e.facts.get("labels", [])[:10])
-            lines.append(f"- id {e.key}: photo; labels {labels or 'none'}; damage labels {', '.join(e.facts.get('damage_labels', [])) or 'none'}")
+            labels = ", ".join(
+                f"{label['name']} ({label['confidence']:.0f}%)" for label in e.facts.get("labels", [])[:10]
+            )
+            damage = ", ".join(e.facts.get("damage_labels", [])) or "none"
+            lines.append(f"- id {e.key}: photo; labels {labels or 'none'}; damage labels {damage}")
         elif e.kind == ESTIMATE:
             items = "; ".join(str(i.get("item")) for i in e.facts.get("line_items", [])[:15])
-            lines.append(f"- id {e.key}: repair estimate; total {e.facts.get('total')} {e.facts.get('currency') or ''}; items {items or 'none'}")
+            money = f"{e.facts.get('total')} {e.facts.get('currency') or ''}".strip()
+            lines.append(f"- id {e.key}: repair estimate; total {money}; items {items or 'none'}")
         else:
             status = e.facts.get("policy_status") or "not stated"
-            lines.append(f"- id {e.key}: policy document; policy number {'stated' if e.facts.get('policy_number') else 'not stated'}; status {status}")
+            stated = "stated" if e.facts.get("policy_number") else "not stated"
+            lines.append(f"- id {e.key}: policy document; policy number {stated}; status {status}")
     lines.append("Findings:")
     lines.extend(f"- {f.rule}: {f.status} ({f.detail})" for f in findings)
     return "\n".join(lines)
 
 
-def run_assessment(extractor: Any, claim_id: str, evidence: Sequence[Evidence], findings: Sequence[Finding], recommendation: str) -> dict[str, Any]:
+def run_assessment(
+    extractor: Any,
+    claim_id: str,
+    evidence: Sequence[Evidence],
+    findings: Sequence[Finding],
+    recommendation: str,
+) -> dict[str, Any]:
     """The validated, cited assessment, or ``{"status": "FAILED", "reason": ...}``."""
     from shared.language.extraction import ExtractionError
 
     ids = [e.key for e in evidence]
     try:
-        extraction = extractor.extract(assessment_schema(ids), evidence_text(claim_id, evidence, findings, recommendation))
+        extraction = extractor.extract(
+            assessment_schema(ids), evidence_text(claim_id, evidence, findings, recommendation)
+        )
     except ExtractionError as error:
         logger.warning("claim %s: the assessment did not validate: %s", claim_id, type(error).__name__)
         return {"status": FAILED, "reason": error.reason, "model_id": extractor.model_id}
     cited = list(extraction.data.get("cited_evidence", []))
     unknown = [c for c in cited if c not in ids]
     if unknown:  # the enum makes this unreachable; kept so a schema change cannot let one through
-        return {"status": FAILED, "reason": f"cites evidence the claim does not have: {unknown[:3]}", "model_id": extractor.model_id}
+        return {
+            "status": FAILED,
+            "reason": f"cites evidence the claim does not have: {unknown[:3]}",
+            "model_id": extractor.model_id,
+        }
     return {
         "status": SUCCEEDED,
         "model_id": extraction.model_id,
@@ -272,7 +323,9 @@ def run_assessment(extractor: Any, claim_id: str, evidence: Sequence[Evidence], 
 # -- one claim ------------------------------------------------------------------------------------
 
 
-def claim_evidence(source: S3AccessPoint, output: S3AccessPoint, claim_id: str) -> tuple[list[Evidence], list[str]]:
+def claim_evidence(
+    source: S3AccessPoint, output: S3AccessPoint, claim_id: str
+) -> tuple[list[Evidence], list[str]]:
     """The claim's current file versions and their results; the keys still without a result."""
     evidence: list[Evidence] = []
     pending: list[str] = []
@@ -345,7 +398,14 @@ def assess_claim(
     if existing is not None:
         claim = existing
     else:
-        claim = build_claim_file(claim_id, evidence, run_id=run_id, thresholds=thresholds, extractor=extractor)
+        claim = build_claim_file(
+            claim_id, evidence, run_id=run_id, thresholds=thresholds, extractor=extractor
+        )
         output.put(key, json.dumps(claim, indent=1).encode(), content_type="application/json")
-    logger.info("claim %s: %d evidence file(s), recommendation %s", claim_id, len(evidence), claim["recommendation"])
-    return {k: claim[k] for k in ("claim_id", "status", "recommendation", "complete", "claim_file_key", "evidence_version")}
+    logger.info(
+        "claim %s: %d evidence file(s), recommendation %s", claim_id, len(evidence), claim["recommendation"]
+    )
+    return {
+        k: claim[k]
+        for k in ("claim_id", "status", "recommendation", "complete", "claim_file_key", "evidence_version")
+    }

@@ -82,7 +82,9 @@ def _athena(cloud: Any, stack: Any) -> list[dict[str, Any]]:
 
     database = stack.outputs.get("GlueDatabaseName") or stack.created.get("GlueDatabase", "")
     workgroup = stack.outputs.get("AthenaWorkGroupName") or stack.created.get("AthenaWorkGroup", "")
-    runner = AthenaRunner(AthenaSettings(workgroup=workgroup, database=database), client=cloud.client("athena"))
+    runner = AthenaRunner(
+        AthenaSettings(workgroup=workgroup, database=database), client=cloud.client("athena")
+    )
     result = runner.run(CLAIMS_BY_RECOMMENDATION, deadline_seconds=60)
     return list(result.rows)
 
@@ -100,7 +102,11 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
         runs = cloud.wait_for_executions(timeout_seconds=300)
         result = runs[0] if runs else None
         ok = bool(firings) and all(f.ok for f in firings) and result is not None and result.succeeded
-        summary.flow("pipeline state machine", ok, f"{result.status} {result.error or ''}".strip() if result else "none")
+        summary.flow(
+            "pipeline state machine",
+            ok,
+            f"{result.status} {result.error or ''}".strip() if result else "none",
+        )
     if result is None:
         return
     summary.items_per_state = dict(result.states_entered())
@@ -116,7 +122,8 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
             claim = _json(cloud, bucket, keys[0])
             summary.extra[f"claim {claim_plan.claim_id}"] = _show(claim)
             if claim["recommendation"] != claim_plan.recommendation or claim["status"] != "SUCCEEDED":
-                problems.append(f"{claim_plan.claim_id}: {claim['recommendation']} {claim['status']} (want {claim_plan.recommendation})")
+                got = f"{claim['recommendation']} {claim['status']}"
+                problems.append(f"{claim_plan.claim_id}: {got} (want {claim_plan.recommendation})")
             ids = {e["id"] for e in claim["evidence"]}
             if not set(claim["assessment"].get("cited_evidence", [])) <= ids:
                 problems.append(f"{claim_plan.claim_id}: cites evidence it does not have")
@@ -130,10 +137,18 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
     with step("query the insurance_claims dataset with Athena: claims by recommendation"):
         rows = _athena(cloud, stack)
         summary.extra["athena"] = rows
-        summary.flow("Athena: claims by recommendation", {r["recommendation"] for r in rows} == {"approve", "review", "deny", "needs-information"}, f"{len(rows)} row(s)")
+        summary.flow(
+            "Athena: claims by recommendation",
+            {r["recommendation"] for r in rows} == {"approve", "review", "deny", "needs-information"},
+            f"{len(rows)} row(s)",
+        )
     with step("run again: every version has its result and every claim its file, so nothing is processed"):
         again = cloud.run_state_machine("StateMachine", {}, timeout_seconds=300)
-        summary.flow("a second run finds nothing new", again.succeeded and again.states_entered().get("NothingToDo") == 1, again.status)
+        summary.flow(
+            "a second run finds nothing new",
+            again.succeeded and again.states_entered().get("NothingToDo") == 1,
+            again.status,
+        )
     with step("add the missing estimate to CLM-1003: a new claim file for its new evidence set"):
         cloud.client("s3").put_object(
             Bucket=access_point.arn,
@@ -143,7 +158,9 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
         late = cloud.run_state_machine("StateMachine", {}, timeout_seconds=300)
         files = _keys(cloud, bucket, "claims/CLM-1003/")
         newest = max((_json(cloud, bucket, k) for k in files), key=lambda c: c["run_id"] == late.name)
-        others = all(len(_keys(cloud, bucket, f"claims/{c}/")) == 1 for c in ("CLM-1001", "CLM-1002", "CLM-1004"))
+        others = all(
+            len(_keys(cloud, bucket, f"claims/{c}/")) == 1 for c in ("CLM-1001", "CLM-1002", "CLM-1004")
+        )
         summary.extra["claim CLM-1003 after its estimate"] = _show(newest)
         summary.flow(
             "a new estimate gives the claim a new claim file",
@@ -151,5 +168,7 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
             f"{len(files)} claim file(s) for CLM-1003, now {newest['recommendation']}",
         )
     summary.extra["runs"] = 3
-    summary.extra["ai calls"] = {k: v for k, v in dict(cloud.textract.calls).items()}
-    summary.output_keys = _keys(cloud, bucket, "results/") + _keys(cloud, bucket, "claims/") + _keys(cloud, bucket, "datasets/")
+    summary.extra["ai calls"] = dict(dict(cloud.textract.calls).items())
+    summary.output_keys = (
+        _keys(cloud, bucket, "results/") + _keys(cloud, bucket, "claims/") + _keys(cloud, bucket, "datasets/")
+    )

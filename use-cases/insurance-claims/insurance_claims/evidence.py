@@ -44,7 +44,17 @@ CLAIMS_ROOT = "claims/"
 MB = 1024 * 1024
 REKOGNITION_MAX_BYTES = 5 * MB  # DetectLabels on image bytes
 MAX_SIDE_PX = 4096
-DEFAULT_DAMAGE_LABELS = ("Car", "Vehicle", "Wreck", "Dent", "Collision", "Accident", "Broken Glass", "Fire", "Flood")
+DEFAULT_DAMAGE_LABELS = (
+    "Car",
+    "Vehicle",
+    "Wreck",
+    "Dent",
+    "Collision",
+    "Accident",
+    "Broken Glass",
+    "Fire",
+    "Flood",
+)
 
 _CLAIM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _POLICY = re.compile(r"policy\s*(?:number|no\.?|#)\s*[:#]?\s*([A-Z0-9][A-Z0-9-]{4,24})", re.IGNORECASE)
@@ -159,12 +169,12 @@ def detect_damage(
         MaxLabels=20,
         MinConfidence=min_confidence,
     )
-    labels = [
+    labels: list[dict[str, Any]] = [
         {"name": str(label["Name"]), "confidence": round(float(label["Confidence"]), 2)}
         for label in answer.get("Labels", [])
     ]
     wanted = {name.lower() for name in damage_labels}
-    damage = sorted({label["name"] for label in labels if label["name"].lower() in wanted})
+    damage = sorted({str(label["name"]) for label in labels if str(label["name"]).lower() in wanted})
     return {
         "labels": labels,
         "damage_labels": damage,
@@ -254,7 +264,9 @@ def estimate_fields(document: Any) -> dict[str, Any]:
     for item in expense.line_items if expense else ():
         described = item.get("ITEM")
         price = item.get("PRICE")
-        items.append({"item": described.value if described else "", "amount": amount(price.value if price else None)})
+        items.append(
+            {"item": described.value if described else "", "amount": amount(price.value if price else None)}
+        )
     currency = next((f.currency for f in (expense.summary if expense else ()) if f.currency), None)
     return {
         "total": amount(field("TOTAL")),
@@ -269,7 +281,9 @@ def estimate_fields(document: Any) -> dict[str, Any]:
 # -- the per-file step ----------------------------------------------------------------------------
 
 
-def fail(output: S3AccessPoint, file: SourceFile, *, run_id: str, source: str, error: DocumentError) -> dict[str, Any]:
+def fail(
+    output: S3AccessPoint, file: SourceFile, *, run_id: str, source: str, error: DocumentError
+) -> dict[str, Any]:
     doc = result_document(
         key=file.key,
         etag=file.etag,
@@ -307,7 +321,9 @@ def process_file(
     try:
         claim_id = claim_id_of(file.key)
         if file.size > max_bytes:
-            raise DocumentLimitError(f"{file.size} bytes is over this stack's MaxDocumentMiB ({cfg.max_document_mib} MiB)")
+            raise DocumentLimitError(
+                f"{file.size} bytes is over this stack's MaxDocumentMiB ({cfg.max_document_mib} MiB)"
+            )
         data = source.get_bytes(file.key, if_match=file.etag, max_bytes=max_bytes)
         if kind == PHOTO:
             evidence = detect_damage(
@@ -332,4 +348,10 @@ def process_file(
     )
     write_result(output, doc)
     logger.info("claim %s: %s evidence from %s", claim_id, kind, file.key)
-    return {"key": file.key, "etag": file.etag, "status": SUCCEEDED, "output_key": doc["output_key"], "kind": kind}
+    return {
+        "key": file.key,
+        "etag": file.etag,
+        "status": SUCCEEDED,
+        "output_key": doc["output_key"],
+        "kind": kind,
+    }

@@ -48,15 +48,22 @@ def damage_photo(seed: int, size: tuple[int, int] = (640, 480), quality: int = 8
     colour = (rng.randint(60, 220), rng.randint(20, 120), rng.randint(20, 120))
     body = (int(w * 0.12), int(h * 0.42), int(w * 0.88), int(h * 0.72))
     draw.rounded_rectangle(body, radius=30, fill=colour)
-    draw.polygon([(w * 0.28, h * 0.42), (w * 0.38, h * 0.26), (w * 0.66, h * 0.26), (w * 0.76, h * 0.42)], fill=colour)
-    draw.polygon([(w * 0.32, h * 0.41), (w * 0.40, h * 0.29), (w * 0.64, h * 0.29), (w * 0.72, h * 0.41)], fill=(170, 200, 220))
+    draw.polygon(
+        [(w * 0.28, h * 0.42), (w * 0.38, h * 0.26), (w * 0.66, h * 0.26), (w * 0.76, h * 0.42)], fill=colour
+    )
+    draw.polygon(
+        [(w * 0.32, h * 0.41), (w * 0.40, h * 0.29), (w * 0.64, h * 0.29), (w * 0.72, h * 0.41)],
+        fill=(170, 200, 220),
+    )
     for cx in (0.27, 0.73):
         draw.ellipse((w * cx - 45, h * 0.66, w * cx + 45, h * 0.66 + 90), fill=(25, 25, 25))
     dx, dy = rng.uniform(0.2, 0.7) * w, rng.uniform(0.48, 0.62) * h
     draw.ellipse((dx - 40, dy - 25, dx + 40, dy + 25), fill=tuple(max(0, c - 60) for c in colour))  # dent
     for _ in range(6):  # scratches
         x0, y0 = dx + rng.uniform(-60, 60), dy + rng.uniform(-30, 30)
-        draw.line((x0, y0, x0 + rng.uniform(-70, 70), y0 + rng.uniform(-20, 20)), fill=(230, 230, 230), width=2)
+        draw.line(
+            (x0, y0, x0 + rng.uniform(-70, 70), y0 + rng.uniform(-20, 20)), fill=(230, 230, 230), width=2
+        )
     out = io.BytesIO()
     image.save(out, "JPEG", quality=quality)
     return out.getvalue()
@@ -118,8 +125,18 @@ class ClaimPlan:
     files: tuple[Sample, ...]
 
 
-HOLDERS = {"CLM-1001": "Maria Jensen", "CLM-1002": "Tomas Okafor", "CLM-1003": "Ana Lopez", "CLM-1004": "Li Wei"}
-POLICIES = {"CLM-1001": "POL-884213", "CLM-1002": "POL-551907", "CLM-1003": "POL-300118", "CLM-1004": "POL-702264"}
+HOLDERS = {
+    "CLM-1001": "Maria Jensen",
+    "CLM-1002": "Tomas Okafor",
+    "CLM-1003": "Ana Lopez",
+    "CLM-1004": "Li Wei",
+}
+POLICIES = {
+    "CLM-1001": "POL-884213",
+    "CLM-1002": "POL-551907",
+    "CLM-1003": "POL-300118",
+    "CLM-1004": "POL-702264",
+}
 
 
 def plan() -> list[ClaimPlan]:
@@ -157,7 +174,11 @@ def plan() -> list[ClaimPlan]:
             "needs-information",
             (
                 Sample("claims/CLM-1003/damage.jpg", lambda: damage_photo(5)),
-                Sample("claims/CLM-1003/damage-2.jpg", lambda: docs.truncated(damage_photo(6)), "BrokenPhotoError"),
+                Sample(
+                    "claims/CLM-1003/damage-2.jpg",
+                    lambda: docs.truncated(damage_photo(6)),
+                    "BrokenPhotoError",
+                ),
                 Sample("claims/CLM-1003/policy-letter.pdf", letter("CLM-1003")),
             ),
         ),
@@ -169,8 +190,16 @@ def plan() -> list[ClaimPlan]:
                 Sample("claims/CLM-1004/estimate.pdf", lambda: docs.text_pdf([estimate_page(4, 2)])),
                 Sample("claims/CLM-1004/policy-letter.pdf", letter("CLM-1004", "Lapsed")),
                 Sample("claims/CLM-1004/claim-form.pdf", docs.zero_pages, "EmptyDocumentError"),
-                Sample("claims/CLM-1004/old-estimate.pdf", lambda: docs.encrypted(docs.text_pdf([estimate_page(4, 1)])), "EncryptedDocumentError"),
-                Sample("claims/CLM-1004/photo-3.jpg", lambda: docs.text_pdf([estimate_page(4, 1)]), "BrokenPhotoError"),
+                Sample(
+                    "claims/CLM-1004/old-estimate.pdf",
+                    lambda: docs.encrypted(docs.text_pdf([estimate_page(4, 1)])),
+                    "EncryptedDocumentError",
+                ),
+                Sample(
+                    "claims/CLM-1004/photo-3.jpg",
+                    lambda: docs.text_pdf([estimate_page(4, 1)]),
+                    "BrokenPhotoError",
+                ),
             ),
         ),
     ]
