@@ -60,7 +60,10 @@ def letter(key: str, status: str = "active") -> Evidence:
     )
 
 
-def decide(evidence: list[Evidence], thresholds: Thresholds = Thresholds()) -> tuple[str, list[str]]:
+DEFAULTS = Thresholds()
+
+
+def decide(evidence: list[Evidence], thresholds: Thresholds = DEFAULTS) -> tuple[str, list[str]]:
     return recommend(completeness(evidence), rules(evidence, thresholds))
 
 

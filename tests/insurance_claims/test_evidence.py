@@ -148,7 +148,7 @@ def test_a_photo_over_5_mb_is_resized_to_jpeg_bytes_under_5_mb() -> None:
 
 def test_broken_photos_raise_a_typed_error_naming_the_file() -> None:
     for data in (samples.damage_photo(1)[:4000], b"%PDF-1.7 not an image", b""):
-        with pytest.raises(BrokenPhotoError, match="claims/C1/x.jpg cannot be decoded"):
+        with pytest.raises(BrokenPhotoError, match=r"claims/C1/x\.jpg cannot be decoded"):
             prepare_photo(data, "claims/C1/x.jpg")
 
 
