@@ -44,6 +44,8 @@ CLAIMS_ROOT = "claims/"
 MB = 1024 * 1024
 REKOGNITION_MAX_BYTES = 5 * MB  # DetectLabels on image bytes
 MAX_SIDE_PX = 4096
+# Rekognition refusing this picture: a FAILED result for the file (FileRejectedError), not a retry.
+REKOGNITION_REJECTS = frozenset({"InvalidImageFormatException", "ImageTooLargeException"})
 DEFAULT_DAMAGE_LABELS = (
     "Car",
     "Vehicle",
@@ -165,6 +167,7 @@ def detect_damage(
         "rekognition",
         "DetectLabels",
         rekognition.detect_labels,
+        per_item_codes=REKOGNITION_REJECTS,
         Image={"Bytes": photo.payload},
         MaxLabels=20,
         MinConfidence=min_confidence,
