@@ -33,6 +33,7 @@ SUITES: tuple[str, ...] = (
     "documents",
     "genomics",
     "manufacturing",
+    "claims",
 )
 
 

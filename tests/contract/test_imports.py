@@ -174,6 +174,14 @@ COLD_START: dict[str, tuple[tuple[str, ...], dict[str, set[str]]]] = {
             "report": {"manufacturing_analytics.report"},
         },
     ),
+    "insurance-claims": (
+        ("insurance_claims.aggregate", "shared.language.extraction", "pypdf", "PIL"),
+        {
+            "discovery": set(),
+            "evidence": set(),
+            "assess": {"insurance_claims.aggregate"},
+        },
+    ),
 }
 
 
