@@ -12,7 +12,6 @@ others are untouched. Rekognition, Textract and Converse answer through the loca
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -45,17 +44,6 @@ def seed(cloud: Any, access_point: Any, files: int) -> int:
     for sample in planned:
         s3.put_object(Bucket=access_point.arn, Key=sample.key, Body=sample.make())
     return len(planned)
-
-
-def _json(cloud: Any, bucket: str, key: str) -> Any:
-    return json.loads(cloud.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
-
-
-def _keys(cloud: Any, bucket: str, prefix: str) -> list[str]:
-    keys: list[str] = []
-    for page in cloud.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        keys.extend(obj["Key"] for obj in page.get("Contents", []))
-    return sorted(keys)
 
 
 def _show(claim: dict[str, Any]) -> str:
@@ -110,16 +98,16 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
     if result is None:
         return
     summary.items_per_state = dict(result.states_entered())
-    run = _json(cloud, bucket, f"runs/{result.name}/claims.json")
-    summary.files_detected = sum(1 for key in _keys(cloud, bucket, "results/"))
+    run = cloud.read_json(bucket, f"runs/{result.name}/claims.json")
+    summary.files_detected = sum(1 for key in cloud.list_keys(bucket, "results/"))
     with step("check every claim and every broken file against the plan"):
         problems = []
         for claim_plan in samples.plan():
-            keys = _keys(cloud, bucket, f"claims/{claim_plan.claim_id}/")
+            keys = cloud.list_keys(bucket, f"claims/{claim_plan.claim_id}/")
             if len(keys) != 1:
                 problems.append(f"{claim_plan.claim_id}: {len(keys)} claim file(s)")
                 continue
-            claim = _json(cloud, bucket, keys[0])
+            claim = cloud.read_json(bucket, keys[0])
             summary.extra[f"claim {claim_plan.claim_id}"] = _show(claim)
             if claim["recommendation"] != claim_plan.recommendation or claim["status"] != "SUCCEEDED":
                 got = f"{claim['recommendation']} {claim['status']}"
@@ -156,10 +144,10 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
             Body=docs.text_pdf([samples.estimate_page(3, 2, policy=samples.POLICIES["CLM-1003"])]),
         )
         late = cloud.run_state_machine("StateMachine", {}, timeout_seconds=300)
-        files = _keys(cloud, bucket, "claims/CLM-1003/")
-        newest = max((_json(cloud, bucket, k) for k in files), key=lambda c: c["run_id"] == late.name)
+        files = cloud.list_keys(bucket, "claims/CLM-1003/")
+        newest = max((cloud.read_json(bucket, k) for k in files), key=lambda c: c["run_id"] == late.name)
         others = all(
-            len(_keys(cloud, bucket, f"claims/{c}/")) == 1 for c in ("CLM-1001", "CLM-1002", "CLM-1004")
+            len(cloud.list_keys(bucket, f"claims/{c}/")) == 1 for c in ("CLM-1001", "CLM-1002", "CLM-1004")
         )
         summary.extra["claim CLM-1003 after its estimate"] = _show(newest)
         summary.flow(
@@ -170,5 +158,5 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
     summary.extra["runs"] = 3
     summary.extra["ai calls"] = dict(dict(cloud.textract.calls).items())
     summary.output_keys = (
-        _keys(cloud, bucket, "results/") + _keys(cloud, bucket, "claims/") + _keys(cloud, bucket, "datasets/")
+        cloud.list_keys(bucket, "results/") + cloud.list_keys(bucket, "claims/") + cloud.list_keys(bucket, "datasets/")
     )
