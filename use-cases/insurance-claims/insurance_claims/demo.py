@@ -157,6 +157,6 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
         )
     summary.extra["runs"] = 3
     summary.extra["ai calls"] = dict(dict(cloud.textract.calls).items())
-    summary.output_keys = (
-        cloud.list_keys(bucket, "results/") + cloud.list_keys(bucket, "claims/") + cloud.list_keys(bucket, "datasets/")
-    )
+    summary.output_keys = [
+        key for prefix in ("results/", "claims/", "datasets/") for key in cloud.list_keys(bucket, prefix)
+    ]
