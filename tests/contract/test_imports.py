@@ -114,6 +114,14 @@ COLD_START: dict[str, tuple[tuple[str, ...], dict[str, set[str]]]] = {
             "index": {"education_research.search_index"},
         },
     ),
+    "logistics-ocr": (
+        ("logistics_ocr.report", "pypdf", "jsonschema"),
+        {
+            "discovery": set(),
+            "process": set(),
+            "report": {"logistics_ocr.report"},
+        },
+    ),
 }
 
 
