@@ -62,7 +62,7 @@ def iso6346_check_digit(first_ten: str) -> int:
     if not re.fullmatch(r"[A-Z]{3}[UJZ]\d{6}", text):
         raise ValueError("an ISO 6346 number starts with three owner letters, U/J/Z and six digits")
     values = _letter_values()
-    total = sum((values[ch] if ch.isalpha() else int(ch)) * 2**i for i, ch in enumerate(text))
+    total: int = sum((values[ch] if ch.isalpha() else int(ch)) << i for i, ch in enumerate(text))
     return total % 11 % 10
 
 

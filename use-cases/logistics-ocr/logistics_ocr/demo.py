@@ -106,7 +106,8 @@ def show(document: dict[str, Any]) -> str:
         by = f"model x{model['attempts']}" if model else "rules"
         text = (
             f"{document['document']['type']} {r['tracking_number']} ({r['tracking_scheme']}) {r['carrier']}: "
-            f"{r['shipper']['name']} -> {r['consignee']['name']}, {r['weight_value']} {r['weight_unit'] or '?'}, "
+            f"{r['shipper']['name']} -> {r['consignee']['name']}, "
+            f"{r['weight_value']} {r['weight_unit'] or '?'}, "
             f"{r['pieces']} pc, {len(r['items'])} item(s)"
             + (f", container {r['container_number']}" if r.get("container_number") else "")
             + f" [{by}]"
@@ -154,7 +155,7 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
     summary.extra["report"] = {
         k: report.get(k) for k in ("by_status", "by_type", "by_reader", "extracted_by", "failed_findings")
     }
-    summary.extra["ai calls"] = {k: v for k, v in dict(cloud.textract.calls).items()}
+    summary.extra["ai calls"] = dict(cloud.textract.calls)
     with step("query the shipments dataset with Athena"):
         rows = athena(cloud, stack)
         summary.flow("Athena over the dataset", bool(rows), f"{len(rows)} row(s)")

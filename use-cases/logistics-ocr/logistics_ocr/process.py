@@ -147,14 +147,14 @@ def _detect_text(rekognition: Any, data: bytes) -> list[str]:
 
 
 def read(data: bytes, key: str, services: Services) -> Reading:
-    """The document's text, key-values and tables through the cheapest reader that can (typed errors raise)."""
+    """The text, key-values and tables, through the cheapest reader that can (typed errors raise)."""
     info = inspect_document(data, key)
     if info.format in (JPEG, PNG):
         lines = _detect_text(services.rekognition, data)
-        decisions = [
+        photo = [
             {"page": 1, "skip_ocr": False, "reason": f"{info.format.upper()} photo: Rekognition DetectText"}
         ]
-        return Reading(info, REKOGNITION, lines, key_values_of_lines(lines), None, decisions, 1)
+        return Reading(info, REKOGNITION, lines, key_values_of_lines(lines), None, photo, 1)
     from shared.documents.limits import check_dimensions
     from shared.documents.textract import ANALYSIS, analyze_pages
 

@@ -354,7 +354,8 @@ def findings(record: ShipmentRecord) -> list[Finding]:
                 Finding(
                     "iso6346_check_digit",
                     FAIL,
-                    f"{ident.value}: check digit {ident.value[10]}, the code gives {ident.expected_check_digit}",
+                    f"{ident.value}: check digit {ident.value[10]}, "
+                    f"the code gives {ident.expected_check_digit}",
                 )
             )
     if record.weight_value is not None:

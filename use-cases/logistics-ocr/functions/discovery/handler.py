@@ -1,4 +1,4 @@
-"""Discovery: the polling skeleton's discovery function with UC12's suffixes (selection by suffix only, never by folder).
+"""Discovery: the polling skeleton's discovery with UC12's suffixes (chosen by suffix, never by folder).
 
 It answers the skeleton's three actions (:func:`shared.polling.steps.handle`): ``discover``,
 ``load_chunk`` and ``record_failure`` (the Catch target of the per-file branch).
