@@ -120,6 +120,12 @@ COLD_START: dict[str, tuple[tuple[str, ...], dict[str, set[str]]]] = {
             "discovery": set(),
             "process": set(),
             "report": {"logistics_ocr.report"},
+            "stream_producer": {
+                "shared.streaming.changes",
+                "shared.streaming.kinesis",
+                "shared.streaming.producer",
+            },
+            "stream_consumer": set(),
         },
     ),
 }
