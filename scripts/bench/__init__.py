@@ -25,6 +25,7 @@ SUITES: tuple[str, ...] = (
     "pointcloud",
     "analytics",
     "language",
+    "logistics",
 )
 
 
