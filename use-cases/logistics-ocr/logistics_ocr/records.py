@@ -281,7 +281,7 @@ def rule_record(pairs: Mapping[str, str], tables: Sequence[Table] = ()) -> Shipm
         weight_value=weight_value,
         weight_unit=weight_unit,
         pieces=_int(pick("pieces")),
-        container_number=" ".join(container.split()).upper() if container else None,
+        container_number="".join(container.split()).upper() if container else None,
         items=items_of(tables),
     )
     logger.debug("rules found %d of %d required fields", len(REQUIRED) - len(record.missing()), len(REQUIRED))
@@ -306,7 +306,7 @@ def record_from_model(data: Mapping[str, Any], rules: ShipmentRecord | None = No
         weight_value=float(data["weight_value"]),
         weight_unit=str(data["weight_unit"]),
         pieces=data.get("pieces"),
-        container_number=" ".join(str(container).split()).upper() if container else None,
+        container_number="".join(str(container).split()).upper() if container else None,
         items=items or (rules.items if rules else []),
     )
 
