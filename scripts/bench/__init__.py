@@ -34,6 +34,7 @@ SUITES: tuple[str, ...] = (
     "genomics",
     "manufacturing",
     "claims",
+    "logistics",
 )
 
 

@@ -182,6 +182,20 @@ COLD_START: dict[str, tuple[tuple[str, ...], dict[str, set[str]]]] = {
             "assess": {"insurance_claims.aggregate"},
         },
     ),
+    "logistics-ocr": (
+        ("logistics_ocr.report", "pypdf", "jsonschema"),
+        {
+            "discovery": set(),
+            "process": set(),
+            "report": {"logistics_ocr.report"},
+            "stream_producer": {
+                "shared.streaming.changes",
+                "shared.streaming.kinesis",
+                "shared.streaming.producer",
+            },
+            "stream_consumer": set(),
+        },
+    ),
 }
 
 
