@@ -16,7 +16,6 @@ derived from the text each sample really shows.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -44,16 +43,12 @@ def seed(cloud: Any, access_point: Any, files: int) -> int:
     return len(plan)
 
 
-def _json(cloud: Any, bucket: str, key: str) -> Any:
-    return json.loads(cloud.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
-
-
 def results(cloud: Any, bucket: str) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     paginator = cloud.client("s3").get_paginator("list_objects_v2")
     for page in paginator.paginate(Bucket=bucket, Prefix="results/"):
         for obj in page.get("Contents", []):
-            document = _json(cloud, bucket, obj["Key"])
+            document = cloud.read_json(bucket, obj["Key"])
             out[document["source"]["key"]] = document
     return out
 
@@ -143,7 +138,7 @@ def drive(cloud: Any, stack: Any, access_point: Any, summary: Any, step: Any) ->
     if result is None:
         return
     summary.items_per_state = dict(result.states_entered())
-    report = _json(cloud, bucket, f"runs/{result.name}/report.json")
+    report = cloud.read_json(bucket, f"runs/{result.name}/report.json")
     summary.files_detected = int(report.get("documents", 0))
     found = results(cloud, bucket)
     with step("check every file against the plan (reader, type, extractor, findings, typed errors)"):

@@ -14,13 +14,13 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from shared.analytics import Column, DatasetWriter, RecordSchema
 from shared.errors import FAILED, ObjectNotFoundError
-from shared.polling.discovery import Chunk, load_chunk
+from shared.polling.discovery import run_files
 from shared.polling.keys import output_key
 from shared.s3ap import S3AccessPoint
 
@@ -62,11 +62,6 @@ QUERY_BY_CARRIER = (
     "FROM shipments WHERE status = 'SUCCEEDED' AND carrier IS NOT NULL "
     "GROUP BY carrier ORDER BY carrier"
 )
-
-
-def run_files(output: S3AccessPoint, chunks_key: str) -> Iterator[dict[str, Any]]:
-    for descriptor in json.loads(output.get_bytes(chunks_key)):
-        yield from load_chunk(output, Chunk.from_dict(descriptor))
 
 
 def row(document: Mapping[str, Any], run_id: str) -> dict[str, Any]:

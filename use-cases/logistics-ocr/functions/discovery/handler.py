@@ -12,12 +12,10 @@ from typing import Any
 
 from logistics_ocr.process import SUFFIXES
 from shared import config
-from shared.clients import aws_client
 from shared.config import env, parse_suffixes
 from shared.observability import trace_lambda_handler
 from shared.polling import settings as polling
-from shared.polling.steps import handle
-from shared.s3ap import S3AccessPoint
+from shared.polling.steps import handle_event
 
 logger = logging.getLogger(__name__)
 
@@ -31,11 +29,4 @@ class DiscoveryConfig(polling.PollingConfig):
 @trace_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     cfg = config.load(DiscoveryConfig)
-    s3 = aws_client("s3")
-    return handle(
-        event,
-        cfg,
-        source=S3AccessPoint(cfg.access_point, s3),
-        output=S3AccessPoint(cfg.output_bucket, s3),
-        sfn=aws_client("stepfunctions") if event.get("execution_arn") else None,
-    )
+    return handle_event(event, cfg)
