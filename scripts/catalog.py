@@ -90,7 +90,7 @@ USE_CASES: tuple[UseCase, ...] = (
     UseCase(6, "semiconductor-eda", "Semiconductor", "use-cases/semiconductor-eda",
             "EDA design-file validation and run summaries."),
     UseCase(7, "genomics-pipeline", "Life sciences", "use-cases/genomics-pipeline",
-            "FASTQ/BAM/VCF quality control and indexing."),
+            "FASTQ/BAM/VCF quality control and run summaries."),
     UseCase(8, "energy-seismic", "Energy", "use-cases/energy-seismic",
             "SEG-Y survey metadata and well-log checks."),
     UseCase(9, "autonomous-driving", "Automotive", "autonomous-driving",
