@@ -7,7 +7,7 @@
   ranged GETs whatever the file size.
 
 The result document (``shared.polling.results``) holds the statistics in a section named after
-the kind, ``bytes_read`` (what the reader fetched, also the ``SourceBytesRead`` metric) and the QC
+the kind, ``bytes_read`` (what the reader fetched, also the ``BytesRead`` metric) and the QC
 ``flags`` against the stack's thresholds (low Q30, high N rate, low Ts/Tv). A malformed file (any
 typed reader error) is a FAILED result naming what is wrong and where; a file changed while being
 read raises, so the Catch records it and the next version is read afresh.
@@ -178,7 +178,7 @@ def process_file(
     document = check_file(source, file, cfg, run_id=str(event["run_id"]))
     write_result(output, document)
     read = document["file"].get("bytes_read") or 0
-    stats().put_metric("SourceBytesRead", read, "Bytes")
+    stats().put_metric("BytesRead", read, "Bytes")
     if document["status"] == SUCCEEDED:
         stats().processed(files=1, bytes_=read)
     else:
